@@ -1,0 +1,61 @@
+//! linkbench-client: parse arguments, run the plan, print the table, write the report.
+//! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why);
+//! 2 bad input (a flag, or a request the server refused as over its limits).
+
+use linkbench::cli::{parse_or_exit, ClientArgs};
+use linkbench::client;
+use linkbench::report::{write_report_atomically, Status};
+
+fn main() {
+    let args: ClientArgs = parse_or_exit("linkbench-client");
+    let json = args.json.clone();
+    if let Some(path) = &json {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                eprintln!(
+                    "linkbench-client: error: cannot write the report to {}: directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let config = match args.into_config(std::env::args().collect()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("linkbench-client: error: {e} (see --help)");
+            std::process::exit(2);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let outcome = client::run(&config, &mut stdout);
+    for w in &outcome.report.warnings {
+        eprintln!("linkbench-client: warning: {w}");
+    }
+    let mut code = match (&outcome.error, outcome.report.status) {
+        (Some(e), _) if e.is_bad_input() => 2,
+        (Some(_), _) | (None, Status::Incomplete) => 1,
+        (None, Status::Complete) => 0,
+    };
+    if let Some(e) = &outcome.error {
+        eprintln!("linkbench-client: error: {e}");
+    }
+    if let Some(path) = &json {
+        match write_report_atomically(&outcome.report, path) {
+            Ok(()) => eprintln!(
+                "linkbench-client: report written to {} ({})",
+                path.display(),
+                match outcome.report.status {
+                    Status::Complete => "complete",
+                    Status::Incomplete => "incomplete",
+                }
+            ),
+            Err(e) => {
+                eprintln!("linkbench-client: error: {e}");
+                code = code.max(1);
+            }
+        }
+    }
+    std::process::exit(code);
+}

@@ -1,0 +1,343 @@
+//! Command-line arguments of the binaries (clap derive), their validation, and the one-line error
+//! convention: every bad value is reported on a single line that names the flag and what to do.
+
+use crate::client::ClientConfig;
+use crate::control::ServerLimits;
+use crate::plan::{StopCondition, TestKind, TestPlan, TransportKind};
+use crate::server::ServerConfig;
+use crate::units;
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A combination of arguments that cannot run.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+fn size(text: &str) -> Result<u64, String> {
+    units::parse_size(text).map_err(|e| e.to_string())
+}
+fn duration(text: &str) -> Result<Duration, String> {
+    units::parse_duration(text).map_err(|e| e.to_string())
+}
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        d if d.is_zero() => Err(format!("invalid duration '{text}': it must be more than 0")),
+        d => Ok(d),
+    }
+}
+fn sweep(text: &str) -> Result<Vec<u64>, String> {
+    units::parse_sweep(text).map_err(|e| e.to_string())
+}
+fn cpu_list(text: &str) -> Result<Vec<usize>, String> {
+    units::parse_cpu_list(text).map_err(|e| e.to_string())
+}
+fn label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "invalid label '{text}': use KEY=VALUE, e.g. link=dac-1m"
+        )),
+    }
+}
+fn positive_u64(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) | Err(_) => Err(format!(
+            "invalid count '{text}': use a whole number of at least 1"
+        )),
+        Ok(n) => Ok(n),
+    }
+}
+fn positive_u32(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(0) | Err(_) => Err(format!(
+            "invalid count '{text}': use a whole number from 1 to 4294967295"
+        )),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// linkbench-client: run bandwidth and latency tests against a linkbench-server.
+#[derive(Debug, Parser)]
+#[command(name = "linkbench-client", version, about, long_about = None)]
+pub struct ClientArgs {
+    /// The server: HOST, HOST:PORT or [IPv6]:PORT (default port 18515).
+    pub server: String,
+    /// Data path.
+    #[arg(long, value_enum, default_value_t = TransportKind::Tcp)]
+    pub transport: TransportKind,
+    /// Workload: bw (client to server), bibw (both ways at once), lat (round-trip ping-pong).
+    #[arg(long, value_enum, default_value_t = TestKind::Bw)]
+    pub test: TestKind,
+    /// The server sends (bw only).
+    #[arg(long)]
+    pub reverse: bool,
+    /// Parallel connections, each on its own pinned thread.
+    #[arg(long, default_value = "1", value_parser = positive_u32)]
+    pub streams: u32,
+    /// Message size (64K = 65536; default 64K for bw/bibw, 2 for lat).
+    #[arg(long, value_parser = size, conflicts_with = "sweep")]
+    pub size: Option<u64>,
+    /// Sweep message sizes in powers of two, MIN:MAX (like perftest -a: 2:8M).
+    #[arg(long, value_parser = sweep)]
+    pub sweep: Option<Vec<u64>>,
+    /// Seconds of the measured phase of each trial.
+    #[arg(long, value_parser = positive_duration, conflicts_with = "iterations")]
+    pub duration: Option<Duration>,
+    /// Messages per stream (bw) or round trips per stream (lat) instead of a duration.
+    #[arg(long, value_parser = positive_u64)]
+    pub iterations: Option<u64>,
+    /// Seconds of traffic before each measured phase, discarded.
+    #[arg(long, value_parser = duration, default_value = "1")]
+    pub warmup: Duration,
+    /// Independent trials of each size, each kept in the report.
+    #[arg(long, default_value = "1", value_parser = positive_u32)]
+    pub repeat: u32,
+    /// Seconds per interval of the per-interval figures.
+    #[arg(long, value_parser = positive_duration, default_value = "1")]
+    pub interval: Duration,
+    /// CPUs for the client's data threads (default: NIC-local, else spread), e.g. 0-3.
+    #[arg(long, value_parser = cpu_list)]
+    pub cpu: Option<Vec<usize>>,
+    /// CPUs for the server's data threads, sent to the server.
+    #[arg(long, value_parser = cpu_list)]
+    pub server_cpu: Option<Vec<usize>>,
+    /// Send with MSG_ZEROCOPY; the report says whether the kernel really avoided the copy.
+    #[arg(long)]
+    pub zerocopy: bool,
+    /// Busy-poll: spin on non-blocking socket calls instead of sleeping (lower latency, a full core).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Write the JSON report here (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Tag the report, KEY=VALUE (repeatable): link=dac-1m, module=SN1234.
+    #[arg(long = "label", value_parser = label)]
+    pub labels: Vec<(String, String)>,
+    /// Seconds to wait for the server to accept a connection.
+    #[arg(long, value_parser = positive_duration, default_value = "5")]
+    pub connect_timeout: Duration,
+    /// Seconds a silent data connection is given before the test is declared stalled.
+    #[arg(long, value_parser = positive_duration, default_value = "10")]
+    pub stall_timeout: Duration,
+    /// No live per-interval lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ClientArgs {
+    /// Checks combinations and builds the run's configuration.
+    pub fn into_config(self, command_line: Vec<String>) -> Result<ClientConfig, CliError> {
+        if self.reverse && self.test != TestKind::Bw {
+            return Err(CliError(format!(
+                "--reverse applies to --test bw only (bibw already runs both ways; lat is a round trip), not {}",
+                self.test
+            )));
+        }
+        if self.zerocopy && self.test == TestKind::Lat {
+            return Err(CliError(
+                "--zerocopy applies to bandwidth tests (bw, bibw), not lat".into(),
+            ));
+        }
+        if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
+            return Err(CliError("use either --size or --sweep, not both".into()));
+        }
+        let sizes = match (self.size, self.sweep) {
+            (Some(s), None) => vec![s],
+            (None, Some(sweep)) => sweep,
+            _ => vec![self.test.default_message_size()],
+        };
+        let stop = match (self.duration, self.iterations) {
+            (_, Some(count)) => StopCondition::Iterations { count },
+            (Some(d), None) => StopCondition::Duration {
+                seconds: d.as_secs_f64(),
+            },
+            (None, None) => StopCondition::Duration { seconds: 5.0 },
+        };
+        if self.interval.as_secs_f64() < 0.01 {
+            return Err(CliError("--interval must be at least 0.01 seconds".into()));
+        }
+        let labels: BTreeMap<String, String> = self.labels.into_iter().collect();
+        Ok(ClientConfig {
+            server: self.server,
+            plan: TestPlan {
+                transport: self.transport,
+                test: self.test,
+                sizes,
+                streams: self.streams,
+                stop,
+                warmup_s: self.warmup.as_secs_f64(),
+                interval_s: self.interval.as_secs_f64(),
+                repeat: self.repeat,
+                reverse: self.reverse,
+                zerocopy: self.zerocopy,
+                busy_poll: self.busy_poll,
+                server_cpus: self.server_cpu,
+            },
+            cpus: self.cpu,
+            labels,
+            command_line,
+            connect_timeout: self.connect_timeout,
+            stall_timeout: self.stall_timeout,
+            live: !self.quiet,
+            root: PathBuf::from("/"),
+        })
+    }
+}
+
+/// linkbench-server: serve linkbench clients, one test at a time.
+#[derive(Debug, Parser)]
+#[command(name = "linkbench-server", version, about, long_about = None)]
+pub struct ServerArgs {
+    /// Address and port for control and data connections.
+    #[arg(long, default_value = "[::]:18515")]
+    pub bind: SocketAddr,
+    /// Exit after the first session.
+    #[arg(long)]
+    pub once: bool,
+    /// Largest message size a client may ask for.
+    #[arg(long, value_parser = size, default_value = "64M")]
+    pub max_message_size: u64,
+    /// Most parallel streams in one trial.
+    #[arg(long, value_parser = positive_u32, default_value = "128")]
+    pub max_streams: u32,
+    /// Longest measured phase (and warm-up) a client may ask for, in seconds.
+    #[arg(long, value_parser = positive_duration, default_value = "86400")]
+    pub max_duration: Duration,
+    /// Most iterations per stream.
+    #[arg(long, value_parser = positive_u64, default_value = "1000000000000")]
+    pub max_iterations: u64,
+    /// Most buffer memory one trial may make the server allocate.
+    #[arg(long, value_parser = size, default_value = "1G")]
+    pub max_buffer_memory: u64,
+    /// Seconds a new connection may take to identify itself and say hello.
+    #[arg(long, value_parser = positive_duration, default_value = "10")]
+    pub handshake_timeout: Duration,
+    /// Seconds a session may sit idle between trials.
+    #[arg(long, value_parser = positive_duration, default_value = "120")]
+    pub idle_timeout: Duration,
+    /// Seconds a silent data connection is given before the test is declared stalled.
+    #[arg(long, value_parser = positive_duration, default_value = "10")]
+    pub stall_timeout: Duration,
+}
+
+impl ServerArgs {
+    /// Builds the server's configuration.
+    pub fn into_config(self) -> ServerConfig {
+        let max_duration_s = self.max_duration.as_secs_f64();
+        ServerConfig {
+            bind: self.bind,
+            once: self.once,
+            limits: ServerLimits {
+                max_message_size: self.max_message_size,
+                max_streams: self.max_streams,
+                max_duration_s,
+                max_warmup_s: max_duration_s.min(ServerLimits::default().max_warmup_s),
+                max_iterations: self.max_iterations,
+                max_buffer_bytes: self.max_buffer_memory,
+                ..ServerLimits::default()
+            },
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            stall_timeout: self.stall_timeout,
+            ..ServerConfig::default()
+        }
+    }
+}
+
+/// Parses arguments; on a bad one prints a single line `PROGRAM: error: ... (see --help)` and exits 2.
+/// `--help` and `--version` print as usual and exit 0.
+pub fn parse_or_exit<T: Parser>(program: &str) -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                let rendered = e.render().to_string();
+                let first = rendered
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("invalid arguments");
+                let first = first.trim().trim_start_matches("error: ");
+                eprintln!("{program}: error: {first} (see --help)");
+                std::process::exit(2);
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ClientConfig, String> {
+        let mut full = vec!["linkbench-client"];
+        full.extend_from_slice(args);
+        let parsed = ClientArgs::try_parse_from(full).map_err(|e| e.to_string())?;
+        parsed.into_config(vec![]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_follow_perftest() {
+        let c = parse(&["host"]).unwrap();
+        assert_eq!(c.plan.sizes, vec![65536]);
+        assert_eq!(c.plan.stop, StopCondition::Duration { seconds: 5.0 });
+        let c = parse(&["host", "--test", "lat"]).unwrap();
+        assert_eq!(c.plan.sizes, vec![2]);
+    }
+
+    #[test]
+    fn sweeps_iterations_labels_and_cpus() {
+        let c = parse(&[
+            "h",
+            "--sweep",
+            "2:16",
+            "--iterations",
+            "100",
+            "--label",
+            "link=dac",
+            "--cpu",
+            "0-1",
+            "--server-cpu",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(c.plan.sizes, vec![2, 4, 8, 16]);
+        assert_eq!(c.plan.stop, StopCondition::Iterations { count: 100 });
+        assert_eq!(c.labels.get("link").map(String::as_str), Some("dac"));
+        assert_eq!(c.cpus, Some(vec![0, 1]));
+        assert_eq!(c.plan.server_cpus, Some(vec![1]));
+    }
+
+    #[test]
+    fn bad_combinations_are_refused() {
+        for (args, needle) in [
+            (vec!["h", "--test", "lat", "--reverse"], "--reverse applies"),
+            (
+                vec!["h", "--test", "lat", "--zerocopy"],
+                "--zerocopy applies",
+            ),
+            (
+                vec!["h", "--size", "1K", "--sweep", "2:4"],
+                "cannot be used with",
+            ),
+            (
+                vec!["h", "--duration", "1", "--iterations", "5"],
+                "cannot be used with",
+            ),
+            (vec!["h", "--streams", "0"], "at least 1"),
+            (vec!["h", "--label", "novalue"], "KEY=VALUE"),
+            (vec!["h", "--interval", "0"], "more than 0"),
+            (vec!["h", "--iterations", "0"], "at least 1"),
+        ] {
+            let err = parse(&args).unwrap_err();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+}

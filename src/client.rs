@@ -1,0 +1,692 @@
+//! linkbench-client: connects to a server, runs every trial of the plan, prints live lines and a table,
+//! and builds the report. Whatever happens, the report keeps every figure measured before it happened and
+//! says what went wrong (`status: incomplete`).
+
+use crate::clock;
+use crate::control::{
+    frame::FrameError, read_frame, write_frame, ClientMessage, RefusalReason, ServerMessage,
+    SideReport, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    SERVER_PREAMBLE,
+};
+use crate::diag::{route, HostFacts};
+use crate::engine::{self, pinning, Side};
+use crate::plan::{TestKind, TestPlan, TrialSpec};
+use crate::report::model::{ClockPair, Report, ReportError, Status, TestResult, ToolInfo, Units};
+use crate::report::table;
+use crate::results;
+use crate::server::unhex;
+use crate::transport::tcp::{TcpDataStream, TcpOptions};
+use crate::transport::DataStream;
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Why a run could not start or had to stop.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("cannot resolve server '{server}': {reason}")]
+    Resolve { server: String, reason: String },
+    #[error("cannot reach linkbench-server at {addr}: {source} (is linkbench-server running there and the port open?)")]
+    Connect {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{addr} is not a linkbench server (it answered {answer}); check the host and port")]
+    NotLinkbench { addr: String, answer: String },
+    #[error("server at {addr} speaks linkbench protocol {server}, this client {client}: run the same linkbench version on both hosts")]
+    ProtocolVersion {
+        addr: String,
+        server: u32,
+        client: u32,
+    },
+    #[error("server refused: {0}")]
+    Refused(String),
+    #[error("the server refused the test: {0}")]
+    LimitRefused(String),
+    #[error("control connection to the server failed: {0}")]
+    Control(#[from] FrameError),
+    #[error("the server stopped answering: no message for {0:.0} s")]
+    ServerSilent(f64),
+    #[error("the server reported an error: {0}")]
+    ServerError(String),
+    #[error("unexpected message from the server: {0}")]
+    Unexpected(String),
+    #[error("data connection setup failed: {0}")]
+    Data(String),
+    #[error(transparent)]
+    Pinning(#[from] pinning::PinningError),
+}
+
+impl ClientError {
+    /// Whether this error is the user's request being unacceptable (exit code 2) rather than a failure.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, ClientError::LimitRefused(_) | ClientError::Pinning(_))
+    }
+}
+
+/// How the client runs.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `HOST`, `HOST:PORT`, `[V6]:PORT`.
+    pub server: String,
+    pub plan: TestPlan,
+    /// CPUs for the client's data threads.
+    pub cpus: Option<Vec<usize>>,
+    pub labels: BTreeMap<String, String>,
+    pub command_line: Vec<String>,
+    pub connect_timeout: Duration,
+    /// A data connection silent this long is declared stalled.
+    pub stall_timeout: Duration,
+    /// Print live per-interval lines.
+    pub live: bool,
+    pub root: PathBuf,
+}
+
+/// The finished run: the report, and the error that stopped it early, if any.
+pub struct RunOutcome {
+    pub report: Report,
+    pub error: Option<ClientError>,
+}
+
+/// Splits `HOST[:PORT]` (IPv6 in brackets, or bare without a port).
+pub fn parse_server(text: &str, default_port: u16) -> Result<(String, u16), ClientError> {
+    let bad = |reason: &str| ClientError::Resolve {
+        server: text.to_string(),
+        reason: reason.to_string(),
+    };
+    if text.is_empty() {
+        return Err(bad("empty host"));
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad("missing ']' after an IPv6 address"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p
+                .parse()
+                .map_err(|_| bad("the port must be a number from 1 to 65535"))?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad("expected :PORT after ']'")),
+        };
+        return Ok((host.to_string(), port));
+    }
+    if text.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok((text.to_string(), default_port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| bad("the port must be a number from 1 to 65535"))?;
+            if port == 0 || host.is_empty() {
+                return Err(bad("use HOST:PORT with a port from 1 to 65535"));
+            }
+            Ok((host.to_string(), port))
+        }
+        None => Ok((text.to_string(), default_port)),
+    }
+}
+
+/// Runs the whole plan. `out` receives the live lines and the table.
+pub fn run(config: &ClientConfig, out: &mut dyn Write) -> RunOutcome {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut report = Report {
+        schema_version: crate::report::SCHEMA_VERSION.to_string(),
+        status: Status::Incomplete,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        tool: ToolInfo {
+            name: "linkbench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol_version: PROTOCOL_VERSION,
+        },
+        started_at,
+        finished_at: String::new(),
+        labels: config.labels.clone(),
+        command_line: config.command_line.clone(),
+        server_address: config.server.clone(),
+        client: HostFacts::collect(&config.root),
+        server: None,
+        clock: ClockPair {
+            client: clock::measure(&config.root),
+            server: None,
+        },
+        units: Units::default(),
+        results: Vec::new(),
+    };
+    let error = run_into(config, &mut report, out).err();
+    if let Some(e) = &error {
+        report.errors.push(ReportError {
+            message: e.to_string(),
+            trial: None,
+            message_size: None,
+        });
+    }
+    let planned = config.plan.trials().len();
+    report.status = if error.is_none()
+        && report.results.len() == planned
+        && report.results.iter().all(|r| r.complete)
+    {
+        Status::Complete
+    } else {
+        Status::Incomplete
+    };
+    report.warnings = distortion_warnings(&report);
+    report.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    RunOutcome { report, error }
+}
+
+/// Conditions that could distort the figures, said in the report and on screen.
+pub fn distortion_warnings(report: &Report) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (side, host) in [
+        ("client", Some(&report.client)),
+        ("server", report.server.as_ref()),
+    ] {
+        let Some(host) = host else { continue };
+        match host.cpu_governor.as_deref() {
+            Some("performance") => {}
+            Some(other) => warnings.push(format!(
+                "{side}: CPU frequency governor is '{other}', not 'performance'; frequency scaling can distort latency"
+            )),
+            None => warnings.push(format!(
+                "{side}: CPU frequency governor unknown (no cpufreq in sysfs, as in most VMs); frequency scaling \
+                 is not under this host's control"
+            )),
+        }
+    }
+    if report
+        .results
+        .iter()
+        .any(|r| !r.placement.client_all_pinned)
+    {
+        warnings.push("client: some data threads could not be pinned to their CPU".into());
+    }
+    if report
+        .results
+        .iter()
+        .any(|r| r.placement.server_all_pinned == Some(false))
+    {
+        warnings.push("server: some data threads could not be pinned to their CPU".into());
+    }
+    if report.clock.client.read_cost_ns > 200.0 {
+        warnings.push(format!(
+            "client: reading the clock costs {:.0} ns (clocksource {}); short latencies are inflated",
+            report.clock.client.read_cost_ns,
+            report.clock.client.clocksource.as_deref().unwrap_or("unknown")
+        ));
+    }
+    warnings
+}
+
+fn connect(config: &ClientConfig) -> Result<(TcpStream, SocketAddr), ClientError> {
+    let (host, port) = parse_server(&config.server, crate::control::DEFAULT_PORT)?;
+    let addrs: Vec<SocketAddr> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| ClientError::Resolve {
+            server: config.server.clone(),
+            reason: e.to_string(),
+        })?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, config.connect_timeout) {
+            Ok(s) => return Ok((s, *addr)),
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    match last {
+        Some((addr, source)) => Err(ClientError::Connect {
+            addr: addr.to_string(),
+            source,
+        }),
+        None => Err(ClientError::Resolve {
+            server: config.server.clone(),
+            reason: "no address found".into(),
+        }),
+    }
+}
+
+fn describe_answer(bytes: &[u8]) -> String {
+    let printable: String = bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("'{printable}'")
+}
+
+fn handshake(
+    stream: &mut TcpStream,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<ServerMessage, ClientError> {
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| ClientError::Connect {
+            addr: addr.to_string(),
+            source: e,
+        })?;
+    let mut hello = CONTROL_PREAMBLE.to_vec();
+    hello.extend(crate::control::frame::encode_frame(
+        &ClientMessage::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        },
+    )?);
+    stream.write_all(&hello).map_err(|e| ClientError::Connect {
+        addr: addr.to_string(),
+        source: e,
+    })?;
+    let mut preamble = [0u8; 8];
+    let mut got = 0;
+    while got < preamble.len() {
+        match stream.read(&mut preamble[got..]) {
+            Ok(0) => {
+                return Err(ClientError::NotLinkbench {
+                    addr: addr.to_string(),
+                    answer: if got == 0 {
+                        "nothing and closed the connection".into()
+                    } else {
+                        describe_answer(&preamble[..got])
+                    },
+                })
+            }
+            Ok(n) => got += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(ClientError::NotLinkbench {
+                    addr: addr.to_string(),
+                    answer: format!("nothing within {:.0} s", timeout.as_secs_f64()),
+                })
+            }
+            Err(e) => {
+                return Err(ClientError::NotLinkbench {
+                    addr: addr.to_string(),
+                    answer: format!("with an error: {e}"),
+                })
+            }
+        }
+    }
+    if &preamble != SERVER_PREAMBLE {
+        return Err(ClientError::NotLinkbench {
+            addr: addr.to_string(),
+            answer: describe_answer(&preamble),
+        });
+    }
+    let answer: ServerMessage = read_frame(stream, MAX_FRAME_BYTES)?;
+    match answer {
+        ServerMessage::Welcome {
+            protocol_version, ..
+        } if protocol_version != PROTOCOL_VERSION => Err(ClientError::ProtocolVersion {
+            addr: addr.to_string(),
+            server: protocol_version,
+            client: PROTOCOL_VERSION,
+        }),
+        ServerMessage::Welcome { .. } => Ok(answer),
+        ServerMessage::Refused { message, .. } => Err(ClientError::Refused(message)),
+        other => Err(ClientError::Unexpected(format!("{other:?}"))),
+    }
+}
+
+fn run_into(
+    config: &ClientConfig,
+    report: &mut Report,
+    out: &mut dyn Write,
+) -> Result<(), ClientError> {
+    let (mut control, addr) = connect(config)?;
+    report.server_address = format!("{} ({addr})", config.server);
+    let welcome = handshake(
+        &mut control,
+        addr,
+        config.connect_timeout.max(Duration::from_secs(5)),
+    )?;
+    if let ServerMessage::Welcome { host, clock, .. } = welcome {
+        report.server = Some(*host);
+        report.clock.server = Some(clock);
+    }
+    let local = control
+        .local_addr()
+        .map_err(|e| ClientError::Data(e.to_string()))?
+        .ip();
+    report.client.interface = Some(route::interface_facts(&config.root, local));
+    let nic_local: Option<Vec<usize>> = report
+        .client
+        .interface
+        .as_ref()
+        .map(|i| i.local_cpus.clone())
+        .filter(|c| !c.is_empty());
+
+    // A reader thread turns control frames into channel messages, so the main thread can wait with a
+    // timeout without ever cutting a frame in half.
+    let reader = control
+        .try_clone()
+        .map_err(|e| ClientError::Data(e.to_string()))?;
+    reader
+        .set_read_timeout(None)
+        .map_err(|e| ClientError::Data(e.to_string()))?;
+    let (tx, frames) = mpsc::channel::<Result<ServerMessage, FrameError>>();
+    std::thread::Builder::new()
+        .name("control-reader".into())
+        .spawn(move || {
+            let mut reader = reader;
+            loop {
+                let frame = read_frame::<ServerMessage>(&mut reader, MAX_FRAME_BYTES);
+                let failed = frame.is_err();
+                if tx.send(frame).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| ClientError::Data(e.to_string()))?;
+
+    let mut last_test: Option<TestKind> = None;
+    for spec in config.plan.trials() {
+        if last_test != Some(spec.test) {
+            let _ = writeln!(out, "{}", table::header(spec.test));
+            last_test = Some(spec.test);
+        }
+        let trial = TrialRun {
+            config,
+            spec: &spec,
+            addr,
+            nic_local: nic_local.as_deref(),
+        };
+        match trial.run(&mut control, &frames, out) {
+            Ok(result) => {
+                let _ = writeln!(out, "{}", table::row(&result));
+                report.results.push(result);
+            }
+            Err((partial, e)) => {
+                if let Some(result) = partial {
+                    let _ = writeln!(out, "{}", table::row(&result));
+                    report.results.push(result);
+                }
+                report.errors.push(ReportError {
+                    message: e.to_string(),
+                    trial: Some(spec.trial),
+                    message_size: Some(spec.message_size),
+                });
+                let _ = write_frame(&mut control, &ClientMessage::Bye);
+                return Err(e);
+            }
+        }
+    }
+    let _ = write_frame(&mut control, &ClientMessage::Bye);
+    Ok(())
+}
+
+struct TrialRun<'a> {
+    config: &'a ClientConfig,
+    spec: &'a TrialSpec,
+    addr: SocketAddr,
+    nic_local: Option<&'a [usize]>,
+}
+
+type TrialFailure = (Option<TestResult>, ClientError);
+
+impl TrialRun<'_> {
+    fn silence_limit(&self) -> Duration {
+        Duration::from_secs_f64((self.spec.interval_s * 3.0).max(10.0)) + self.config.stall_timeout
+    }
+
+    fn next_message(
+        &self,
+        frames: &mpsc::Receiver<Result<ServerMessage, FrameError>>,
+        wait: Duration,
+    ) -> Result<Option<ServerMessage>, ClientError> {
+        match frames.recv_timeout(wait) {
+            Ok(Ok(m)) => Ok(Some(m)),
+            Ok(Err(e)) => Err(e.into()),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(ClientError::Control(FrameError::Closed))
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        control: &mut TcpStream,
+        frames: &mpsc::Receiver<Result<ServerMessage, FrameError>>,
+        out: &mut dyn Write,
+    ) -> Result<TestResult, TrialFailure> {
+        let spec = self.spec;
+        let threads = engine::thread_count(spec, Side::Client);
+        let usable = pinning::usable_cpus();
+        let cpus = pinning::choose_cpus(
+            self.config.cpus.as_deref(),
+            self.nic_local,
+            &usable,
+            threads,
+            false,
+        )
+        .map_err(|e| (None, e.into()))?;
+        write_frame(control, &ClientMessage::Setup { spec: spec.clone() })
+            .map_err(|e| (None, e.into()))?;
+        let cookie = match self
+            .next_message(frames, self.silence_limit())
+            .map_err(|e| (None, e))?
+        {
+            Some(ServerMessage::Ready { cookie, .. }) => cookie,
+            Some(ServerMessage::Refused {
+                reason: RefusalReason::Limit | RefusalReason::Cpu,
+                message,
+            }) => return Err((None, ClientError::LimitRefused(message))),
+            Some(ServerMessage::Refused { message, .. }) => {
+                return Err((None, ClientError::Refused(message)))
+            }
+            Some(ServerMessage::Error { message }) => {
+                return Err((None, ClientError::ServerError(message)))
+            }
+            Some(other) => return Err((None, ClientError::Unexpected(format!("{other:?}")))),
+            None => {
+                return Err((
+                    None,
+                    ClientError::ServerSilent(self.silence_limit().as_secs_f64()),
+                ))
+            }
+        };
+        let cookie: [u8; COOKIE_BYTES] = unhex(&cookie).ok_or_else(|| {
+            (
+                None,
+                ClientError::Unexpected("the server's session cookie is not valid hex".into()),
+            )
+        })?;
+        let streams = self.open_streams(&cookie).map_err(|e| (None, e))?;
+        write_frame(control, &ClientMessage::Start).map_err(|e| (None, e.into()))?;
+        let running = engine::start_side(spec, Side::Client, streams, &cpus)
+            .map_err(|e| (None, ClientError::Data(e.to_string())))?;
+
+        // Run: live lines until the server's result arrives.
+        let interval = Duration::from_secs_f64(spec.interval_s);
+        let started = Instant::now();
+        let mut next_tick = started + interval;
+        // Live lines start with the first interval that began inside the measured phase.
+        let mut last_own = (0u64, 0u64, 0u64, 0.0f64, false);
+        let mut last_server = (0u64, 0u64, 0.0f64, false);
+        let mut last_heard = Instant::now();
+        let server_measures = spec.test != TestKind::Lat && spec.client_sends();
+        let server_report: Result<SideReport, ClientError> = loop {
+            let wait = next_tick
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            match self.next_message(frames, wait) {
+                Ok(Some(ServerMessage::Interval {
+                    elapsed_s,
+                    measuring,
+                    bytes,
+                    messages,
+                })) => {
+                    last_heard = Instant::now();
+                    if self.config.live && server_measures && last_server.3 {
+                        let label = if spec.test == TestKind::Bibw {
+                            "c->s"
+                        } else {
+                            "recv"
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            table::live_bandwidth_line(
+                                label,
+                                last_server.2,
+                                elapsed_s,
+                                bytes - last_server.0,
+                                messages - last_server.1
+                            )
+                        );
+                    }
+                    last_server = (bytes, messages, elapsed_s, measuring);
+                }
+                Ok(Some(ServerMessage::TrialResult { report })) => break Ok(*report),
+                Ok(Some(ServerMessage::Error { message })) => {
+                    break Err(ClientError::ServerError(message))
+                }
+                Ok(Some(other)) => break Err(ClientError::Unexpected(format!("{other:?}"))),
+                Ok(None) => {
+                    if last_heard.elapsed() > self.silence_limit() {
+                        break Err(ClientError::ServerSilent(
+                            last_heard.elapsed().as_secs_f64(),
+                        ));
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+            if Instant::now() >= next_tick {
+                if self.config.live && running.measures_anything() {
+                    let s = running.measured_progress();
+                    let now_s = started.elapsed().as_secs_f64();
+                    if last_own.4 {
+                        let line = if spec.test == TestKind::Lat {
+                            table::live_latency_line(
+                                last_own.3,
+                                now_s,
+                                s.messages - last_own.1,
+                                s.latency_sum_ns - last_own.2,
+                            )
+                        } else {
+                            let label = if spec.test == TestKind::Bibw {
+                                "s->c"
+                            } else {
+                                "recv"
+                            };
+                            table::live_bandwidth_line(
+                                label,
+                                last_own.3,
+                                now_s,
+                                s.bytes - last_own.0,
+                                s.messages - last_own.1,
+                            )
+                        };
+                        let _ = writeln!(out, "{line}");
+                    }
+                    last_own = (
+                        s.bytes,
+                        s.messages,
+                        s.latency_sum_ns,
+                        now_s,
+                        s.streams_measuring > 0,
+                    );
+                }
+                next_tick += interval;
+            }
+        };
+        // The client's own threads end by themselves: senders by the plan, receivers at the peer's end,
+        // or at the stall timeout if the server vanished.
+        let outcome = running.join();
+        let (server_report, error) = match server_report {
+            Ok(r) => (r, None),
+            Err(e) => (SideReport::default(), Some(e)),
+        };
+        let mut thread_errors = outcome.errors.clone();
+        thread_errors.extend(server_report.errors.iter().map(|e| format!("server: {e}")));
+        let complete = error.is_none() && thread_errors.is_empty();
+        let result = results::build_result(spec, &outcome, &cpus, &server_report, complete)
+            .map_err(|e| (None, ClientError::Data(e.to_string())))?;
+        match error {
+            Some(e) => Err((Some(result), e)),
+            None if !thread_errors.is_empty() => {
+                Err((Some(result), ClientError::Data(thread_errors.join("; "))))
+            }
+            None => Ok(result),
+        }
+    }
+
+    fn open_streams(
+        &self,
+        cookie: &[u8; COOKIE_BYTES],
+    ) -> Result<Vec<Box<dyn DataStream>>, ClientError> {
+        let spec = self.spec;
+        let options = TcpOptions {
+            nodelay: spec.test == TestKind::Lat,
+            busy_poll: spec.busy_poll,
+            zerocopy: spec.zerocopy && spec.client_sends() && spec.test != TestKind::Lat,
+            stall_timeout: self.config.stall_timeout,
+        };
+        (0..spec.streams)
+            .map(|index| {
+                let mut stream =
+                    TcpStream::connect_timeout(&self.addr, self.config.connect_timeout).map_err(
+                        |e| {
+                            ClientError::Data(format!(
+                                "stream {index} could not connect to {}: {e}",
+                                self.addr
+                            ))
+                        },
+                    )?;
+                let mut preamble = DATA_PREAMBLE.to_vec();
+                preamble.extend_from_slice(cookie);
+                preamble.extend_from_slice(&index.to_be_bytes());
+                crate::transport::tcp::write_preamble(&mut stream, &preamble)
+                    .map_err(|e| ClientError::Data(format!("stream {index}: {e}")))?;
+                TcpDataStream::new(stream, options)
+                    .map(|d| Box::new(d) as Box<dyn DataStream>)
+                    .map_err(|e| ClientError::Data(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_parse() {
+        assert_eq!(parse_server("host", 1).unwrap(), ("host".into(), 1));
+        assert_eq!(parse_server("host:99", 1).unwrap(), ("host".into(), 99));
+        assert_eq!(
+            parse_server("127.0.0.1:5", 1).unwrap(),
+            ("127.0.0.1".into(), 5)
+        );
+        assert_eq!(parse_server("::1", 1).unwrap(), ("::1".into(), 1));
+        assert_eq!(parse_server("[::1]:7", 1).unwrap(), ("::1".into(), 7));
+        assert_eq!(parse_server("[::1]", 1).unwrap(), ("::1".into(), 1));
+        for bad in [
+            "",
+            "host:",
+            "host:0",
+            "host:99999",
+            "host:x",
+            "[::1",
+            "[::1]x",
+        ] {
+            assert!(parse_server(bad, 1).is_err(), "{bad}");
+        }
+    }
+}

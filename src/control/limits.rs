@@ -1,0 +1,252 @@
+//! What a server accepts. Every size, count and duration a client asks for is checked here before the
+//! server allocates anything; a refusal names the limit and the server flag that raises it.
+
+use crate::plan::{StopCondition, TrialSpec};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A request outside the server's limits (or outside what makes sense at all).
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum LimitViolation {
+    #[error("{what} {value} exceeds the server's limit of {limit} (raise it with linkbench-server {flag})")]
+    OverLimit {
+        what: &'static str,
+        value: String,
+        limit: String,
+        flag: &'static str,
+    },
+    #[error("{what} {value} is invalid: {why}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+/// The server's limits, sent to clients in the welcome so they can check before asking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerLimits {
+    /// Largest message size in bytes.
+    pub max_message_size: u64,
+    /// Most parallel streams in one trial.
+    pub max_streams: u32,
+    /// Longest measured phase in seconds.
+    pub max_duration_s: f64,
+    /// Longest warm-up in seconds.
+    pub max_warmup_s: f64,
+    /// Most iterations per stream.
+    pub max_iterations: u64,
+    /// Shortest reporting interval in seconds.
+    pub min_interval_s: f64,
+    /// Most buffer memory one trial may make the server allocate, in bytes.
+    pub max_buffer_bytes: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_message_size: 64 << 20,
+            max_streams: 128,
+            max_duration_s: 86_400.0,
+            max_warmup_s: 600.0,
+            max_iterations: 1_000_000_000_000,
+            min_interval_s: 0.01,
+            max_buffer_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Buffer bytes a side allocates for one stream of a trial: a warm-up and a measured message for sending,
+/// and a receive buffer of at least a message.
+pub fn buffer_bytes_per_stream(spec: &TrialSpec) -> u64 {
+    let size = spec.message_size;
+    size.saturating_mul(3).max(256 * 1024)
+}
+
+impl ServerLimits {
+    /// Checks a trial against these limits.
+    pub fn validate(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+        let over = |what, value: String, limit: String, flag| {
+            Err(LimitViolation::OverLimit {
+                what,
+                value,
+                limit,
+                flag,
+            })
+        };
+        let invalid = |what, value: String, why| Err(LimitViolation::Invalid { what, value, why });
+        if spec.message_size == 0 {
+            return invalid("message size", "0".into(), "it must be at least 1 byte");
+        }
+        if spec.message_size > self.max_message_size {
+            return over(
+                "message size",
+                spec.message_size.to_string(),
+                self.max_message_size.to_string(),
+                "--max-message-size",
+            );
+        }
+        if spec.streams == 0 {
+            return invalid("stream count", "0".into(), "at least one stream is needed");
+        }
+        if spec.streams > self.max_streams {
+            return over(
+                "stream count",
+                spec.streams.to_string(),
+                self.max_streams.to_string(),
+                "--max-streams",
+            );
+        }
+        match spec.stop {
+            StopCondition::Duration { seconds } => {
+                if !seconds.is_finite() || seconds <= 0.0 {
+                    return invalid(
+                        "duration",
+                        format!("{seconds}"),
+                        "it must be a positive number of seconds",
+                    );
+                }
+                if seconds > self.max_duration_s {
+                    return over(
+                        "duration",
+                        format!("{seconds} s"),
+                        format!("{} s", self.max_duration_s),
+                        "--max-duration",
+                    );
+                }
+            }
+            StopCondition::Iterations { count } => {
+                if count == 0 {
+                    return invalid(
+                        "iteration count",
+                        "0".into(),
+                        "at least one iteration is needed",
+                    );
+                }
+                if count > self.max_iterations {
+                    return over(
+                        "iteration count",
+                        count.to_string(),
+                        self.max_iterations.to_string(),
+                        "--max-iterations",
+                    );
+                }
+            }
+        }
+        if !spec.warmup_s.is_finite() || spec.warmup_s < 0.0 {
+            return invalid(
+                "warm-up",
+                format!("{}", spec.warmup_s),
+                "it must be zero or more seconds",
+            );
+        }
+        if spec.warmup_s > self.max_warmup_s {
+            return over(
+                "warm-up",
+                format!("{} s", spec.warmup_s),
+                format!("{} s", self.max_warmup_s),
+                "--max-duration",
+            );
+        }
+        if !spec.interval_s.is_finite() || spec.interval_s < self.min_interval_s {
+            return invalid(
+                "interval",
+                format!("{}", spec.interval_s),
+                "it must be at least 0.01 s",
+            );
+        }
+        let buffers = buffer_bytes_per_stream(spec)
+            .saturating_mul(u64::from(spec.streams))
+            .saturating_mul(2);
+        if buffers > self.max_buffer_bytes {
+            return over(
+                "buffer memory (bytes)",
+                buffers.to_string(),
+                self.max_buffer_bytes.to_string(),
+                "--max-buffer-memory",
+            );
+        }
+        if let Some(cpus) = &spec.server_cpus {
+            if cpus.is_empty() || cpus.len() > 4096 {
+                return invalid(
+                    "server CPU list",
+                    format!("{} entries", cpus.len()),
+                    "give 1 to 4096 CPUs",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{TestKind, TransportKind};
+
+    fn spec() -> TrialSpec {
+        TrialSpec {
+            transport: TransportKind::Tcp,
+            test: TestKind::Bw,
+            message_size: 65536,
+            streams: 1,
+            stop: StopCondition::Duration { seconds: 5.0 },
+            warmup_s: 1.0,
+            interval_s: 1.0,
+            reverse: false,
+            zerocopy: false,
+            busy_poll: false,
+            server_cpus: None,
+            trial: 0,
+        }
+    }
+
+    #[test]
+    fn a_normal_trial_passes() {
+        assert_eq!(ServerLimits::default().validate(&spec()), Ok(()));
+    }
+
+    #[test]
+    fn each_limit_is_named() {
+        let limits = ServerLimits::default();
+        let cases: Vec<(Box<dyn Fn(&mut TrialSpec)>, &str)> = vec![
+            (Box::new(|s| s.message_size = 1 << 40), "--max-message-size"),
+            (Box::new(|s| s.message_size = 0), "at least 1 byte"),
+            (Box::new(|s| s.streams = 1000), "--max-streams"),
+            (Box::new(|s| s.streams = 0), "at least one stream"),
+            (
+                Box::new(|s| s.stop = StopCondition::Duration { seconds: 1e9 }),
+                "--max-duration",
+            ),
+            (
+                Box::new(|s| s.stop = StopCondition::Duration { seconds: f64::NAN }),
+                "positive number",
+            ),
+            (
+                Box::new(|s| s.stop = StopCondition::Iterations { count: 0 }),
+                "at least one iteration",
+            ),
+            (
+                Box::new(|s| s.stop = StopCondition::Iterations { count: u64::MAX }),
+                "--max-iterations",
+            ),
+            (Box::new(|s| s.warmup_s = -1.0), "zero or more"),
+            (Box::new(|s| s.interval_s = 0.0), "at least 0.01"),
+            (
+                Box::new(|s| {
+                    s.message_size = 64 << 20;
+                    s.streams = 64;
+                }),
+                "--max-buffer-memory",
+            ),
+            (Box::new(|s| s.server_cpus = Some(vec![])), "1 to 4096"),
+        ];
+        for (mutate, needle) in cases {
+            let mut s = spec();
+            mutate(&mut s);
+            let err = limits.validate(&s).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The messages of the control protocol, as serde types (JSON objects tagged by `"type"`).
+
+use crate::clock::ClockFacts;
+use crate::control::limits::ServerLimits;
+use crate::diag::HostFacts;
+use crate::engine::pinning::CpuChoice;
+use crate::plan::TrialSpec;
+use crate::report::model::DirectionFigures;
+use crate::transport::ZeroCopyStats;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Client to server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Hello {
+        protocol_version: u32,
+        tool_version: String,
+    },
+    Setup {
+        spec: TrialSpec,
+    },
+    Start,
+    Bye,
+}
+
+/// Why the server said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// Another client's session is running (one test at a time, like iperf3).
+    Busy,
+    /// The client speaks another protocol version.
+    ProtocolVersion,
+    /// A requested size, count or duration is over a server limit or invalid.
+    Limit,
+    /// A requested server CPU cannot be used.
+    Cpu,
+    /// A message arrived that the current state does not accept.
+    Protocol,
+}
+
+/// Server to client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        protocol_version: u32,
+        tool_version: String,
+        host: Box<HostFacts>,
+        clock: ClockFacts,
+        limits: ServerLimits,
+    },
+    Refused {
+        reason: RefusalReason,
+        message: String,
+    },
+    Ready {
+        cookie: String,
+        cpus: CpuChoice,
+    },
+    /// A live sample of what the server's measuring threads have counted so far.
+    Interval {
+        /// Seconds since the server's data threads started (warm-up included).
+        elapsed_s: f64,
+        /// Whether the measured phase had started on every measuring stream.
+        measuring: bool,
+        bytes: u64,
+        messages: u64,
+    },
+    TrialResult {
+        report: Box<SideReport>,
+    },
+    /// The trial failed on the server before it could run.
+    Error {
+        message: String,
+    },
+}
+
+/// What one side measured and did in one trial.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SideReport {
+    /// CPUs the side's data threads were pinned to.
+    pub cpus: Option<CpuChoice>,
+    /// Whether every data thread was pinned where it was asked to run.
+    pub all_pinned: bool,
+    /// What this side received in the measured phase (bandwidth tests).
+    pub received: Option<DirectionFigures>,
+    /// Messages and bytes this side sent in the measured phase, and warm-up messages before it.
+    pub sent_messages: u64,
+    pub sent_bytes: u64,
+    pub warmup_messages_sent: u64,
+    /// Messages echoed (latency tests, server side).
+    pub echoed: u64,
+    pub zerocopy: Option<ZeroCopyStats>,
+    /// One line per data thread that failed.
+    pub errors: Vec<String>,
+}

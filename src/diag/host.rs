@@ -1,0 +1,118 @@
+//! Host facts: name, kernel, OS, CPU model and count, NUMA nodes, CPU frequency governor.
+
+use crate::diag::InterfaceFacts;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Facts about one side's machine.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct HostFacts {
+    pub hostname: Option<String>,
+    /// Kernel release (`uname -r`).
+    pub kernel: Option<String>,
+    /// Operating system (`PRETTY_NAME` of os-release).
+    pub os: Option<String>,
+    pub cpu_model: Option<String>,
+    /// CPUs online.
+    pub logical_cpus: Option<usize>,
+    /// CPUs this process may run on.
+    pub usable_cpus: Vec<usize>,
+    pub numa_nodes: Option<usize>,
+    /// cpufreq governor of CPU 0 (`performance`, `powersave`, ...); null where cpufreq is absent (common
+    /// in VMs), which means the hypervisor controls the frequency.
+    pub cpu_governor: Option<String>,
+    /// The interface that carries the route to the peer.
+    pub interface: Option<InterfaceFacts>,
+}
+
+impl HostFacts {
+    /// Reads the facts under `root` (normally `/`).
+    pub fn collect(root: &Path) -> HostFacts {
+        let read = |p: &str| read_trimmed(&root.join(p));
+        let cpuinfo = std::fs::read_to_string(root.join("proc/cpuinfo")).unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string());
+        let logical_cpus = read("sys/devices/system/cpu/online")
+            .and_then(|s| crate::units::parse_cpu_list(&s).ok())
+            .map(|v| v.len());
+        let numa_nodes = read("sys/devices/system/node/online")
+            .and_then(|s| crate::units::parse_cpu_list(&s).ok())
+            .map(|v| v.len());
+        let os = std::fs::read_to_string(root.join("etc/os-release"))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                    .map(|v| v.trim_matches('"').to_string())
+            });
+        HostFacts {
+            hostname: read("proc/sys/kernel/hostname"),
+            kernel: read("proc/sys/kernel/osrelease"),
+            os,
+            cpu_model,
+            logical_cpus,
+            usable_cpus: crate::engine::pinning::usable_cpus(),
+            numa_nodes,
+            cpu_governor: read("sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            interface: None,
+        }
+    }
+}
+
+pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_come_from_the_root_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let put = |p: &str, text: &str| {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        put("proc/sys/kernel/hostname", "rack1-node7\n");
+        put("proc/sys/kernel/osrelease", "6.1.0-test\n");
+        put(
+            "etc/os-release",
+            "NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        );
+        put(
+            "proc/cpuinfo",
+            "processor\t: 0\nmodel name\t: Test CPU @ 3.0GHz\n",
+        );
+        put("sys/devices/system/cpu/online", "0-15\n");
+        put("sys/devices/system/node/online", "0-1\n");
+        put(
+            "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor",
+            "powersave\n",
+        );
+        let f = HostFacts::collect(dir.path());
+        assert_eq!(f.hostname.as_deref(), Some("rack1-node7"));
+        assert_eq!(f.kernel.as_deref(), Some("6.1.0-test"));
+        assert_eq!(f.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(f.cpu_model.as_deref(), Some("Test CPU @ 3.0GHz"));
+        assert_eq!(f.logical_cpus, Some(16));
+        assert_eq!(f.numa_nodes, Some(2));
+        assert_eq!(f.cpu_governor.as_deref(), Some("powersave"));
+    }
+
+    #[test]
+    fn an_empty_root_gives_unknowns_not_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = HostFacts::collect(dir.path());
+        assert_eq!(f.hostname, None);
+        assert_eq!(f.cpu_governor, None);
+    }
+}

@@ -1,0 +1,265 @@
+//! The workloads. A side (client or server) of a trial gets its connected data streams, starts one pinned
+//! thread per stream and direction, and returns what each measured. The control session samples the
+//! threads' [`progress::Progress`] for live lines while they run; the hot loops themselves never allocate,
+//! lock or log.
+
+pub mod bandwidth;
+pub mod latency;
+pub mod pinning;
+pub mod progress;
+
+use crate::plan::{StopCondition, TestKind, TrialSpec};
+use crate::transport::{DataStream, TransportError};
+use bandwidth::{ReceiveOutcome, SendOutcome};
+use latency::PingOutcome;
+use pinning::CpuChoice;
+use progress::Progress;
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// A side could not start its data threads.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("could not start a data thread: {0}")]
+    Spawn(std::io::Error),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+/// The phases of a trial as a sending or pinging thread sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase {
+    pub warmup: Duration,
+    /// Length of the measured phase (ignored when `count` is set).
+    pub duration: Duration,
+    /// Messages (bandwidth) or round trips (latency) per stream in the measured phase.
+    pub count: Option<u64>,
+}
+
+impl Phase {
+    pub fn from_spec(spec: &TrialSpec) -> Phase {
+        let (duration, count) = match spec.stop {
+            StopCondition::Duration { seconds } => (Duration::from_secs_f64(seconds), None),
+            StopCondition::Iterations { count } => (Duration::ZERO, Some(count)),
+        };
+        Phase {
+            warmup: Duration::from_secs_f64(spec.warmup_s),
+            duration,
+            count,
+        }
+    }
+}
+
+/// Which end of the control session this side is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// What one data thread does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Send,
+    Receive,
+    Ping,
+    Echo,
+}
+
+impl Role {
+    /// Whether this thread's progress is what the side measures (shown in live lines).
+    pub fn measures(self) -> bool {
+        matches!(self, Role::Receive | Role::Ping)
+    }
+}
+
+/// The roles of this side's threads for one stream.
+pub fn roles_for(spec: &TrialSpec, side: Side) -> Vec<Role> {
+    match (spec.test, side) {
+        (TestKind::Lat, Side::Client) => vec![Role::Ping],
+        (TestKind::Lat, Side::Server) => vec![Role::Echo],
+        (TestKind::Bibw, _) => vec![Role::Send, Role::Receive],
+        (TestKind::Bw, Side::Client) if !spec.reverse => vec![Role::Send],
+        (TestKind::Bw, Side::Server) if spec.reverse => vec![Role::Send],
+        (TestKind::Bw, _) => vec![Role::Receive],
+    }
+}
+
+/// Number of data threads a side runs for a trial.
+pub fn thread_count(spec: &TrialSpec, side: Side) -> usize {
+    roles_for(spec, side).len() * spec.streams as usize
+}
+
+/// The result of one data thread.
+#[derive(Debug)]
+pub enum ThreadOutcome {
+    Sent(SendOutcome),
+    Received(ReceiveOutcome),
+    Pinged(Box<PingOutcome>),
+    Echoed(u64),
+}
+
+/// Everything a side measured in one trial.
+#[derive(Debug, Default)]
+pub struct SideOutcome {
+    pub sent: Vec<SendOutcome>,
+    pub received: Vec<ReceiveOutcome>,
+    pub pings: Vec<PingOutcome>,
+    pub echoed: u64,
+    /// One line per failed thread.
+    pub errors: Vec<String>,
+    /// Whether every data thread was pinned where it was asked to run.
+    pub all_pinned: bool,
+}
+
+/// A side whose data threads are running.
+pub struct RunningSide {
+    handles: Vec<JoinHandle<(ThreadOutcome, Option<TransportError>, bool)>>,
+    progress: Arc<Vec<Progress>>,
+    roles: Vec<Role>,
+    pub epoch: Instant,
+}
+
+impl RunningSide {
+    /// Live totals of the threads whose figures the side measures.
+    pub fn measured_progress(&self) -> progress::ProgressSample {
+        let measured: Vec<usize> = self
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.measures())
+            .map(|(i, _)| i)
+            .collect();
+        let mut sum = progress::ProgressSample::default();
+        for i in measured {
+            let s = Progress::sample(std::slice::from_ref(&self.progress[i]));
+            sum.streams_measuring += s.streams_measuring;
+            sum.bytes += s.bytes;
+            sum.messages += s.messages;
+            sum.latency_sum_ns += s.latency_sum_ns;
+        }
+        sum
+    }
+
+    /// Whether this side measures anything in this trial.
+    pub fn measures_anything(&self) -> bool {
+        self.roles.iter().any(|r| r.measures())
+    }
+
+    /// Whether every data thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.handles.iter().all(|h| h.is_finished())
+    }
+
+    /// Waits for every data thread and gathers their figures.
+    pub fn join(self) -> SideOutcome {
+        let mut out = SideOutcome {
+            all_pinned: true,
+            ..Default::default()
+        };
+        for handle in self.handles {
+            match handle.join() {
+                Ok((outcome, error, pinned)) => {
+                    out.all_pinned &= pinned;
+                    if let Some(e) = error {
+                        out.errors.push(e.to_string());
+                    }
+                    match outcome {
+                        ThreadOutcome::Sent(s) => out.sent.push(s),
+                        ThreadOutcome::Received(r) => out.received.push(r),
+                        ThreadOutcome::Pinged(p) => out.pings.push(*p),
+                        ThreadOutcome::Echoed(n) => out.echoed += n,
+                    }
+                }
+                Err(_) => out.errors.push("a data thread panicked".to_string()),
+            }
+        }
+        out
+    }
+}
+
+/// Starts this side's data threads over `streams` (one per `spec.streams`), pinned per `cpus`.
+pub fn start_side(
+    spec: &TrialSpec,
+    side: Side,
+    streams: Vec<Box<dyn DataStream>>,
+    cpus: &CpuChoice,
+) -> Result<RunningSide, EngineError> {
+    let roles_per_stream = roles_for(spec, side);
+    let phase = Phase::from_spec(spec);
+    let size = spec.message_size as usize;
+    let interval_ns = (spec.interval_s * 1e9) as u64;
+    let expected_intervals = match spec.stop {
+        StopCondition::Duration { seconds } => {
+            ((seconds / spec.interval_s).ceil() as usize).min(100_000)
+        }
+        StopCondition::Iterations { .. } => 64,
+    };
+
+    // Split each stream into one handle per role.
+    let mut work: Vec<(Role, Box<dyn DataStream>)> = Vec::new();
+    for stream in streams {
+        if roles_per_stream.len() == 2 {
+            let (send_half, receive_half) = stream.split()?;
+            work.push((Role::Send, send_half));
+            work.push((Role::Receive, receive_half));
+        } else {
+            work.push((roles_per_stream[0], stream));
+        }
+    }
+    let roles: Vec<Role> = work.iter().map(|(r, _)| *r).collect();
+    let progress: Arc<Vec<Progress>> = Arc::new(work.iter().map(|_| Progress::default()).collect());
+    let barrier = Arc::new(Barrier::new(work.len()));
+    let epoch = Instant::now();
+    let mut handles = Vec::with_capacity(work.len());
+    for (index, (role, mut stream)) in work.into_iter().enumerate() {
+        let cpu = cpus.cpu_for(index);
+        let progress = Arc::clone(&progress);
+        let barrier = Arc::clone(&barrier);
+        let handle = std::thread::Builder::new()
+            .name(format!("data-{index}-{role:?}").to_lowercase())
+            .spawn(move || {
+                let pinned = pinning::pin_current_thread(cpu);
+                barrier.wait();
+                let p = &progress[index];
+                let s: &mut dyn DataStream = stream.as_mut();
+                let (outcome, error) = match role {
+                    Role::Send => {
+                        let (o, e) = bandwidth::send_loop(s, size, &phase, p);
+                        (ThreadOutcome::Sent(o), e)
+                    }
+                    Role::Receive => {
+                        let (o, e) = bandwidth::receive_loop(
+                            s,
+                            size,
+                            epoch,
+                            interval_ns,
+                            expected_intervals,
+                            p,
+                        );
+                        (ThreadOutcome::Received(o), e)
+                    }
+                    Role::Ping => {
+                        let (o, e) =
+                            latency::ping_loop(s, size, &phase, interval_ns, expected_intervals, p);
+                        (ThreadOutcome::Pinged(Box::new(o)), e)
+                    }
+                    Role::Echo => {
+                        let (n, e) = latency::echo_loop(s, size);
+                        (ThreadOutcome::Echoed(n), e)
+                    }
+                };
+                (outcome, error, pinned)
+            })
+            .map_err(EngineError::Spawn)?;
+        handles.push(handle);
+    }
+    Ok(RunningSide {
+        handles,
+        progress,
+        roles,
+        epoch,
+    })
+}

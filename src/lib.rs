@@ -1,0 +1,21 @@
+//! linkbench: interconnect benchmarks (bandwidth and latency between paired hosts) with versioned JSON
+//! reports.
+//!
+//! Data flows one way: command line ([`cli`]) -> [`plan::TestPlan`] -> control session ([`client`],
+//! [`server`], protocol in [`control`]) -> data path ([`transport`]) -> workloads ([`engine`]) ->
+//! figures ([`results`], [`stats`]) -> [`report`]. Facts about the machine come from [`diag`] and
+//! [`clock`]; human units from [`units`].
+
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod control;
+pub mod diag;
+pub mod engine;
+pub mod plan;
+pub mod report;
+pub mod results;
+pub mod server;
+pub mod stats;
+pub mod transport;
+pub mod units;

@@ -1,0 +1,206 @@
+//! What to run: a [`TestPlan`] (the user's request: sizes, repeats, common settings) expands into
+//! [`TrialSpec`]s, one per independent measurement. A `TrialSpec` is also what the client sends the server,
+//! so it is plain serde data and the server re-validates it against its limits.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which data path carries the test.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// TCP sockets (the fallback that runs everywhere).
+    Tcp,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Tcp => "tcp",
+        })
+    }
+}
+
+/// The workload.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    /// Bandwidth, one direction (client to server, or server to client with `--reverse`).
+    Bw,
+    /// Bandwidth in both directions at once.
+    Bibw,
+    /// Round-trip ping-pong latency.
+    Lat,
+}
+
+impl TestKind {
+    /// perftest's default message size for this kind: 64 KiB for bandwidth, 2 bytes for latency.
+    pub fn default_message_size(self) -> u64 {
+        match self {
+            TestKind::Bw | TestKind::Bibw => 65536,
+            TestKind::Lat => 2,
+        }
+    }
+}
+
+impl fmt::Display for TestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TestKind::Bw => "bw",
+            TestKind::Bibw => "bibw",
+            TestKind::Lat => "lat",
+        })
+    }
+}
+
+/// When the measured phase of a trial ends (the warm-up comes before it and is not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum StopCondition {
+    /// Run the measured phase for this many seconds.
+    Duration { seconds: f64 },
+    /// Send this many messages per stream (bandwidth) or complete this many round trips per stream (latency).
+    Iterations { count: u64 },
+}
+
+/// One independent measurement: everything both sides need to run it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrialSpec {
+    pub transport: TransportKind,
+    pub test: TestKind,
+    /// Payload bytes per message.
+    pub message_size: u64,
+    /// Parallel connections, each served by its own pinned thread on each side.
+    pub streams: u32,
+    pub stop: StopCondition,
+    /// Seconds of traffic before the measured phase; discarded.
+    pub warmup_s: f64,
+    /// Length of the per-interval figures, in seconds.
+    pub interval_s: f64,
+    /// The server sends (bandwidth only).
+    pub reverse: bool,
+    /// Send with MSG_ZEROCOPY where the kernel offers it.
+    pub zerocopy: bool,
+    /// Spin on non-blocking receives instead of sleeping in the kernel.
+    pub busy_poll: bool,
+    /// CPUs the server should pin its data threads to; the server picks when absent.
+    pub server_cpus: Option<Vec<usize>>,
+    /// Index of this trial among the repeats of the same test and size (0-based).
+    pub trial: u32,
+}
+
+impl TrialSpec {
+    /// Whether the client side sends data in the measured phase.
+    pub fn client_sends(&self) -> bool {
+        match self.test {
+            TestKind::Bw => !self.reverse,
+            TestKind::Bibw | TestKind::Lat => true,
+        }
+    }
+
+    /// Whether the server side sends data in the measured phase.
+    pub fn server_sends(&self) -> bool {
+        match self.test {
+            TestKind::Bw => self.reverse,
+            TestKind::Bibw | TestKind::Lat => true,
+        }
+    }
+
+    /// Upper bound of the trial's wall time, used for timeouts: warm-up + measured phase (estimated for
+    /// iteration counts) + slack.
+    pub fn expected_seconds(&self) -> f64 {
+        let measured = match self.stop {
+            StopCondition::Duration { seconds } => seconds,
+            StopCondition::Iterations { .. } => 0.0,
+        };
+        self.warmup_s + measured
+    }
+}
+
+/// The user's request, before expansion into trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestPlan {
+    pub transport: TransportKind,
+    pub test: TestKind,
+    pub sizes: Vec<u64>,
+    pub streams: u32,
+    pub stop: StopCondition,
+    pub warmup_s: f64,
+    pub interval_s: f64,
+    pub repeat: u32,
+    pub reverse: bool,
+    pub zerocopy: bool,
+    pub busy_poll: bool,
+    pub server_cpus: Option<Vec<usize>>,
+}
+
+impl TestPlan {
+    /// Every trial, size by size; the repeats of one size run back to back.
+    pub fn trials(&self) -> Vec<TrialSpec> {
+        let mut trials = Vec::with_capacity(self.sizes.len() * self.repeat as usize);
+        for &message_size in &self.sizes {
+            for trial in 0..self.repeat {
+                trials.push(TrialSpec {
+                    transport: self.transport,
+                    test: self.test,
+                    message_size,
+                    streams: self.streams,
+                    stop: self.stop,
+                    warmup_s: self.warmup_s,
+                    interval_s: self.interval_s,
+                    reverse: self.reverse,
+                    zerocopy: self.zerocopy,
+                    busy_poll: self.busy_poll,
+                    server_cpus: self.server_cpus.clone(),
+                    trial,
+                });
+            }
+        }
+        trials
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> TestPlan {
+        TestPlan {
+            transport: TransportKind::Tcp,
+            test: TestKind::Bw,
+            sizes: vec![2, 4],
+            streams: 2,
+            stop: StopCondition::Duration { seconds: 1.0 },
+            warmup_s: 0.5,
+            interval_s: 1.0,
+            repeat: 3,
+            reverse: true,
+            zerocopy: false,
+            busy_poll: false,
+            server_cpus: Some(vec![1]),
+        }
+    }
+
+    #[test]
+    fn trials_expand_sizes_then_repeats() {
+        let trials = plan().trials();
+        let got: Vec<(u64, u32)> = trials.iter().map(|t| (t.message_size, t.trial)).collect();
+        assert_eq!(got, vec![(2, 0), (2, 1), (2, 2), (4, 0), (4, 1), (4, 2)]);
+        assert!(trials.iter().all(|t| t.reverse && t.streams == 2));
+    }
+
+    #[test]
+    fn direction_follows_test_and_reverse() {
+        let mut t = plan().trials().remove(0);
+        assert!(t.server_sends() && !t.client_sends());
+        t.reverse = false;
+        assert!(t.client_sends() && !t.server_sends());
+        t.test = TestKind::Bibw;
+        assert!(t.client_sends() && t.server_sends());
+    }
+}

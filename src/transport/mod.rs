@@ -1,0 +1,96 @@
+//! Data paths. The engine moves messages through a [`DataStream`] and never sees sockets or verbs.
+//!
+//! # The backend contract
+//! - A `DataStream` is one connection between two pinned threads, opened during the control session's
+//!   Run state (TCP: a connection to the server's port that presents the session cookie; RDMA, later: an RC
+//!   queue pair whose endpoint details travel over the control channel).
+//! - `send_message` returns when the whole message has been handed to the transport (TCP: accepted by the
+//!   socket; RDMA: posted, completions reaped as the backend sees fit); it never allocates.
+//! - `recv_some` returns what has arrived, `Ok(0)` once the peer has finished and everything was received;
+//!   `recv_exact` fills the buffer or fails. A peer that stalls longer than the stream's timeout is an
+//!   error, never a hang.
+//! - `finish` tells the peer this side sends no more and waits for outstanding sends (zero-copy
+//!   completions) so the byte counts are final.
+//! - `split` gives independent send and receive halves for bidirectional tests.
+
+pub mod tcp;
+pub mod zerocopy;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::io;
+use thiserror::Error;
+
+/// A data-path operation failed.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    #[error("the peer closed the data connection in the middle of a message")]
+    PeerClosed,
+    #[error("the peer sent nothing for {seconds:.1} s (timed out); is it still running?")]
+    Stalled { seconds: f64 },
+    #[error("data connection I/O failed while {context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("zero-copy send is not available: {0}")]
+    ZeroCopyUnavailable(String),
+}
+
+impl TransportError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: &'static str, source: io::Error) -> Self {
+        TransportError::Io { context, source }
+    }
+}
+
+/// What happened to zero-copy sends on one stream: whether the kernel really avoided the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ZeroCopyStats {
+    /// send() calls made with MSG_ZEROCOPY.
+    pub sends: u64,
+    /// Sends whose completion notification arrived.
+    pub completed: u64,
+    /// Completed sends for which the kernel reported it copied the data anyway
+    /// (SO_EE_CODE_ZEROCOPY_COPIED: always the case on loopback).
+    pub copied: u64,
+    /// Times the socket's pinned-memory budget was full (ENOBUFS) and the sender waited for completions.
+    pub enobufs_waits: u64,
+}
+
+impl ZeroCopyStats {
+    /// Adds another stream's figures.
+    pub fn add(&mut self, other: &ZeroCopyStats) {
+        self.sends += other.sends;
+        self.completed += other.completed;
+        self.copied += other.copied;
+        self.enobufs_waits += other.enobufs_waits;
+    }
+}
+
+/// One connection carrying messages between two pinned threads.
+pub trait DataStream: Send {
+    /// Sends one whole message.
+    fn send_message(&mut self, message: &[u8]) -> Result<(), TransportError>;
+    /// Receives whatever has arrived, up to `buf.len()` bytes; `Ok(0)` when the peer has finished.
+    fn recv_some(&mut self, buf: &mut [u8]) -> Result<usize, TransportError>;
+    /// Receives exactly `buf.len()` bytes.
+    fn recv_exact(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.recv_some(&mut buf[filled..])? {
+                0 => return Err(TransportError::PeerClosed),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+    /// Tells the peer no more data follows, after outstanding sends have completed.
+    fn finish(&mut self) -> Result<(), TransportError>;
+    /// Zero-copy figures for this stream, if zero-copy was requested.
+    fn zerocopy_stats(&self) -> Option<ZeroCopyStats>;
+    /// Independent send and receive halves of the same connection.
+    fn split(self: Box<Self>)
+        -> Result<(Box<dyn DataStream>, Box<dyn DataStream>), TransportError>;
+}

@@ -1,0 +1,245 @@
+//! The TCP backend: one `TcpStream` per stream, blocking on a pinned thread or busy-polling
+//! (non-blocking calls in a spin loop), optionally sending with MSG_ZEROCOPY.
+
+use crate::transport::{zerocopy, DataStream, TransportError, ZeroCopyStats};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// Sends between two zero-copy completion drains.
+const ZEROCOPY_DRAIN_EVERY: u64 = 32;
+
+/// How a data connection is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpOptions {
+    /// Disable Nagle's algorithm (latency tests).
+    pub nodelay: bool,
+    /// Spin on non-blocking calls instead of sleeping in the kernel.
+    pub busy_poll: bool,
+    /// Send with MSG_ZEROCOPY.
+    pub zerocopy: bool,
+    /// A peer silent for this long is declared stalled.
+    pub stall_timeout: Duration,
+}
+
+/// One TCP data connection.
+pub struct TcpDataStream {
+    stream: TcpStream,
+    fd: RawFd,
+    options: TcpOptions,
+    zerocopy: Option<ZeroCopyStats>,
+    sends_since_drain: u64,
+}
+
+impl TcpDataStream {
+    /// Applies `options` to a connected stream.
+    pub fn new(stream: TcpStream, options: TcpOptions) -> Result<Self, TransportError> {
+        stream
+            .set_nodelay(options.nodelay)
+            .map_err(|e| TransportError::io("setting TCP_NODELAY", e))?;
+        stream
+            .set_nonblocking(options.busy_poll)
+            .map_err(|e| TransportError::io("setting the socket's blocking mode", e))?;
+        if !options.busy_poll {
+            stream
+                .set_read_timeout(Some(options.stall_timeout))
+                .and_then(|_| stream.set_write_timeout(Some(options.stall_timeout)))
+                .map_err(|e| TransportError::io("setting socket timeouts", e))?;
+        }
+        let fd = stream.as_raw_fd();
+        let zerocopy = if options.zerocopy {
+            zerocopy::enable(fd).map_err(|e| {
+                TransportError::ZeroCopyUnavailable(format!(
+                    "setsockopt(SO_ZEROCOPY) failed: {e} (needs Linux 4.14 or later)"
+                ))
+            })?;
+            Some(ZeroCopyStats::default())
+        } else {
+            None
+        };
+        Ok(TcpDataStream {
+            stream,
+            fd,
+            options,
+            zerocopy,
+            sends_since_drain: 0,
+        })
+    }
+
+    fn stalled(&self) -> TransportError {
+        TransportError::Stalled {
+            seconds: self.options.stall_timeout.as_secs_f64(),
+        }
+    }
+
+    fn is_timeout(e: &io::Error) -> bool {
+        matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )
+    }
+
+    fn send_copying(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        let mut offset = 0;
+        let mut spin_started: Option<Instant> = None;
+        while offset < message.len() {
+            match self.stream.write(&message[offset..]) {
+                Ok(0) => return Err(TransportError::PeerClosed),
+                Ok(n) => {
+                    offset += n;
+                    spin_started = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.options.busy_poll && e.kind() == io::ErrorKind::WouldBlock => {
+                    self.check_spin(&mut spin_started)?;
+                }
+                Err(e) if Self::is_timeout(&e) => return Err(self.stalled()),
+                Err(e) => return Err(TransportError::io("sending", e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn send_zerocopy(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        let mut offset = 0;
+        let mut spin_started: Option<Instant> = None;
+        while offset < message.len() {
+            match zerocopy::send(self.fd, &message[offset..], self.options.busy_poll) {
+                Ok(n) => {
+                    offset += n;
+                    spin_started = None;
+                    if let Some(stats) = self.zerocopy.as_mut() {
+                        stats.sends += 1;
+                    }
+                    self.sends_since_drain += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // The socket's pinned-memory budget is spent: wait for completions to return it.
+                    if let Some(stats) = self.zerocopy.as_mut() {
+                        stats.enobufs_waits += 1;
+                    }
+                    let timeout_ms =
+                        self.options.stall_timeout.as_millis().min(i32::MAX as u128) as i32;
+                    if !zerocopy::wait_for_completions(self.fd, timeout_ms)
+                        .map_err(|e| TransportError::io("waiting for zero-copy completions", e))?
+                    {
+                        return Err(self.stalled());
+                    }
+                    self.drain()?;
+                }
+                Err(e) if self.options.busy_poll && e.kind() == io::ErrorKind::WouldBlock => {
+                    self.check_spin(&mut spin_started)?;
+                }
+                Err(e) if Self::is_timeout(&e) => return Err(self.stalled()),
+                Err(e) => return Err(TransportError::io("sending with MSG_ZEROCOPY", e)),
+            }
+        }
+        if self.sends_since_drain >= ZEROCOPY_DRAIN_EVERY {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<(), TransportError> {
+        self.sends_since_drain = 0;
+        if let Some(stats) = self.zerocopy.as_mut() {
+            zerocopy::drain_completions(self.fd, stats)
+                .map_err(|e| TransportError::io("reading zero-copy completions", e))?;
+        }
+        Ok(())
+    }
+
+    /// In busy-poll mode, gives up after the stall timeout; the clock is read only once per 4096 spins.
+    fn check_spin(&self, started: &mut Option<Instant>) -> Result<(), TransportError> {
+        std::hint::spin_loop();
+        match started {
+            None => *started = Some(Instant::now()),
+            Some(t) => {
+                if t.elapsed() > self.options.stall_timeout {
+                    return Err(self.stalled());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DataStream for TcpDataStream {
+    fn send_message(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        if self.zerocopy.is_some() {
+            self.send_zerocopy(message)
+        } else {
+            self.send_copying(message)
+        }
+    }
+
+    fn recv_some(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+        let mut spin_started: Option<Instant> = None;
+        let mut spins: u32 = 0;
+        loop {
+            match self.stream.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.options.busy_poll && e.kind() == io::ErrorKind::WouldBlock => {
+                    spins = spins.wrapping_add(1);
+                    if spins % 4096 == 0 {
+                        self.check_spin(&mut spin_started)?;
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                Err(e) if Self::is_timeout(&e) => return Err(self.stalled()),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(TransportError::PeerClosed)
+                }
+                Err(e) => return Err(TransportError::io("receiving", e)),
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), TransportError> {
+        if let Some(stats) = self.zerocopy {
+            let deadline = Instant::now() + self.options.stall_timeout;
+            let mut done = stats.completed;
+            while done < stats.sends && Instant::now() < deadline {
+                zerocopy::wait_for_completions(self.fd, 100)
+                    .map_err(|e| TransportError::io("waiting for zero-copy completions", e))?;
+                self.drain()?;
+                done = self.zerocopy.map(|s| s.completed).unwrap_or(done);
+            }
+        }
+        match self.stream.shutdown(Shutdown::Write) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            Err(e) => Err(TransportError::io("shutting down the sending side", e)),
+        }
+    }
+
+    fn zerocopy_stats(&self) -> Option<ZeroCopyStats> {
+        self.zerocopy
+    }
+
+    fn split(
+        self: Box<Self>,
+    ) -> Result<(Box<dyn DataStream>, Box<dyn DataStream>), TransportError> {
+        let clone = self.stream.try_clone().map_err(|e| {
+            TransportError::io("duplicating the socket for a bidirectional test", e)
+        })?;
+        let receiver = TcpDataStream {
+            fd: clone.as_raw_fd(),
+            stream: clone,
+            options: self.options,
+            zerocopy: None,
+            sends_since_drain: 0,
+        };
+        Ok((self, Box::new(receiver)))
+    }
+}
+
+/// Writes all of `bytes` to a blocking stream (used for the short data-connection preamble).
+pub fn write_preamble(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes)?;
+    stream.flush()
+}
