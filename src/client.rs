@@ -176,7 +176,10 @@ pub fn run(config: &ClientConfig, out: &mut dyn Write) -> RunOutcome {
     } else {
         Status::Incomplete
     };
-    report.warnings = distortion_warnings(&report);
+    // Warnings qualify figures; a run that measured nothing has none to qualify.
+    if !report.results.is_empty() {
+        report.warnings = distortion_warnings(&report);
+    }
     report.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     RunOutcome { report, error }
 }

@@ -30,11 +30,23 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
         d => Ok(d),
     }
 }
-fn sweep(text: &str) -> Result<Vec<u64>, String> {
-    units::parse_sweep(text).map_err(|e| e.to_string())
+/// Message sizes of a `--sweep` (a newtype so clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepSizes(pub Vec<u64>);
+
+/// CPUs of a `--cpu` list (a newtype so clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+fn sweep(text: &str) -> Result<SweepSizes, String> {
+    units::parse_sweep(text)
+        .map(SweepSizes)
+        .map_err(|e| e.to_string())
 }
-fn cpu_list(text: &str) -> Result<Vec<usize>, String> {
-    units::parse_cpu_list(text).map_err(|e| e.to_string())
+fn cpu_list(text: &str) -> Result<CpuList, String> {
+    units::parse_cpu_list(text)
+        .map(CpuList)
+        .map_err(|e| e.to_string())
 }
 fn label(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
@@ -63,7 +75,7 @@ fn positive_u32(text: &str) -> Result<u32, String> {
 
 /// linkbench-client: run bandwidth and latency tests against a linkbench-server.
 #[derive(Debug, Parser)]
-#[command(name = "linkbench-client", version, about, long_about = None)]
+#[command(name = "linkbench-client", version, about, long_about = None, allow_negative_numbers = true)]
 pub struct ClientArgs {
     /// The server: HOST, HOST:PORT or [IPv6]:PORT (default port 18515).
     pub server: String,
@@ -84,7 +96,7 @@ pub struct ClientArgs {
     pub size: Option<u64>,
     /// Sweep message sizes in powers of two, MIN:MAX (like perftest -a: 2:8M).
     #[arg(long, value_parser = sweep)]
-    pub sweep: Option<Vec<u64>>,
+    pub sweep: Option<SweepSizes>,
     /// Seconds of the measured phase of each trial.
     #[arg(long, value_parser = positive_duration, conflicts_with = "iterations")]
     pub duration: Option<Duration>,
@@ -102,10 +114,10 @@ pub struct ClientArgs {
     pub interval: Duration,
     /// CPUs for the client's data threads (default: NIC-local, else spread), e.g. 0-3.
     #[arg(long, value_parser = cpu_list)]
-    pub cpu: Option<Vec<usize>>,
+    pub cpu: Option<CpuList>,
     /// CPUs for the server's data threads, sent to the server.
     #[arg(long, value_parser = cpu_list)]
-    pub server_cpu: Option<Vec<usize>>,
+    pub server_cpu: Option<CpuList>,
     /// Send with MSG_ZEROCOPY; the report says whether the kernel really avoided the copy.
     #[arg(long)]
     pub zerocopy: bool,
@@ -148,7 +160,7 @@ impl ClientArgs {
         }
         let sizes = match (self.size, self.sweep) {
             (Some(s), None) => vec![s],
-            (None, Some(sweep)) => sweep,
+            (None, Some(sweep)) => sweep.0,
             _ => vec![self.test.default_message_size()],
         };
         let stop = match (self.duration, self.iterations) {
@@ -176,9 +188,9 @@ impl ClientArgs {
                 reverse: self.reverse,
                 zerocopy: self.zerocopy,
                 busy_poll: self.busy_poll,
-                server_cpus: self.server_cpu,
+                server_cpus: self.server_cpu.map(|c| c.0),
             },
-            cpus: self.cpu,
+            cpus: self.cpu.map(|c| c.0),
             labels,
             command_line,
             connect_timeout: self.connect_timeout,
@@ -191,7 +203,7 @@ impl ClientArgs {
 
 /// linkbench-server: serve linkbench clients, one test at a time.
 #[derive(Debug, Parser)]
-#[command(name = "linkbench-server", version, about, long_about = None)]
+#[command(name = "linkbench-server", version, about, long_about = None, allow_negative_numbers = true)]
 pub struct ServerArgs {
     /// Address and port for control and data connections.
     #[arg(long, default_value = "[::]:18515")]
@@ -331,7 +343,7 @@ mod tests {
                 vec!["h", "--duration", "1", "--iterations", "5"],
                 "cannot be used with",
             ),
-            (vec!["h", "--streams", "0"], "at least 1"),
+            (vec!["h", "--streams", "0"], "from 1 to"),
             (vec!["h", "--label", "novalue"], "KEY=VALUE"),
             (vec!["h", "--interval", "0"], "more than 0"),
             (vec!["h", "--iterations", "0"], "at least 1"),

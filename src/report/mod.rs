@@ -10,7 +10,9 @@ pub use write::{write_report_atomically, WriteError};
 
 /// The report's JSON Schema (draft 2020-12), as committed in `results-schema/report.schema.json`.
 pub fn json_schema() -> serde_json::Value {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let schema = generator.into_root_schema_for::<Report>();
     serde_json::to_value(schema).expect("a generated schema is valid JSON")
 }

@@ -192,7 +192,14 @@ mod tests {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(&text)
             .unwrap();
-        assert_eq!(&raw[..4], &[0x1c, 0x84, 0x93, 0x04], "V2+DEFLATE cookie");
+        // The V2 compressed cookie base is 0x1c849304; the 0xf0 bits carry the word size (0x10), as the
+        // Java reference writes it, and decoders mask them off.
+        let cookie = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        assert_eq!(
+            cookie & !0xf0,
+            0x1c84_9304,
+            "V2+DEFLATE cookie base, got {cookie:#x}"
+        );
         let back = LatencyRecorder::decode_base64(&text).unwrap();
         assert_eq!(back.summary(), r.summary());
     }
