@@ -129,11 +129,14 @@ impl Server {
             .set_nonblocking(true)
             .map_err(ServerError::Accept)?;
         while !self.shared.stop.load(Ordering::SeqCst) {
+            // Sleep in poll() until a connection arrives, waking now and then only to notice a stop
+            // request: a short sleep loop would wake the machine hundreds of times a second.
+            if !wait_readable(&self.listener, ACCEPT_WAKE_MS) {
+                continue;
+            }
             match self.listener.accept() {
                 Ok((stream, peer)) => self.dispatch(stream, peer),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if is_transient_accept_error(&e) => {
                     warn!(error = %e, "accept failed; continuing");
                     std::thread::sleep(Duration::from_millis(50));
@@ -170,6 +173,17 @@ impl Server {
             warn!(%peer, error = %e, "could not start a thread for a connection; closed it");
         }
     }
+}
+
+/// How often the accept loop wakes without a connection, to notice a stop request.
+const ACCEPT_WAKE_MS: u16 = 250;
+
+/// Waits until the listener has a connection to accept, at most `timeout_ms`.
+fn wait_readable(listener: &TcpListener, timeout_ms: u16) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::from(timeout_ms)), Ok(n) if n > 0)
 }
 
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
@@ -476,7 +490,7 @@ impl<'a> Session<'a> {
         };
 
         // Run
-        let running = match engine::start_side(spec, Side::Server, streams, &cpus) {
+        let mut running = match engine::start_side(spec, Side::Server, streams, &cpus) {
             Ok(r) => r,
             Err(e) => {
                 let message = format!("server could not start the test: {e}");
@@ -490,8 +504,11 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let mut next_tick = started + interval;
         let mut client_gone: Option<frame::FrameError> = None;
-        while !running.is_finished() {
-            std::thread::sleep(Duration::from_millis(20).min(interval));
+        loop {
+            let until_tick = next_tick.saturating_duration_since(Instant::now());
+            if running.wait_finished(until_tick) {
+                break;
+            }
             if Instant::now() >= next_tick && client_gone.is_none() {
                 let sample = running.measured_progress();
                 let live = ServerMessage::Interval {

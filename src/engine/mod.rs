@@ -117,6 +117,9 @@ pub struct SideOutcome {
 /// A side whose data threads are running.
 pub struct RunningSide {
     handles: Vec<JoinHandle<(ThreadOutcome, Option<TransportError>, bool)>>,
+    /// Each data thread sends once when it ends.
+    done: std::sync::mpsc::Receiver<()>,
+    finished: usize,
     progress: Arc<Vec<Progress>>,
     roles: Vec<Role>,
     pub epoch: Instant,
@@ -151,6 +154,21 @@ impl RunningSide {
     /// Whether every data thread has ended.
     pub fn is_finished(&self) -> bool {
         self.handles.iter().all(|h| h.is_finished())
+    }
+
+    /// Sleeps until every data thread has ended (true) or `timeout` passes (false), without polling.
+    pub fn wait_finished(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.finished < self.handles.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done.recv_timeout(left) {
+                Ok(()) => self.finished += 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return false,
+                // Every sender is gone, so every thread has ended.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return true,
+            }
+        }
+        true
     }
 
     /// Waits for every data thread and gathers their figures.
@@ -212,12 +230,14 @@ pub fn start_side(
     let roles: Vec<Role> = work.iter().map(|(r, _)| *r).collect();
     let progress: Arc<Vec<Progress>> = Arc::new(work.iter().map(|_| Progress::default()).collect());
     let barrier = Arc::new(Barrier::new(work.len()));
+    let (done_tx, done) = std::sync::mpsc::channel();
     let epoch = Instant::now();
     let mut handles = Vec::with_capacity(work.len());
     for (index, (role, mut stream)) in work.into_iter().enumerate() {
         let cpu = cpus.cpu_for(index);
         let progress = Arc::clone(&progress);
         let barrier = Arc::clone(&barrier);
+        let done_tx = done_tx.clone();
         let handle = std::thread::Builder::new()
             .name(format!("data-{index}-{role:?}").to_lowercase())
             .spawn(move || {
@@ -251,12 +271,16 @@ pub fn start_side(
                         (ThreadOutcome::Echoed(n), e)
                     }
                 };
+                let _ = done_tx.send(());
                 (outcome, error, pinned)
             })
             .map_err(EngineError::Spawn)?;
         handles.push(handle);
     }
+    drop(done_tx);
     Ok(RunningSide {
+        done,
+        finished: 0,
         handles,
         progress,
         roles,

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Regenerates results-schema/report.schema.json from the Rust report types (src/report/model.rs).
+# Remember to bump SCHEMA_VERSION (minor for a new optional field, major for anything else).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UPDATE_SCHEMA=1 cargo test --quiet --test schema committed_schema_matches_the_report_types
+git --no-pager diff --stat -- results-schema/
