@@ -18,8 +18,8 @@ for _ in $(seq 50); do grep -q "listening on" "$out/server.log" 2>/dev/null && b
 grep -q "listening on" "$out/server.log" || { echo "demo.sh: error: server did not start:" >&2; cat "$out/server.log" >&2; exit 1; }
 addr=$(sed -n 's/.*listening on //p' "$out/server.log" | head -1)
 
-echo "== bandwidth, client -> server, 64 KiB messages, 3 trials of 3 s"
-"$bin/linkbench-client" "$addr" --test bw --size 64K --duration 3 --repeat 3 \
+echo "== bandwidth, client -> server, 128 KiB writes, 3 trials of 3 s"
+"$bin/linkbench-client" "$addr" --test bw --size 128K --duration 3 --repeat 3 \
   --label link=loopback --json "$out/demo-bw.json"
 echo
 echo "== round-trip latency, 64-byte messages, 3 s"

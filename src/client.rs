@@ -417,7 +417,7 @@ fn run_into(
             Err((partial, e)) => {
                 if let Some(result) = partial {
                     let _ = writeln!(out, "{}", table::row(&result));
-                    report.results.push(result);
+                    report.results.push(*result);
                 }
                 report.errors.push(ReportError {
                     message: e.to_string(),
@@ -440,7 +440,8 @@ struct TrialRun<'a> {
     nic_local: Option<&'a [usize]>,
 }
 
-type TrialFailure = (Option<TestResult>, ClientError);
+/// A trial that failed, with whatever it measured before it failed.
+type TrialFailure = (Option<Box<TestResult>>, ClientError);
 
 impl TrialRun<'_> {
     fn silence_limit(&self) -> Duration {
@@ -622,10 +623,11 @@ impl TrialRun<'_> {
         let result = results::build_result(spec, &outcome, &cpus, &server_report, complete)
             .map_err(|e| (None, ClientError::Data(e.to_string())))?;
         match error {
-            Some(e) => Err((Some(result), e)),
-            None if !thread_errors.is_empty() => {
-                Err((Some(result), ClientError::Data(thread_errors.join("; "))))
-            }
+            Some(e) => Err((Some(Box::new(result)), e)),
+            None if !thread_errors.is_empty() => Err((
+                Some(Box::new(result)),
+                ClientError::Data(thread_errors.join("; ")),
+            )),
             None => Ok(result),
         }
     }

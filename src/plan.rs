@@ -39,11 +39,13 @@ pub enum TestKind {
 }
 
 impl TestKind {
-    /// perftest's default message size for this kind: 64 KiB for bandwidth, 2 bytes for latency.
-    pub fn default_message_size(self) -> u64 {
-        match self {
-            TestKind::Bw | TestKind::Bibw => 65536,
-            TestKind::Lat => 2,
+    /// The default message size over a transport: what the tool its users compare against uses.
+    /// Latency: 2 bytes (perftest). TCP bandwidth: 128 KiB, iperf3's write length (for TCP a "message"
+    /// is one write; the wire does not see it). RDMA bandwidth will use perftest's 64 KiB.
+    pub fn default_message_size(self, transport: TransportKind) -> u64 {
+        match (self, transport) {
+            (TestKind::Lat, _) => 2,
+            (TestKind::Bw | TestKind::Bibw, TransportKind::Tcp) => 128 * 1024,
         }
     }
 }

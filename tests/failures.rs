@@ -12,14 +12,15 @@ fn a_server_killed_mid_test_leaves_an_incomplete_report_with_earlier_trials() {
     let mut server = ServerProcess::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
-    // Four 1-second trials; the server dies during the third.
-    let mut child = client(&server.addr)
+    // Four 2-second trials; the server dies in the middle of the second, a second away from any trial
+    // boundary.
+    let child = client(&server.addr)
         .args([
             "--reverse",
             "--repeat",
             "4",
             "--duration",
-            "1",
+            "2",
             "--warmup",
             "0",
             "--stall-timeout",
@@ -31,7 +32,7 @@ fn a_server_killed_mid_test_leaves_an_incomplete_report_with_earlier_trials() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(3000));
     server.child.kill().unwrap();
     let started = Instant::now();
     let output = child.wait_with_output().unwrap();
@@ -45,8 +46,8 @@ fn a_server_killed_mid_test_leaves_an_incomplete_report_with_earlier_trials() {
     let results = report["results"].as_array().unwrap();
     let complete: Vec<_> = results.iter().filter(|r| r["complete"] == true).collect();
     assert!(
-        complete.len() >= 2,
-        "the first trials are kept: {}",
+        !complete.is_empty(),
+        "the first trial is kept: {}",
         results.len()
     );
     assert!(complete

@@ -156,9 +156,9 @@ fn bidirectional_measures_both_directions() {
     assert_eq!(dirs[0]["direction"], "client_to_server");
     assert_eq!(dirs[1]["direction"], "server_to_client");
     for d in dirs {
-        assert_eq!(d["bytes"], 3000 * 65536);
+        assert_eq!(d["bytes"], 3000 * 131072);
     }
-    assert_eq!(r["bytes"], 2 * 3000 * 65536);
+    assert_eq!(r["bytes"], 2 * 3000 * 131072);
     let total: f64 = dirs
         .iter()
         .map(|d| d["bits_per_second"].as_f64().unwrap())
@@ -183,9 +183,9 @@ fn parallel_streams_each_carry_their_share() {
         .unwrap();
     assert_eq!(per_stream.len(), 3);
     for s in per_stream {
-        assert_eq!(s["bytes"], 2000 * 65536);
+        assert_eq!(s["bytes"], 2000 * 131072);
     }
-    assert_eq!(r["bytes"], 3 * 2000 * 65536);
+    assert_eq!(r["bytes"], 3 * 2000 * 131072);
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn zerocopy_says_whether_the_kernel_avoided_the_copy() {
         &["--zerocopy", "--iterations", "3000", "--warmup", "0"],
     );
     let r = &results(&report)[0];
-    assert_eq!(r["bytes"], 3000 * 65536);
+    assert_eq!(r["bytes"], 3000 * 131072);
     let zc = &r["zerocopy"];
     let sends = zc["stats"]["sends"].as_u64().unwrap();
     assert!(
@@ -371,7 +371,7 @@ fn live_lines_and_the_table_are_printed() {
         "live interval lines: {stdout}"
     );
     assert!(
-        stdout.lines().any(|l| l.trim_start().starts_with("64K")),
+        stdout.lines().any(|l| l.trim_start().starts_with("128K")),
         "a result row: {stdout}"
     );
 }

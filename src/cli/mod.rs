@@ -91,7 +91,7 @@ pub struct ClientArgs {
     /// Parallel connections, each on its own pinned thread.
     #[arg(long, default_value = "1", value_parser = positive_u32)]
     pub streams: u32,
-    /// Message size (64K = 65536; default 64K for bw/bibw, 2 for lat).
+    /// Message size (64K = 65536). Default: 128K for TCP bw/bibw (iperf3's length), 2 for lat (perftest's).
     #[arg(long, value_parser = size, conflicts_with = "sweep")]
     pub size: Option<u64>,
     /// Sweep message sizes in powers of two, MIN:MAX (like perftest -a: 2:8M).
@@ -161,7 +161,7 @@ impl ClientArgs {
         let sizes = match (self.size, self.sweep) {
             (Some(s), None) => vec![s],
             (None, Some(sweep)) => sweep.0,
-            _ => vec![self.test.default_message_size()],
+            _ => vec![self.test.default_message_size(self.transport)],
         };
         let stop = match (self.duration, self.iterations) {
             (_, Some(count)) => StopCondition::Iterations { count },
@@ -296,9 +296,9 @@ mod tests {
     }
 
     #[test]
-    fn defaults_follow_perftest() {
+    fn defaults_follow_the_peer_tools() {
         let c = parse(&["host"]).unwrap();
-        assert_eq!(c.plan.sizes, vec![65536]);
+        assert_eq!(c.plan.sizes, vec![131072]);
         assert_eq!(c.plan.stop, StopCondition::Duration { seconds: 5.0 });
         let c = parse(&["host", "--test", "lat"]).unwrap();
         assert_eq!(c.plan.sizes, vec![2]);

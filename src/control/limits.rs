@@ -210,7 +210,8 @@ mod tests {
     #[test]
     fn each_limit_is_named() {
         let limits = ServerLimits::default();
-        let cases: Vec<(Box<dyn Fn(&mut TrialSpec)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut TrialSpec)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|s| s.message_size = 1 << 40), "--max-message-size"),
             (Box::new(|s| s.message_size = 0), "at least 1 byte"),
             (Box::new(|s| s.streams = 1000), "--max-streams"),

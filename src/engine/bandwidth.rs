@@ -7,6 +7,7 @@
 //! has arrived (or when the stream starts, without warm-up) and stops at the last measured byte: like
 //! perftest's "first post to last completion", seen from where the data lands.
 
+use crate::engine::buffer::AlignedBuffer;
 use crate::engine::progress::Progress;
 use crate::engine::Phase;
 use crate::stats::IntervalCounter;
@@ -42,10 +43,11 @@ pub struct ReceiveOutcome {
     pub intervals: IntervalCounter,
 }
 
-/// A message buffer whose first byte is `mark`; never written again (zero-copy may still be reading it).
-pub fn message_buffer(size: usize, mark: u8) -> Vec<u8> {
-    let mut buf = vec![0xA5u8; size];
-    buf[0] = mark;
+/// A page-aligned message buffer whose first byte is `mark`; never written again (zero-copy may still be
+/// reading it).
+pub fn message_buffer(size: usize, mark: u8) -> AlignedBuffer {
+    let mut buf = AlignedBuffer::new(size, 0xA5);
+    buf.as_mut_slice()[0] = mark;
     buf
 }
 
@@ -64,7 +66,7 @@ pub fn send_loop(
         let start = Instant::now();
         let warm_end = start + phase.warmup;
         while Instant::now() < warm_end {
-            stream.send_message(&warm)?;
+            stream.send_message(warm.as_slice())?;
             out.warmup_messages += 1;
         }
         progress.start_measuring();
@@ -75,7 +77,7 @@ pub fn send_loop(
                 None if measured_start.elapsed() >= phase.duration => break,
                 _ => {}
             }
-            stream.send_message(&measured)?;
+            stream.send_message(measured.as_slice())?;
             out.messages += 1;
             out.bytes += size as u64;
             progress.publish(out.bytes, out.messages, 0);
@@ -100,7 +102,8 @@ pub fn receive_loop(
     } else {
         size * (RECEIVE_CHUNK / size)
     };
-    let mut buf = vec![0u8; chunk];
+    let mut storage = AlignedBuffer::new(chunk, 0);
+    let buf = storage.as_mut_slice();
     let ns_since = |t: Instant| t.saturating_duration_since(epoch).as_nanos() as u64;
     let mut out = ReceiveOutcome {
         warmup_bytes: 0,
@@ -116,7 +119,7 @@ pub fn receive_loop(
     let mut offset_in_message = 0usize;
     let mut measured_start = last_read;
     let result = (|| loop {
-        let n = stream.recv_some(&mut buf)?;
+        let n = stream.recv_some(buf)?;
         let now = Instant::now();
         if n == 0 {
             if offset_in_message != 0 {

@@ -3,6 +3,7 @@
 //! A ping-pong has one request in flight, so it records exactly what it measures: no coordinated omission
 //! correction applies.
 
+use crate::engine::buffer::AlignedBuffer;
 use crate::engine::progress::Progress;
 use crate::engine::Phase;
 use crate::stats::{IntervalCounter, LatencyRecorder};
@@ -35,8 +36,9 @@ pub fn ping_loop(
     expected_intervals: usize,
     progress: &Progress,
 ) -> (PingOutcome, Option<TransportError>) {
-    let request = vec![0x5Au8; size];
-    let mut reply = vec![0u8; size];
+    let request = AlignedBuffer::new(size, 0x5A);
+    let mut reply_storage = AlignedBuffer::new(size, 0);
+    let reply = reply_storage.as_mut_slice();
     let mut out = PingOutcome {
         warmup_round_trips: 0,
         recorder: LatencyRecorder::new(),
@@ -49,8 +51,8 @@ pub fn ping_loop(
     let result = (|| {
         let warm_end = Instant::now() + phase.warmup;
         while Instant::now() < warm_end {
-            stream.send_message(&request)?;
-            stream.recv_exact(&mut reply)?;
+            stream.send_message(request.as_slice())?;
+            stream.recv_exact(reply)?;
             out.warmup_round_trips += 1;
         }
         progress.start_measuring();
@@ -64,8 +66,8 @@ pub fn ping_loop(
                 None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
                 _ => {}
             }
-            stream.send_message(&request)?;
-            stream.recv_exact(&mut reply)?;
+            stream.send_message(request.as_slice())?;
+            stream.recv_exact(reply)?;
             let t1 = Instant::now();
             let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
             out.recorder.record(rtt);
@@ -101,17 +103,18 @@ fn close_slot(out: &mut PingOutcome, slot_recorder: &mut LatencyRecorder, slot: 
 
 /// Runs the server's side: echoes each whole message until the client finishes. Returns messages echoed.
 pub fn echo_loop(stream: &mut dyn DataStream, size: usize) -> (u64, Option<TransportError>) {
-    let mut buf = vec![0u8; size];
+    let mut storage = AlignedBuffer::new(size, 0);
+    let buf = storage.as_mut_slice();
     let mut echoed = 0u64;
     let result = (|| loop {
-        let first = stream.recv_some(&mut buf)?;
+        let first = stream.recv_some(buf)?;
         if first == 0 {
             return stream.finish();
         }
         if first < size {
             stream.recv_exact(&mut buf[first..])?;
         }
-        stream.send_message(&buf)?;
+        stream.send_message(buf)?;
         echoed += 1;
     })();
     (echoed, result.err())

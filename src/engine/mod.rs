@@ -4,6 +4,7 @@
 //! lock or log.
 
 pub mod bandwidth;
+pub mod buffer;
 pub mod latency;
 pub mod pinning;
 pub mod progress;

@@ -69,6 +69,9 @@ impl ZeroCopyStats {
     }
 }
 
+/// The send half and the receive half of one connection.
+pub type StreamHalves = (Box<dyn DataStream>, Box<dyn DataStream>);
+
 /// One connection carrying messages between two pinned threads.
 pub trait DataStream: Send {
     /// Sends one whole message.
@@ -91,6 +94,5 @@ pub trait DataStream: Send {
     /// Zero-copy figures for this stream, if zero-copy was requested.
     fn zerocopy_stats(&self) -> Option<ZeroCopyStats>;
     /// Independent send and receive halves of the same connection.
-    fn split(self: Box<Self>)
-        -> Result<(Box<dyn DataStream>, Box<dyn DataStream>), TransportError>;
+    fn split(self: Box<Self>) -> Result<StreamHalves, TransportError>;
 }

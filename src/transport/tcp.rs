@@ -1,7 +1,7 @@
 //! The TCP backend: one `TcpStream` per stream, blocking on a pinned thread or busy-polling
 //! (non-blocking calls in a spin loop), optionally sending with MSG_ZEROCOPY.
 
-use crate::transport::{zerocopy, DataStream, TransportError, ZeroCopyStats};
+use crate::transport::{zerocopy, DataStream, StreamHalves, TransportError, ZeroCopyStats};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -221,9 +221,7 @@ impl DataStream for TcpDataStream {
         self.zerocopy
     }
 
-    fn split(
-        self: Box<Self>,
-    ) -> Result<(Box<dyn DataStream>, Box<dyn DataStream>), TransportError> {
+    fn split(self: Box<Self>) -> Result<StreamHalves, TransportError> {
         let clone = self.stream.try_clone().map_err(|e| {
             TransportError::io("duplicating the socket for a bidirectional test", e)
         })?;

@@ -35,10 +35,7 @@ impl ServerProcess {
                 }
             }
         });
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("server printed its address");
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
             if let Some(addr) = line.split("listening on ").nth(1) {
                 return ServerProcess {
                     child,
@@ -47,6 +44,9 @@ impl ServerProcess {
                 };
             }
         }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("linkbench-server did not print its address within 20 s");
     }
 
     /// Lines the server logged so far.
