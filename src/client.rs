@@ -3,10 +3,10 @@
 //! says what went wrong (`status: incomplete`).
 
 use crate::clock;
+use crate::control::auth::{self, PreSharedKey};
 use crate::control::{
     frame::FrameError, read_frame, write_frame, ClientMessage, RefusalReason, ServerMessage,
-    SideReport, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-    SERVER_PREAMBLE,
+    SideReport, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, PROTOCOL_VERSION, SERVER_PREAMBLE,
 };
 use crate::diag::{route, HostFacts};
 use crate::engine::{self, pinning, Side};
@@ -14,20 +14,28 @@ use crate::plan::{TestKind, TestPlan, TrialSpec};
 use crate::report::model::{ClockPair, Report, ReportError, Status, TestResult, ToolInfo, Units};
 use crate::report::table;
 use crate::results;
-use crate::server::unhex;
 use crate::transport::tcp::{TcpDataStream, TcpOptions};
 use crate::transport::DataStream;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// Why a run could not start or had to stop.
 #[derive(Debug, Error)]
 pub enum ClientError {
+    #[error(
+        "interrupted: the run was stopped by a signal (Ctrl-C); the report holds what was measured"
+    )]
+    Interrupted,
+    #[error("authentication: {0}")]
+    Auth(String),
+    #[error("{addr} closed the connection without answering: it may not accept this client's address (--allow), or it is not a linkbench server")]
+    ClosedSilently { addr: String },
     #[error("cannot resolve server '{server}': {reason}")]
     Resolve { server: String, reason: String },
     #[error("cannot reach linkbench-server at {addr}: {source} (is linkbench-server running there and the port open?)")]
@@ -85,6 +93,26 @@ pub struct ClientConfig {
     /// Print live per-interval lines.
     pub live: bool,
     pub root: PathBuf,
+    /// Pre-shared key for servers that require authentication (`--psk-file`).
+    pub psk: Option<PreSharedKey>,
+}
+
+/// Largest frame accepted from a server: results carry per-interval figures, so they may be large.
+const SERVER_FRAME_LIMIT: u32 = crate::control::ABSOLUTE_MAX_FRAME_BYTES;
+
+/// Set when the user asked the run to stop (SIGINT/SIGTERM).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How often a running trial looks at the interrupt flag.
+const INTERRUPT_CHECK: Duration = Duration::from_millis(200);
+
+/// Asks the run to stop: the running trial ends early on both sides and the report is written with what
+/// was measured. Returns whether a stop had already been asked for.
+pub fn interrupt() -> bool {
+    INTERRUPTED.swap(true, Ordering::SeqCst)
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// The finished run: the report, and the error that stopped it early, if any.
@@ -273,38 +301,39 @@ fn handshake(
     stream: &mut TcpStream,
     addr: SocketAddr,
     timeout: Duration,
+    psk: Option<&PreSharedKey>,
 ) -> Result<ServerMessage, ClientError> {
+    let connect_err = |e| ClientError::Connect {
+        addr: addr.to_string(),
+        source: e,
+    };
     stream
         .set_read_timeout(Some(timeout))
-        .map_err(|e| ClientError::Connect {
-            addr: addr.to_string(),
-            source: e,
-        })?;
+        .map_err(connect_err)?;
+    let client_nonce = auth::new_nonce();
     let mut hello = CONTROL_PREAMBLE.to_vec();
     hello.extend(crate::control::frame::encode_frame(
         &ClientMessage::Hello {
             protocol_version: PROTOCOL_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").into(),
+            client_nonce: Some(client_nonce.clone()),
         },
     )?);
-    stream.write_all(&hello).map_err(|e| ClientError::Connect {
-        addr: addr.to_string(),
-        source: e,
-    })?;
+    stream.write_all(&hello).map_err(connect_err)?;
     let mut preamble = [0u8; 8];
     let mut got = 0;
     while got < preamble.len() {
+        let not_linkbench = |answer: String| ClientError::NotLinkbench {
+            addr: addr.to_string(),
+            answer,
+        };
         match stream.read(&mut preamble[got..]) {
-            Ok(0) => {
-                return Err(ClientError::NotLinkbench {
+            Ok(0) if got == 0 => {
+                return Err(ClientError::ClosedSilently {
                     addr: addr.to_string(),
-                    answer: if got == 0 {
-                        "nothing and closed the connection".into()
-                    } else {
-                        describe_answer(&preamble[..got])
-                    },
                 })
             }
+            Ok(0) => return Err(not_linkbench(describe_answer(&preamble[..got]))),
             Ok(n) => got += n,
             Err(e)
                 if matches!(
@@ -312,17 +341,17 @@ fn handshake(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(ClientError::NotLinkbench {
+                return Err(not_linkbench(format!(
+                    "nothing within {:.0} s",
+                    timeout.as_secs_f64()
+                )))
+            }
+            Err(e) if got == 0 && e.kind() == io::ErrorKind::ConnectionReset => {
+                return Err(ClientError::ClosedSilently {
                     addr: addr.to_string(),
-                    answer: format!("nothing within {:.0} s", timeout.as_secs_f64()),
                 })
             }
-            Err(e) => {
-                return Err(ClientError::NotLinkbench {
-                    addr: addr.to_string(),
-                    answer: format!("with an error: {e}"),
-                })
-            }
+            Err(e) => return Err(not_linkbench(format!("with an error: {e}"))),
         }
     }
     if &preamble != SERVER_PREAMBLE {
@@ -331,7 +360,24 @@ fn handshake(
             answer: describe_answer(&preamble),
         });
     }
-    let answer: ServerMessage = read_frame(stream, MAX_FRAME_BYTES)?;
+    let mut answer: ServerMessage = read_frame(stream, SERVER_FRAME_LIMIT)?;
+    let mut server_nonce = None;
+    if let ServerMessage::Challenge {
+        server_nonce: nonce,
+    } = &answer
+    {
+        let Some(psk) = psk else {
+            return Err(ClientError::Auth(
+                "the server requires a pre-shared key: run the client with --psk-file".into(),
+            ));
+        };
+        let proof = psk
+            .client_proof(nonce, &client_nonce)
+            .map_err(|e| ClientError::Auth(e.to_string()))?;
+        write_frame(stream, &ClientMessage::Auth { proof })?;
+        server_nonce = Some(nonce.clone());
+        answer = read_frame(stream, SERVER_FRAME_LIMIT)?;
+    }
     match answer {
         ServerMessage::Welcome {
             protocol_version, ..
@@ -340,7 +386,31 @@ fn handshake(
             server: protocol_version,
             client: PROTOCOL_VERSION,
         }),
-        ServerMessage::Welcome { .. } => Ok(answer),
+        ServerMessage::Welcome {
+            ref server_proof, ..
+        } => {
+            if let Some(psk) = psk {
+                // Mutual: a server that cannot prove it holds the key is not trusted with the test.
+                let (Some(nonce), Some(proof)) = (&server_nonce, server_proof) else {
+                    return Err(ClientError::Auth(
+                        "the server did not authenticate itself (is it running without --psk-file?); \
+                         refusing to run with --psk-file against an unauthenticated server"
+                            .into(),
+                    ));
+                };
+                psk.verify_server(&client_nonce, nonce, proof)
+                    .map_err(|e| {
+                        ClientError::Auth(format!(
+                            "{e}: the server's proof is wrong; check both --psk-file"
+                        ))
+                    })?;
+            }
+            Ok(answer)
+        }
+        ServerMessage::Refused {
+            reason: RefusalReason::Auth,
+            message,
+        } => Err(ClientError::Auth(message)),
         ServerMessage::Refused { message, .. } => Err(ClientError::Refused(message)),
         other => Err(ClientError::Unexpected(format!("{other:?}"))),
     }
@@ -357,6 +427,7 @@ fn run_into(
         &mut control,
         addr,
         config.connect_timeout.max(Duration::from_secs(5)),
+        config.psk.as_ref(),
     )?;
     if let ServerMessage::Welcome { host, clock, .. } = welcome {
         report.server = Some(*host);
@@ -388,7 +459,7 @@ fn run_into(
         .spawn(move || {
             let mut reader = reader;
             loop {
-                let frame = read_frame::<ServerMessage>(&mut reader, MAX_FRAME_BYTES);
+                let frame = read_frame::<ServerMessage>(&mut reader, SERVER_FRAME_LIMIT);
                 let failed = frame.is_err();
                 if tx.send(frame).is_err() || failed {
                     return;
@@ -399,6 +470,10 @@ fn run_into(
 
     let mut last_test: Option<TestKind> = None;
     for spec in config.plan.trials() {
+        if interrupted() {
+            let _ = write_frame(&mut control, &ClientMessage::Bye);
+            return Err(ClientError::Interrupted);
+        }
         if last_test != Some(spec.test) {
             let _ = writeln!(out, "{}", table::header(spec.test));
             last_test = Some(spec.test);
@@ -505,7 +580,8 @@ impl TrialRun<'_> {
                 ))
             }
         };
-        let cookie: [u8; COOKIE_BYTES] = unhex(&cookie).ok_or_else(|| {
+        let cookie = auth::unhex(&cookie).and_then(|v| <[u8; COOKIE_BYTES]>::try_from(v).ok());
+        let cookie: [u8; COOKIE_BYTES] = cookie.ok_or_else(|| {
             (
                 None,
                 ClientError::Unexpected("the server's session cookie is not valid hex".into()),
@@ -513,7 +589,9 @@ impl TrialRun<'_> {
         })?;
         let streams = self.open_streams(&cookie).map_err(|e| (None, e))?;
         write_frame(control, &ClientMessage::Start).map_err(|e| (None, e.into()))?;
-        let running = engine::start_side(spec, Side::Client, streams, &cpus)
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut stop_sent = false;
+        let running = engine::start_side(spec, Side::Client, streams, &cpus, Arc::clone(&stop))
             .map_err(|e| (None, ClientError::Data(e.to_string())))?;
 
         // Run: live lines until the server's result arrives.
@@ -526,9 +604,15 @@ impl TrialRun<'_> {
         let mut last_heard = Instant::now();
         let server_measures = spec.test != TestKind::Lat && spec.client_sends();
         let server_report: Result<SideReport, ClientError> = loop {
+            if interrupted() && !stop_sent {
+                // End the trial on both sides; the server still reports what it measured.
+                stop.store(true, Ordering::SeqCst);
+                let _ = write_frame(control, &ClientMessage::Stop);
+                stop_sent = true;
+            }
             let wait = next_tick
                 .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
+                .clamp(Duration::from_millis(1), INTERRUPT_CHECK);
             match self.next_message(frames, wait) {
                 Ok(Some(ServerMessage::Interval {
                     elapsed_s,
@@ -614,6 +698,7 @@ impl TrialRun<'_> {
         // or at the stall timeout if the server vanished.
         let outcome = running.join();
         let (server_report, error) = match server_report {
+            Ok(r) if stop_sent => (r, Some(ClientError::Interrupted)),
             Ok(r) => (r, None),
             Err(e) => (SideReport::default(), Some(e)),
         };

@@ -172,6 +172,7 @@ fn a_server_of_another_protocol_version_is_named() {
             host: Box::default(),
             clock: linkbench::clock::measure(std::path::Path::new("/")),
             limits: Default::default(),
+            server_proof: None,
         };
         frame::write_frame(&mut s, &welcome).unwrap();
     });
@@ -191,6 +192,7 @@ fn the_server_refuses_another_protocol_version() {
         &ClientMessage::Hello {
             protocol_version: 99,
             tool_version: "99.0.0".into(),
+            client_nonce: None,
         },
     )
     .unwrap();

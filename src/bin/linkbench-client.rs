@@ -1,6 +1,7 @@
 //! linkbench-client: parse arguments, run the plan, print the table, write the report.
 //! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why);
-//! 2 bad input (a flag, or a request the server refused as over its limits).
+//! 2 bad input (a flag, or a request the server refused as over its limits); 130 interrupted (Ctrl-C;
+//! the report is still written).
 
 use linkbench::cli::{parse_or_exit, ClientArgs};
 use linkbench::client;
@@ -28,12 +29,21 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // First Ctrl-C (or SIGTERM): end the running trial on both sides and write the report; second: quit.
+    let _ = ctrlc::set_handler(|| {
+        if client::interrupt() {
+            eprintln!("linkbench-client: interrupted again; exiting without waiting");
+            std::process::exit(130);
+        }
+        eprintln!("linkbench-client: stopping: ending the trial and writing the report (Ctrl-C again to quit)");
+    });
     let mut stdout = std::io::stdout();
     let outcome = client::run(&config, &mut stdout);
     for w in &outcome.report.warnings {
         eprintln!("linkbench-client: warning: {w}");
     }
     let mut code = match (&outcome.error, outcome.report.status) {
+        (Some(client::ClientError::Interrupted), _) => 130,
         (Some(e), _) if e.is_bad_input() => 2,
         (Some(_), _) | (None, Status::Incomplete) => 1,
         (None, Status::Complete) => 0,

@@ -14,7 +14,13 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let config = args.into_config();
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("linkbench-server: error: {e}");
+            std::process::exit(2);
+        }
+    };
     let server = match Server::bind(config) {
         Ok(s) => s,
         Err(e) => {

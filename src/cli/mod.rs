@@ -2,11 +2,13 @@
 //! convention: every bad value is reported on a single line that names the flag and what to do.
 
 use crate::client::ClientConfig;
+use crate::control::auth::PreSharedKey;
 use crate::control::ServerLimits;
 use crate::plan::{StopCondition, TestKind, TestPlan, TransportKind};
 use crate::server::ServerConfig;
 use crate::units;
 use clap::Parser;
+use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -139,6 +141,9 @@ pub struct ClientArgs {
     /// No live per-interval lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Pre-shared key file for a server started with --psk-file (at least 16 bytes).
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
 }
 
 impl ClientArgs {
@@ -174,6 +179,10 @@ impl ClientArgs {
             return Err(CliError("--interval must be at least 0.01 seconds".into()));
         }
         let labels: BTreeMap<String, String> = self.labels.into_iter().collect();
+        let psk = match &self.psk_file {
+            Some(path) => Some(PreSharedKey::from_file(path).map_err(|e| CliError(e.to_string()))?),
+            None => None,
+        };
         Ok(ClientConfig {
             server: self.server,
             plan: TestPlan {
@@ -197,6 +206,7 @@ impl ClientArgs {
             stall_timeout: self.stall_timeout,
             live: !self.quiet,
             root: PathBuf::from("/"),
+            psk,
         })
     }
 }
@@ -235,13 +245,40 @@ pub struct ServerArgs {
     /// Seconds a silent data connection is given before the test is declared stalled.
     #[arg(long, value_parser = positive_duration, default_value = "10")]
     pub stall_timeout: Duration,
+    /// Largest control frame accepted (1K to 16M).
+    #[arg(long, value_parser = frame_size, default_value = "64K")]
+    pub max_frame: u32,
+    /// Most connections being admitted (identifying themselves) at once; more are closed at once.
+    #[arg(long, value_parser = positive_u32, default_value = "256")]
+    pub max_connections: u32,
+    /// Require clients to prove they hold this pre-shared key (HMAC-SHA256 challenge-response).
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Accept connections only from these networks (repeatable): 10.0.0.0/8, 192.0.2.7, fd00::/8.
+    #[arg(long = "allow", value_name = "CIDR", value_parser = allow_net)]
+    pub allow: Vec<IpNet>,
+}
+
+fn frame_size(text: &str) -> Result<u32, String> {
+    match units::parse_size(text).map_err(|e| e.to_string())? {
+        n if (1024..=16 << 20).contains(&n) => Ok(n as u32),
+        n => Err(format!("invalid frame size {n}: use 1K to 16M")),
+    }
+}
+
+fn allow_net(text: &str) -> Result<IpNet, String> {
+    crate::control::allow::parse_allow(text).map_err(|e| e.to_string())
 }
 
 impl ServerArgs {
-    /// Builds the server's configuration.
-    pub fn into_config(self) -> ServerConfig {
+    /// Builds the server's configuration (reading the key file, if any).
+    pub fn into_config(self) -> Result<ServerConfig, CliError> {
         let max_duration_s = self.max_duration.as_secs_f64();
-        ServerConfig {
+        let psk = match &self.psk_file {
+            Some(path) => Some(PreSharedKey::from_file(path).map_err(|e| CliError(e.to_string()))?),
+            None => None,
+        };
+        Ok(ServerConfig {
             bind: self.bind,
             once: self.once,
             limits: ServerLimits {
@@ -256,8 +293,12 @@ impl ServerArgs {
             handshake_timeout: self.handshake_timeout,
             idle_timeout: self.idle_timeout,
             stall_timeout: self.stall_timeout,
+            max_frame_bytes: self.max_frame,
+            max_connections: self.max_connections as usize,
+            psk,
+            allow: self.allow,
             ..ServerConfig::default()
-        }
+        })
     }
 }
 

@@ -5,8 +5,10 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
 
-/// Largest frame either side accepts by default (64 KiB).
+/// Largest frame a server accepts from a client by default (64 KiB; `--max-frame`).
 pub const MAX_FRAME_BYTES: u32 = 64 * 1024;
+/// Largest frame ever written or read: a trial result with per-interval figures of a day-long test fits.
+pub const ABSOLUTE_MAX_FRAME_BYTES: u32 = 16 << 20;
 
 /// A frame could not be read or written.
 #[derive(Debug, Error)]
@@ -46,10 +48,10 @@ pub fn encode_frame<T: Serialize>(message: &T) -> Result<Vec<u8>, FrameError> {
         len: u32::MAX,
         max: MAX_FRAME_BYTES,
     })?;
-    if len > MAX_FRAME_BYTES {
+    if len > ABSOLUTE_MAX_FRAME_BYTES {
         return Err(FrameError::TooLarge {
             len,
-            max: MAX_FRAME_BYTES,
+            max: ABSOLUTE_MAX_FRAME_BYTES,
         });
     }
     let mut frame = Vec::with_capacity(4 + json.len());

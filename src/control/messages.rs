@@ -17,11 +17,20 @@ pub enum ClientMessage {
     Hello {
         protocol_version: u32,
         tool_version: String,
+        /// Random hex nonce for the pre-shared-key challenge ([`crate::control::auth`]).
+        #[serde(default)]
+        client_nonce: Option<String>,
+    },
+    /// The answer to a challenge: the client's HMAC proof, hex.
+    Auth {
+        proof: String,
     },
     Setup {
         spec: TrialSpec,
     },
     Start,
+    /// End the running trial now (Ctrl-C on the client); both sides report what they measured.
+    Stop,
     Bye,
 }
 
@@ -39,6 +48,10 @@ pub enum RefusalReason {
     Cpu,
     /// A message arrived that the current state does not accept.
     Protocol,
+    /// Pre-shared-key authentication failed or was missing.
+    Auth,
+    /// The client's address is not in the server's `--allow` list.
+    NotAllowed,
 }
 
 /// Server to client.
@@ -51,6 +64,13 @@ pub enum ServerMessage {
         host: Box<HostFacts>,
         clock: ClockFacts,
         limits: ServerLimits,
+        /// The server's HMAC proof when a pre-shared key is in use, hex.
+        #[serde(default)]
+        server_proof: Option<String>,
+    },
+    /// The server requires a pre-shared key: prove you hold it.
+    Challenge {
+        server_nonce: String,
     },
     Refused {
         reason: RefusalReason,

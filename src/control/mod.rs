@@ -9,17 +9,20 @@
 //!
 //! | state     | client sends            | server answers                            |
 //! |-----------|-------------------------|-------------------------------------------|
-//! | Hello     | `hello` (protocol)      | `welcome` (host facts, limits) or `refused` (busy, version) |
+//! | Hello     | `hello` (protocol, nonce) | `welcome` (host facts, limits) or `refused` (busy, version, address) |
+//! | Auth (with a pre-shared key) | `auth` (proof) | first `challenge` (nonce), then `welcome` (server's proof) or `refused` |
 //! | Negotiate | `setup` (a TrialSpec)   | `ready` (cookie, CPUs) or `refused` (a limit, named) |
 //! | Exchange  | data connections, then `start` | (accepts the data connections)     |
-//! | Run       | -                       | `interval` frames, then `trial_result`    |
+//! | Run       | `stop` (to end early)   | `interval` frames, then `trial_result`    |
 //! | Done      | `bye`, or `setup` again | closes                                     |
 
+pub mod allow;
+pub mod auth;
 pub mod frame;
 pub mod limits;
 pub mod messages;
 
-pub use frame::{read_frame, write_frame, FrameError, MAX_FRAME_BYTES};
+pub use frame::{read_frame, write_frame, FrameError, ABSOLUTE_MAX_FRAME_BYTES, MAX_FRAME_BYTES};
 pub use limits::{LimitViolation, ServerLimits};
 pub use messages::{ClientMessage, RefusalReason, ServerMessage, SideReport};
 

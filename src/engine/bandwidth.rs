@@ -65,7 +65,7 @@ pub fn send_loop(
     let result = (|| {
         let start = Instant::now();
         let warm_end = start + phase.warmup;
-        while Instant::now() < warm_end {
+        while Instant::now() < warm_end && !phase.stopped() {
             stream.send_message(warm.as_slice())?;
             out.warmup_messages += 1;
         }
@@ -75,6 +75,7 @@ pub fn send_loop(
             match phase.count {
                 Some(count) if out.messages >= count => break,
                 None if measured_start.elapsed() >= phase.duration => break,
+                _ if phase.stopped() => break,
                 _ => {}
             }
             stream.send_message(measured.as_slice())?;

@@ -50,7 +50,7 @@ pub fn ping_loop(
     let mut slot = 0usize;
     let result = (|| {
         let warm_end = Instant::now() + phase.warmup;
-        while Instant::now() < warm_end {
+        while Instant::now() < warm_end && !phase.stopped() {
             stream.send_message(request.as_slice())?;
             stream.recv_exact(reply)?;
             out.warmup_round_trips += 1;
@@ -64,6 +64,7 @@ pub fn ping_loop(
             match phase.count {
                 Some(limit) if count >= limit => break,
                 None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
+                _ if phase.stopped() => break,
                 _ => {}
             }
             stream.send_message(request.as_slice())?;

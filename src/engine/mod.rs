@@ -15,6 +15,7 @@ use bandwidth::{ReceiveOutcome, SendOutcome};
 use latency::PingOutcome;
 use pinning::CpuChoice;
 use progress::Progress;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,17 +31,27 @@ pub enum EngineError {
 }
 
 /// The phases of a trial as a sending or pinging thread sees them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Phase {
     pub warmup: Duration,
     /// Length of the measured phase (ignored when `count` is set).
     pub duration: Duration,
     /// Messages (bandwidth) or round trips (latency) per stream in the measured phase.
     pub count: Option<u64>,
+    /// Set to end the trial early (Ctrl-C, a peer that went away); checked once per message.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Phase {
-    pub fn from_spec(spec: &TrialSpec) -> Phase {
+    /// Whether the trial was asked to end early.
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+impl Phase {
+    pub fn from_spec(spec: &TrialSpec, stop: Arc<AtomicBool>) -> Phase {
         let (duration, count) = match spec.stop {
             StopCondition::Duration { seconds } => (Duration::from_secs_f64(seconds), None),
             StopCondition::Iterations { count } => (Duration::ZERO, Some(count)),
@@ -49,6 +60,7 @@ impl Phase {
             warmup: Duration::from_secs_f64(spec.warmup_s),
             duration,
             count,
+            stop,
         }
     }
 }
@@ -199,15 +211,17 @@ impl RunningSide {
     }
 }
 
-/// Starts this side's data threads over `streams` (one per `spec.streams`), pinned per `cpus`.
+/// Starts this side's data threads over `streams` (one per `spec.streams`), pinned per `cpus`. Setting
+/// `stop` ends the trial early: senders and pingers stop at their next message and finish their streams.
 pub fn start_side(
     spec: &TrialSpec,
     side: Side,
     streams: Vec<Box<dyn DataStream>>,
     cpus: &CpuChoice,
+    stop: Arc<AtomicBool>,
 ) -> Result<RunningSide, EngineError> {
     let roles_per_stream = roles_for(spec, side);
-    let phase = Phase::from_spec(spec);
+    let phase = Phase::from_spec(spec, stop);
     let size = spec.message_size as usize;
     let interval_ns = (spec.interval_s * 1e9) as u64;
     let expected_intervals = match spec.stop {
@@ -239,6 +253,7 @@ pub fn start_side(
         let progress = Arc::clone(&progress);
         let barrier = Arc::clone(&barrier);
         let done_tx = done_tx.clone();
+        let phase = phase.clone();
         let handle = std::thread::Builder::new()
             .name(format!("data-{index}-{role:?}").to_lowercase())
             .spawn(move || {

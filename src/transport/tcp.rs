@@ -47,6 +47,10 @@ impl TcpDataStream {
                 .and_then(|_| stream.set_write_timeout(Some(options.stall_timeout)))
                 .map_err(|e| TransportError::io("setting socket timeouts", e))?;
         }
+        // A peer that vanished without closing (cable pulled) fails our sends within the stall timeout.
+        socket2::SockRef::from(&stream)
+            .set_tcp_user_timeout(Some(options.stall_timeout))
+            .map_err(|e| TransportError::io("setting TCP_USER_TIMEOUT", e))?;
         let fd = stream.as_raw_fd();
         let zerocopy = if options.zerocopy {
             zerocopy::enable(fd).map_err(|e| {

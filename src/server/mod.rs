@@ -1,0 +1,214 @@
+//! linkbench-server: one port for control and data connections, one test session at a time.
+//!
+//! The accept loop ([`Server::run`]) sleeps in `poll()` and hands each connection to a short-lived
+//! admission thread ([`admission`]) that checks the peer against `--allow`, reads the 8-byte preamble with
+//! a timeout, and either routes a data connection to the running session by its cookie, refuses a second
+//! control connection as busy (like iperf3), or starts the [`session`]. At most `max_connections`
+//! connections are being admitted at once; more are closed at once, so a flood costs bounded threads and
+//! memory.
+
+mod admission;
+mod session;
+
+use crate::clock::{self, ClockFacts};
+use crate::control::auth::PreSharedKey;
+use crate::control::{ServerLimits, COOKIE_BYTES};
+use crate::diag::HostFacts;
+use ipnet::IpNet;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// The server could not start or keep running.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source} (is another server using the port? pick one with --bind)")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("accepting connections failed: {0}")]
+    Accept(io::Error),
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Exit after the first session.
+    pub once: bool,
+    pub limits: ServerLimits,
+    /// Largest control frame accepted, in bytes.
+    pub max_frame_bytes: u32,
+    /// How long a new connection may take to say what it is, say hello and authenticate.
+    pub handshake_timeout: Duration,
+    /// How long a session may sit idle between trials.
+    pub idle_timeout: Duration,
+    /// A data connection silent this long is declared stalled.
+    pub stall_timeout: Duration,
+    /// Connections being admitted at once; more are closed immediately.
+    pub max_connections: usize,
+    /// Pre-shared key every client must prove it holds; none means no authentication.
+    pub psk: Option<PreSharedKey>,
+    /// Peer networks allowed to connect; empty allows all.
+    pub allow: Vec<IpNet>,
+    /// Root of the file system facts are read from (normally `/`).
+    pub root: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([0u16; 8], crate::control::DEFAULT_PORT)),
+            once: false,
+            limits: ServerLimits::default(),
+            max_frame_bytes: crate::control::MAX_FRAME_BYTES,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            stall_timeout: Duration::from_secs(10),
+            max_connections: 256,
+            psk: None,
+            allow: Vec::new(),
+            root: PathBuf::from("/"),
+        }
+    }
+}
+
+/// A session waiting for its data connections.
+struct PendingData {
+    cookie: [u8; COOKIE_BYTES],
+    streams: mpsc::Sender<(u32, TcpStream)>,
+}
+
+/// State shared by the accept loop, admission threads and the session.
+struct Shared {
+    config: ServerConfig,
+    busy: AtomicBool,
+    stop: AtomicBool,
+    admitting: AtomicUsize,
+    pending_data: Mutex<Option<PendingData>>,
+    host: HostFacts,
+    clock: ClockFacts,
+}
+
+impl Shared {
+    fn set_pending_data(&self, pending: Option<PendingData>) {
+        *self.pending_data.lock().unwrap_or_else(|p| p.into_inner()) = pending;
+    }
+}
+
+/// A bound server.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+/// How often the accept loop wakes without a connection, to notice a stop request.
+const ACCEPT_WAKE_MS: u16 = 250;
+/// Stack of an admission thread: it only reads a preamble and routes the connection.
+const ADMISSION_STACK_BYTES: usize = 256 * 1024;
+
+impl Server {
+    /// Binds the listening socket and measures the host once.
+    pub fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let listener = bind_listener(config.bind).map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let host = HostFacts::collect(&config.root);
+        let clock = clock::measure(&config.root);
+        let shared = Arc::new(Shared {
+            config,
+            busy: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            admitting: AtomicUsize::new(0),
+            pending_data: Mutex::new(None),
+            host,
+            clock,
+        });
+        Ok(Server { listener, shared })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until stopped (or, with `once`, until the first session ends).
+    pub fn run(self) -> Result<(), ServerError> {
+        self.listener
+            .set_nonblocking(true)
+            .map_err(ServerError::Accept)?;
+        while !self.shared.stop.load(Ordering::SeqCst) {
+            // Sleep in poll() until a connection arrives, waking now and then only to notice a stop
+            // request: a short sleep loop would wake the machine hundreds of times a second.
+            if !wait_readable(&self.listener, ACCEPT_WAKE_MS) {
+                continue;
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.dispatch(stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if is_transient_accept_error(&e) => {
+                    warn!(error = %e, "accept failed; continuing");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(ServerError::Accept(e)),
+            }
+        }
+        info!("server stopping");
+        Ok(())
+    }
+
+    fn dispatch(&self, stream: TcpStream, peer: SocketAddr) {
+        let admitting = self.shared.admitting.fetch_add(1, Ordering::SeqCst);
+        if admitting >= self.shared.config.max_connections {
+            self.shared.admitting.fetch_sub(1, Ordering::SeqCst);
+            warn!(%peer, "refused connection: {admitting} connections already being admitted (--max-connections)");
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let spawned = std::thread::Builder::new()
+            .name("admission".into())
+            .stack_size(ADMISSION_STACK_BYTES)
+            .spawn(move || admission::admit(&shared, stream, peer));
+        if let Err(e) = spawned {
+            self.shared.admitting.fetch_sub(1, Ordering::SeqCst);
+            warn!(%peer, error = %e, "could not start a thread for a connection; closed it");
+        }
+    }
+}
+
+/// Waits until the listener has a connection to accept, at most `timeout_ms`.
+fn wait_readable(listener: &TcpListener, timeout_ms: u16) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::from(timeout_ms)), Ok(n) if n > 0)
+}
+
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        // Accept IPv4 clients on [::] too.
+        let _ = socket.set_only_v6(false);
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+fn is_transient_accept_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::ECONNABORTED)
+    ) || e.kind() == io::ErrorKind::Interrupted
+}
