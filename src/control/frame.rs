@@ -76,6 +76,15 @@ pub fn write_frame<T: Serialize>(writer: &mut impl Write, message: &T) -> Result
         .map_err(|e| io_error("sending a control frame", e))
 }
 
+/// Decodes arbitrary bytes the way a server and a client read them (a frame of either direction's
+/// messages); the fuzz target and its regression test call this. Never panics.
+pub fn decode_untrusted(data: &[u8]) {
+    use crate::control::{ClientMessage, ServerMessage};
+    let _ = read_frame::<ClientMessage>(&mut &data[..], MAX_FRAME_BYTES);
+    let _ = read_frame::<ServerMessage>(&mut &data[..], ABSOLUTE_MAX_FRAME_BYTES);
+    let _ = decode_body::<ClientMessage>(data);
+}
+
 /// Reads one frame of at most `max` bytes and decodes it.
 pub fn read_frame<T: DeserializeOwned>(reader: &mut impl Read, max: u32) -> Result<T, FrameError> {
     let mut prefix = [0u8; 4];

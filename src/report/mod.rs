@@ -8,6 +8,23 @@ pub mod write;
 pub use model::{Report, Status, TestResult, SCHEMA_VERSION};
 pub use write::{write_report_atomically, WriteError};
 
+/// Parses a report from untrusted bytes and, when it parses, checks it survives a round trip; the fuzz
+/// target and its regression test call this. Never panics.
+pub fn parse_untrusted(data: &[u8]) {
+    if let Ok(report) = serde_json::from_slice::<Report>(data) {
+        let text = serde_json::to_vec(&report).expect("a parsed report serialises");
+        let again: Report = serde_json::from_slice(&text).expect("a serialised report parses");
+        // NaN never survives JSON, so only compare what can round-trip exactly.
+        if text == serde_json::to_vec(&again).expect("serialises") {
+            for r in &report.results {
+                if let Some(l) = &r.latency {
+                    let _ = crate::stats::LatencyRecorder::decode_base64(&l.histogram);
+                }
+            }
+        }
+    }
+}
+
 /// The report's JSON Schema (draft 2020-12), as committed in `results-schema/report.schema.json`.
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12()

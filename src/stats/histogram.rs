@@ -135,14 +135,100 @@ impl LatencyRecorder {
     /// Decodes base64 of a V2 or V2+DEFLATE encoding.
     pub fn decode_base64(text: &str) -> Result<LatencyRecorder, HistogramError> {
         let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim())?;
+        Self::decode_bytes(&bytes)
+    }
+
+    /// Decodes a V2 or V2+DEFLATE encoding. The header is checked first, so a crafted histogram cannot make
+    /// the decoder allocate more than [`MAX_DECODED_COUNTS`] counters.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<LatencyRecorder, HistogramError> {
+        check_header(bytes)?;
         let histogram: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
+            .deserialize(&mut &bytes[..])
             .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
         Ok(LatencyRecorder {
             histogram,
             clamped: 0,
         })
     }
+}
+
+/// Most counters a decoded histogram may have (16 MiB of u64); linkbench's own have about 27,000.
+pub const MAX_DECODED_COUNTS: u64 = 1 << 21;
+
+const V2_COOKIE_BASE: u32 = 0x1c84_9303;
+const V2_DEFLATE_COOKIE_BASE: u32 = 0x1c84_9304;
+
+/// Reads the V2 header (inflating only its first bytes for the DEFLATE form) and refuses histograms whose
+/// counts array would be unreasonably large.
+fn check_header(bytes: &[u8]) -> Result<(), HistogramError> {
+    let bad = |why: &str| HistogramError::Decode(why.to_string());
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    let cookie = be32(bytes, 0).ok_or_else(|| bad("too short for a header"))? & !0xf0;
+    let mut header = [0u8; 40];
+    let header: &[u8] = match cookie {
+        V2_COOKIE_BASE => bytes
+            .get(..40)
+            .ok_or_else(|| bad("too short for a V2 header"))?,
+        V2_DEFLATE_COOKIE_BASE => {
+            use std::io::Read;
+            let payload = bytes
+                .get(8..)
+                .ok_or_else(|| bad("too short for a compressed header"))?;
+            flate2::read::ZlibDecoder::new(payload)
+                .read_exact(&mut header)
+                .map_err(|e| bad(&format!("compressed header: {e}")))?;
+            &header
+        }
+        other => return Err(bad(&format!("unknown cookie {other:#x}"))),
+    };
+    let be64 = |at: usize| u64::from_be_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+    let digits = be32(header, 12).expect("in header");
+    let (lowest, highest) = (be64(16), be64(24));
+    if !(1..=5).contains(&digits)
+        || lowest == 0
+        || lowest.checked_mul(2).is_none_or(|twice| highest < twice)
+    {
+        return Err(bad("header bounds are invalid"));
+    }
+    let counts = counts_len(lowest, highest, digits);
+    // The decoder allocates the declared payload before reading it: bound it by what the counters can
+    // take (at most a 9-byte varint each) and, uncompressed, by what is actually there.
+    let payload = u64::from(be32(header, 4).expect("in header"));
+    let present = if cookie == V2_COOKIE_BASE {
+        bytes.len() as u64 - 40
+    } else {
+        u64::MAX
+    };
+    if payload > counts.saturating_mul(9) || payload > present {
+        return Err(bad(&format!(
+            "declared payload of {payload} bytes is larger than the histogram can hold"
+        )));
+    }
+    if counts > MAX_DECODED_COUNTS {
+        return Err(bad(&format!(
+            "it would need {counts} counters (range {lowest}..{highest}, {digits} digits); at most {MAX_DECODED_COUNTS} are decoded"
+        )));
+    }
+    Ok(())
+}
+
+/// Length of an HdrHistogram's counts array, computed as the reference implementation sizes it (in u128,
+/// so no header can overflow it).
+fn counts_len(lowest: u64, highest: u64, digits: u32) -> u64 {
+    let largest_single_unit = 2 * 10u128.pow(digits.min(5));
+    let sub_bucket_count_magnitude = 128 - (largest_single_unit - 1).leading_zeros(); // ceil(log2)
+    let sub_bucket_count = 1u128 << sub_bucket_count_magnitude.max(1);
+    let unit_magnitude = 63 - lowest.max(1).leading_zeros();
+    let mut smallest_untrackable = sub_bucket_count << unit_magnitude;
+    let mut buckets = 1u128;
+    while smallest_untrackable <= u128::from(highest) {
+        smallest_untrackable <<= 1;
+        buckets += 1;
+    }
+    u64::try_from((buckets + 1) * (sub_bucket_count / 2)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -202,6 +288,31 @@ mod tests {
         );
         let back = LatencyRecorder::decode_base64(&text).unwrap();
         assert_eq!(back.summary(), r.summary());
+    }
+
+    #[test]
+    fn oversized_headers_are_refused_before_allocating() {
+        // Our own histograms are small.
+        assert!(counts_len(LOWEST_NS, HIGHEST_NS, 3) < 30_000);
+        // 5 digits over the whole u64 range would need millions of counters.
+        assert!(counts_len(1, u64::MAX, 5) > MAX_DECODED_COUNTS);
+        let mut crafted = vec![0x1c, 0x84, 0x93, 0x13];
+        crafted.extend_from_slice(&0x7fff_ffffu32.to_be_bytes()); // payload length
+        crafted.extend_from_slice(&0u32.to_be_bytes()); // normalising offset
+        crafted.extend_from_slice(&5u32.to_be_bytes()); // significant digits
+        crafted.extend_from_slice(&1u64.to_be_bytes()); // lowest
+        crafted.extend_from_slice(&u64::MAX.to_be_bytes()); // highest
+        crafted.extend_from_slice(&1.0f64.to_be_bytes()); // conversion ratio
+        let err = LatencyRecorder::decode_bytes(&crafted)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("payload") || err.contains("counters"), "{err}");
+        // A small range that declares a 2 GiB payload.
+        crafted[24..32].copy_from_slice(&1_000_000u64.to_be_bytes());
+        let err = LatencyRecorder::decode_bytes(&crafted)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("payload"), "{err}");
     }
 
     #[test]
