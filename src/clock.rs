@@ -48,7 +48,7 @@ pub fn measure(root: &Path) -> ClockFacts {
     });
     ClockFacts {
         clock: "CLOCK_MONOTONIC (std::time::Instant)".to_string(),
-        clocksource: read_trimmed(
+        clocksource: crate::diag::host::read_trimmed(
             &root.join("sys/devices/system/clocksource/clocksource0/current_clocksource"),
         ),
         tsc_invariant,
@@ -59,13 +59,6 @@ pub fn measure(root: &Path) -> ClockFacts {
             resolution
         },
     }
-}
-
-fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

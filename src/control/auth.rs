@@ -94,14 +94,34 @@ impl PreSharedKey {
         mac
     }
 
+    /// The proof for `label` over two nonces, hex.
+    fn proof(&self, label: &[u8], first: &str, second: &str) -> Result<String, AuthError> {
+        let (a, b) = (decode_nonce(first)?, decode_nonce(second)?);
+        Ok(hex(&self.mac(label, &a, &b).finalize().into_bytes()))
+    }
+
+    /// Checks a proof for `label` over two nonces in constant time.
+    fn verify(
+        &self,
+        label: &[u8],
+        first: &str,
+        second: &str,
+        proof: &str,
+    ) -> Result<(), AuthError> {
+        let (a, b) = (decode_nonce(first)?, decode_nonce(second)?);
+        let proof = decode_proof(proof)?;
+        self.mac(label, &a, &b)
+            .verify_slice(&proof)
+            .map_err(|_| AuthError::Mismatch)
+    }
+
     /// The client's proof, hex.
     pub fn client_proof(
         &self,
         server_nonce: &str,
         client_nonce: &str,
     ) -> Result<String, AuthError> {
-        let (s, c) = (decode_nonce(server_nonce)?, decode_nonce(client_nonce)?);
-        Ok(hex(&self.mac(CLIENT_LABEL, &s, &c).finalize().into_bytes()))
+        self.proof(CLIENT_LABEL, server_nonce, client_nonce)
     }
 
     /// Checks the client's proof in constant time.
@@ -111,11 +131,7 @@ impl PreSharedKey {
         client_nonce: &str,
         proof: &str,
     ) -> Result<(), AuthError> {
-        let (s, c) = (decode_nonce(server_nonce)?, decode_nonce(client_nonce)?);
-        let proof = decode_proof(proof)?;
-        self.mac(CLIENT_LABEL, &s, &c)
-            .verify_slice(&proof)
-            .map_err(|_| AuthError::Mismatch)
+        self.verify(CLIENT_LABEL, server_nonce, client_nonce, proof)
     }
 
     /// The server's proof, hex.
@@ -124,8 +140,7 @@ impl PreSharedKey {
         client_nonce: &str,
         server_nonce: &str,
     ) -> Result<String, AuthError> {
-        let (c, s) = (decode_nonce(client_nonce)?, decode_nonce(server_nonce)?);
-        Ok(hex(&self.mac(SERVER_LABEL, &c, &s).finalize().into_bytes()))
+        self.proof(SERVER_LABEL, client_nonce, server_nonce)
     }
 
     /// Checks the server's proof in constant time.
@@ -135,11 +150,7 @@ impl PreSharedKey {
         server_nonce: &str,
         proof: &str,
     ) -> Result<(), AuthError> {
-        let (c, s) = (decode_nonce(client_nonce)?, decode_nonce(server_nonce)?);
-        let proof = decode_proof(proof)?;
-        self.mac(SERVER_LABEL, &c, &s)
-            .verify_slice(&proof)
-            .map_err(|_| AuthError::Mismatch)
+        self.verify(SERVER_LABEL, client_nonce, server_nonce, proof)
     }
 }
 
