@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod compare;
 pub mod control;
 pub mod diag;
 pub mod engine;

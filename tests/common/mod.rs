@@ -106,3 +106,133 @@ pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Two network namespaces joined by a veth pair, both directions shaped with tbf to `rate_mbit`; a
+/// linkbench-server runs in the second. Everything is removed on drop. Needs root and iproute2.
+pub struct ShapedLink {
+    client_ns: String,
+    server_ns: String,
+    server: Option<std::process::Child>,
+    pub server_addr: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2 is installed (scripts/deps.sh)");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {} (these tests need root)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl ShapedLink {
+    /// `id` keeps concurrent tests apart (0..=250).
+    pub fn new(id: u8, rate_mbit: u32) -> ShapedLink {
+        let tag = format!("lbt{}-{id}", std::process::id() % 100_000);
+        let (c, s) = (format!("{tag}c"), format!("{tag}s"));
+        ip(&["netns", "add", &c]);
+        ip(&["netns", "add", &s]);
+        // Built first, so that a failure below still removes the namespaces.
+        let mut link = ShapedLink {
+            client_ns: c.clone(),
+            server_ns: s.clone(),
+            server: None,
+            server_addr: String::new(),
+        };
+        ip(&[
+            "-n", &c, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", &s,
+        ]);
+        let net = format!("10.251.{id}");
+        for (ns, dev, host) in [(&c, "veth0", 1), (&s, "veth1", 2)] {
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{net}.{host}/30"),
+                "dev",
+                dev,
+            ]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            // The burst must be at least rate/HZ(250) or tbf undershoots (shared/reference/testbed).
+            let burst = format!(
+                "{}kb",
+                (rate_mbit as u64 * 1_000_000 / 8 / 250 / 1000).max(64) * 2
+            );
+            let out = Command::new("ip")
+                .args([
+                    "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+                ])
+                .arg(format!("{rate_mbit}mbit"))
+                .args(["burst", &burst, "latency", "50ms"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "tc: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &s,
+                env!("CARGO_BIN_EXE_linkbench-server"),
+                "--bind",
+                &format!("{net}.2:0"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(a) = line.split("listening on ").nth(1) {
+                        break a.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("the server in {s} did not start");
+                }
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        link.server = Some(child);
+        link.server_addr = addr;
+        link
+    }
+
+    /// A linkbench-client command run inside the client namespace against this link's server.
+    pub fn client(&self) -> Command {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &self.client_ns,
+            env!("CARGO_BIN_EXE_linkbench-client"),
+            &self.server_addr,
+        ]);
+        c
+    }
+}
+
+impl Drop for ShapedLink {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in [&self.client_ns, &self.server_ns] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! linkbench-compare: compare reports, print the verdicts, exit 0 (no regression), 1 (a regression) or
+//! 2 (bad input: a file that cannot be read or parsed, an unknown schema major version, nothing to compare).
+
+use clap::Parser;
+use linkbench::cli::parse_or_exit;
+use linkbench::compare::{self, load, render, Bands};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Markdown,
+    Json,
+}
+
+/// linkbench-compare: does a candidate (tonight's run, the optical module) differ from the baseline?
+#[derive(Debug, Parser)]
+#[command(name = "linkbench-compare", version, about, long_about = None)]
+struct Args {
+    /// The baseline: a report file, or a directory of reports whose trials are pooled.
+    baseline: PathBuf,
+    /// One or more candidates, each a report file or a directory of reports.
+    #[arg(required = true)]
+    candidates: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Noise band, METRIC=PERCENT (repeatable): bandwidth=2, latency=5, latency_p99_ns=10, ...
+    #[arg(long = "threshold", value_name = "METRIC=PCT")]
+    thresholds: Vec<String>,
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("linkbench-compare: error: {message}");
+    std::process::exit(2);
+}
+
+fn main() {
+    let args: Args = parse_or_exit("linkbench-compare");
+    let mut bands = Bands::default();
+    for t in &args.thresholds {
+        bands.set(t).unwrap_or_else(|e| fail(e));
+    }
+    let baseline = load::read_side(&args.baseline).unwrap_or_else(|e| fail(e));
+    let candidates: Vec<_> = args
+        .candidates
+        .iter()
+        .map(|c| load::read_side(c).unwrap_or_else(|e| fail(e)))
+        .collect();
+    let comparison = compare::compare(&baseline, &candidates, &bands).unwrap_or_else(|e| fail(e));
+    let text = match args.format {
+        Format::Table => render::table(
+            &comparison,
+            args.output.is_none() && std::io::stdout().is_terminal(),
+        ),
+        Format::Markdown => render::markdown(&comparison),
+        Format::Json => render::json(&comparison),
+    };
+    match &args.output {
+        Some(path) => {
+            linkbench::report::write::write_bytes_atomically(text.trim_end().as_bytes(), path)
+                .unwrap_or_else(|e| fail(e))
+        }
+        None => print!("{text}"),
+    }
+    std::process::exit(if comparison.regressed { 1 } else { 0 });
+}

@@ -1,0 +1,405 @@
+//! linkbench-compare's logic: match the results of a baseline and candidates (transport, op, test,
+//! message size, streams, direction), compare each metric over the trials of each side, and decide.
+//!
+//! A change is a **regression** only when it is statistically significant (Mann-Whitney U, Holm-corrected
+//! across every metric compared for a candidate, alpha 0.05), larger than the metric's noise band, and its
+//! bootstrap 95% interval lies wholly outside the band. With fewer than [`MIN_TRIALS`] trials on a side the
+//! verdict is "not enough trials": four per side is the least for which the test can reach 0.05.
+//! Unmatched results are listed, never dropped; incomplete trials are counted and left out of the
+//! statistics.
+
+pub mod load;
+pub mod render;
+pub mod stats;
+
+use crate::plan::{TestKind, TransportKind};
+use crate::report::TestResult;
+use load::Side;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Trials per side needed for a verdict.
+pub const MIN_TRIALS: usize = 4;
+/// Significance level.
+pub const ALPHA: f64 = 0.05;
+
+/// A metric that can be compared.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub higher_is_better: bool,
+    /// Default noise band in percent.
+    pub band_percent: f64,
+    pub unit: &'static str,
+    extract: fn(&TestResult) -> Option<f64>,
+}
+
+/// Every metric, in display order.
+pub const METRICS: [Metric; 6] = [
+    Metric {
+        name: "bits_per_second",
+        higher_is_better: true,
+        band_percent: 2.0,
+        unit: "Gbit/s",
+        extract: |r| r.bandwidth.as_ref().map(|b| b.bits_per_second),
+    },
+    Metric {
+        name: "messages_per_second",
+        higher_is_better: true,
+        band_percent: 2.0,
+        unit: "Mmsg/s",
+        extract: |r| r.bandwidth.as_ref().map(|b| b.messages_per_second),
+    },
+    Metric {
+        name: "latency_p50_ns",
+        higher_is_better: false,
+        band_percent: 5.0,
+        unit: "us",
+        extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p50 as f64),
+    },
+    Metric {
+        name: "latency_p99_ns",
+        higher_is_better: false,
+        band_percent: 5.0,
+        unit: "us",
+        extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64),
+    },
+    Metric {
+        name: "latency_p99_9_ns",
+        higher_is_better: false,
+        band_percent: 5.0,
+        unit: "us",
+        extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p99_9 as f64),
+    },
+    Metric {
+        name: "latency_max_ns",
+        higher_is_better: false,
+        band_percent: 5.0,
+        unit: "us",
+        extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.max as f64),
+    },
+];
+
+/// A `--threshold` that cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("invalid --threshold '{0}': use METRIC=PERCENT with METRIC one of bandwidth, latency, {names}, e.g. bits_per_second=3", names = METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))]
+pub struct ThresholdError(pub String);
+
+/// Noise bands per metric, in percent.
+#[derive(Debug, Clone)]
+pub struct Bands(BTreeMap<&'static str, f64>);
+
+impl Default for Bands {
+    fn default() -> Self {
+        Bands(METRICS.iter().map(|m| (m.name, m.band_percent)).collect())
+    }
+}
+
+impl Bands {
+    /// Applies `METRIC=PERCENT`; `bandwidth` and `latency` set a whole group.
+    pub fn set(&mut self, text: &str) -> Result<(), ThresholdError> {
+        let err = || ThresholdError(text.to_string());
+        let (name, value) = text.split_once('=').ok_or_else(err)?;
+        let pct: f64 = value
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .map_err(|_| err())?;
+        if !pct.is_finite() || !(0.0..=1000.0).contains(&pct) {
+            return Err(err());
+        }
+        let names: Vec<&'static str> = match name.trim() {
+            "bandwidth" => METRICS
+                .iter()
+                .filter(|m| m.higher_is_better)
+                .map(|m| m.name)
+                .collect(),
+            "latency" => METRICS
+                .iter()
+                .filter(|m| !m.higher_is_better)
+                .map(|m| m.name)
+                .collect(),
+            other => METRICS
+                .iter()
+                .filter(|m| m.name == other)
+                .map(|m| m.name)
+                .collect(),
+        };
+        if names.is_empty() {
+            return Err(err());
+        }
+        for n in names {
+            self.0.insert(n, pct);
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, metric: &str) -> f64 {
+        self.0.get(metric).copied().unwrap_or(5.0)
+    }
+}
+
+/// What identifies "the same test" across reports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct ResultKey {
+    pub transport: TransportKind,
+    pub op: String,
+    pub test: TestKind,
+    pub message_size: u64,
+    pub streams: u32,
+    pub reverse: bool,
+}
+
+impl ResultKey {
+    pub fn of(r: &TestResult) -> ResultKey {
+        ResultKey {
+            transport: r.transport,
+            op: r.op.clone(),
+            test: r.test,
+            message_size: r.message_size,
+            streams: r.streams,
+            reverse: r.reverse,
+        }
+    }
+
+    /// `tcp stream bw 64K x1` style label.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} {}{} {} x{}",
+            self.transport,
+            self.op,
+            self.test,
+            if self.reverse { " reverse" } else { "" },
+            crate::units::format_size(self.message_size),
+            self.streams
+        )
+    }
+}
+
+/// The verdict on one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricVerdict {
+    Regression,
+    Improvement,
+    /// Not significant, or within the noise band.
+    NoChange,
+    NotEnoughTrials,
+}
+
+/// One metric of one matched result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricComparison {
+    pub metric: String,
+    pub baseline_median: f64,
+    pub candidate_median: f64,
+    pub change_percent: f64,
+    /// Bootstrap 95% interval of the change in percent; null with too few trials.
+    pub ci_percent: Option<(f64, f64)>,
+    pub p_value: Option<f64>,
+    /// Holm-adjusted across every metric compared for this candidate.
+    pub p_adjusted: Option<f64>,
+    pub band_percent: f64,
+    pub verdict: MetricVerdict,
+}
+
+/// A result present on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MatchedResult {
+    pub key: ResultKey,
+    pub label: String,
+    pub baseline_trials: usize,
+    pub candidate_trials: usize,
+    /// Trials marked incomplete, left out of the statistics.
+    pub baseline_incomplete: usize,
+    pub candidate_incomplete: usize,
+    pub metrics: Vec<MetricComparison>,
+}
+
+/// One candidate against the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CandidateComparison {
+    pub candidate: String,
+    pub matched: Vec<MatchedResult>,
+    /// Results only the baseline has.
+    pub only_in_baseline: Vec<String>,
+    /// Results only the candidate has.
+    pub only_in_candidate: Vec<String>,
+    pub regressions: usize,
+    pub improvements: usize,
+}
+
+/// The whole comparison: what linkbench-compare prints and decides on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Comparison {
+    pub baseline: String,
+    pub candidates: Vec<CandidateComparison>,
+    /// True when some metric of some candidate regressed (exit code 1).
+    pub regressed: bool,
+    pub alpha: f64,
+    pub min_trials: usize,
+}
+
+/// Nothing could be compared.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("nothing to compare: {0}")]
+pub struct NothingToCompare(pub String);
+
+type Grouped = BTreeMap<ResultKey, Vec<TestResult>>;
+
+fn group(side: &Side) -> Grouped {
+    let mut groups: Grouped = BTreeMap::new();
+    for (_, report) in &side.reports {
+        for r in &report.results {
+            groups.entry(ResultKey::of(r)).or_default().push(r.clone());
+        }
+    }
+    groups
+}
+
+/// Compares every candidate with the baseline.
+pub fn compare(
+    baseline: &Side,
+    candidates: &[Side],
+    bands: &Bands,
+) -> Result<Comparison, NothingToCompare> {
+    let base = group(baseline);
+    if base.is_empty() {
+        return Err(NothingToCompare(format!(
+            "{} holds no results",
+            baseline.name
+        )));
+    }
+    let mut out = Vec::new();
+    for candidate in candidates {
+        let cand = group(candidate);
+        if cand.is_empty() {
+            return Err(NothingToCompare(format!(
+                "{} holds no results",
+                candidate.name
+            )));
+        }
+        out.push(compare_one(&base, &cand, &candidate.name, bands));
+    }
+    if out.iter().all(|c| c.matched.is_empty()) {
+        return Err(NothingToCompare(format!(
+            "no result of {} matches the baseline {} (same transport, op, test, size, streams, direction)",
+            candidates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            baseline.name
+        )));
+    }
+    let regressed = out.iter().any(|c| c.regressions > 0);
+    Ok(Comparison {
+        baseline: baseline.name.clone(),
+        candidates: out,
+        regressed,
+        alpha: ALPHA,
+        min_trials: MIN_TRIALS,
+    })
+}
+
+fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> CandidateComparison {
+    let mut matched = Vec::new();
+    for (key, base_results) in base {
+        let Some(cand_results) = cand.get(key) else {
+            continue;
+        };
+        let complete = |rs: &[TestResult]| {
+            rs.iter()
+                .filter(|r| r.complete)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let (b, c) = (complete(base_results), complete(cand_results));
+        let metrics = METRICS
+            .iter()
+            .filter_map(|m| {
+                let bv: Vec<f64> = b.iter().filter_map(|r| (m.extract)(r)).collect();
+                let cv: Vec<f64> = c.iter().filter_map(|r| (m.extract)(r)).collect();
+                (!bv.is_empty() && !cv.is_empty()).then(|| measure(m, &bv, &cv, bands.get(m.name)))
+            })
+            .collect();
+        matched.push(MatchedResult {
+            label: key.label(),
+            key: key.clone(),
+            baseline_trials: b.len(),
+            candidate_trials: c.len(),
+            baseline_incomplete: base_results.len() - b.len(),
+            candidate_incomplete: cand_results.len() - c.len(),
+            metrics,
+        });
+    }
+    // Holm across every metric that has a p-value, then decide.
+    let p_values: Vec<f64> = matched
+        .iter()
+        .flat_map(|m| m.metrics.iter().filter_map(|x| x.p_value))
+        .collect();
+    let mut adjusted = stats::holm(&p_values).into_iter();
+    for result in &mut matched {
+        for metric in result.metrics.iter_mut().filter(|x| x.p_value.is_some()) {
+            metric.p_adjusted = adjusted.next();
+            metric.verdict = decide(metric);
+        }
+    }
+    let count = |v: MetricVerdict| {
+        matched
+            .iter()
+            .flat_map(|m| &m.metrics)
+            .filter(|x| x.verdict == v)
+            .count()
+    };
+    CandidateComparison {
+        candidate: name.to_string(),
+        regressions: count(MetricVerdict::Regression),
+        improvements: count(MetricVerdict::Improvement),
+        only_in_baseline: base
+            .keys()
+            .filter(|k| !cand.contains_key(k))
+            .map(ResultKey::label)
+            .collect(),
+        only_in_candidate: cand
+            .keys()
+            .filter(|k| !base.contains_key(k))
+            .map(ResultKey::label)
+            .collect(),
+        matched,
+    }
+}
+
+fn measure(metric: &Metric, base: &[f64], cand: &[f64], band: f64) -> MetricComparison {
+    let (bm, cm) = (stats::median(base), stats::median(cand));
+    let enough = base.len() >= MIN_TRIALS && cand.len() >= MIN_TRIALS;
+    MetricComparison {
+        metric: metric.name.to_string(),
+        baseline_median: bm,
+        candidate_median: cm,
+        change_percent: stats::change_percent(bm, cm),
+        ci_percent: enough.then(|| stats::bootstrap_change_ci(base, cand)),
+        p_value: enough.then(|| stats::mann_whitney_p(base, cand)),
+        p_adjusted: None,
+        band_percent: band,
+        verdict: MetricVerdict::NotEnoughTrials,
+    }
+}
+
+fn decide(m: &MetricComparison) -> MetricVerdict {
+    let (Some(p), Some((lo, hi))) = (m.p_adjusted, m.ci_percent) else {
+        return MetricVerdict::NotEnoughTrials;
+    };
+    let higher_is_better = METRICS
+        .iter()
+        .find(|x| x.name == m.metric)
+        .is_some_and(|x| x.higher_is_better);
+    let band = m.band_percent;
+    let significant = p < ALPHA && m.change_percent.abs() > band;
+    // Up is the direction the interval lies in, wholly beyond the band.
+    let up = lo > band;
+    let down = hi < -band;
+    match (significant, up, down, higher_is_better) {
+        (true, true, _, true) | (true, _, true, false) => MetricVerdict::Improvement,
+        (true, _, true, true) | (true, true, _, false) => MetricVerdict::Regression,
+        _ => MetricVerdict::NoChange,
+    }
+}

@@ -1,0 +1,214 @@
+//! Output of a comparison: a table for the terminal (coloured when it is one), Markdown for a PR or a
+//! wiki, and JSON for machines. Values are shown in Gbit/s, Mmsg/s and microseconds.
+
+use super::{Comparison, MetricComparison, MetricVerdict, METRICS};
+use std::fmt::Write;
+
+fn scaled(metric: &str, value: f64) -> (f64, &'static str) {
+    let unit = METRICS
+        .iter()
+        .find(|m| m.name == metric)
+        .map(|m| m.unit)
+        .unwrap_or("");
+    let divisor = match unit {
+        "Gbit/s" => 1e9,
+        "Mmsg/s" => 1e6,
+        "us" => 1e3,
+        _ => 1.0,
+    };
+    (value / divisor, unit)
+}
+
+/// Four significant digits: 1.913, 0.001825, 54.21.
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    format!("{v:.decimals$}")
+}
+
+fn short_name(metric: &str) -> &str {
+    match metric {
+        "bits_per_second" => "bandwidth",
+        "messages_per_second" => "message rate",
+        "latency_p50_ns" => "latency p50",
+        "latency_p99_ns" => "latency p99",
+        "latency_p99_9_ns" => "latency p99.9",
+        "latency_max_ns" => "latency max",
+        other => other,
+    }
+}
+
+fn verdict_text(v: MetricVerdict) -> &'static str {
+    match v {
+        MetricVerdict::Regression => "REGRESSION",
+        MetricVerdict::Improvement => "improvement",
+        MetricVerdict::NoChange => "no change",
+        MetricVerdict::NotEnoughTrials => "not enough trials",
+    }
+}
+
+struct Row {
+    cells: [String; 7],
+    verdict: MetricVerdict,
+}
+
+fn row(m: &MetricComparison) -> Row {
+    let (b, unit) = scaled(&m.metric, m.baseline_median);
+    let (c, _) = scaled(&m.metric, m.candidate_median);
+    let ci = m
+        .ci_percent
+        .map(|(lo, hi)| format!("[{lo:+.1}, {hi:+.1}]"))
+        .unwrap_or_else(|| "-".into());
+    let p = m
+        .p_adjusted
+        .map(|p| format!("{p:.3}"))
+        .unwrap_or_else(|| "-".into());
+    Row {
+        cells: [
+            format!("{} ({unit})", short_name(&m.metric)),
+            significant(b),
+            significant(c),
+            format!("{:+.1}% (band {:.0}%)", m.change_percent, m.band_percent),
+            ci,
+            p,
+            verdict_text(m.verdict).to_string(),
+        ],
+        verdict: m.verdict,
+    }
+}
+
+const HEADERS: [&str; 7] = [
+    "metric",
+    "baseline",
+    "candidate",
+    "change",
+    "95% CI (%)",
+    "p (Holm)",
+    "verdict",
+];
+
+/// The terminal table; `colour` adds ANSI colours to verdicts.
+pub fn table(c: &Comparison, colour: bool) -> String {
+    let mut out = String::new();
+    for cand in &c.candidates {
+        let _ = writeln!(
+            out,
+            "baseline {}  vs  candidate {}",
+            c.baseline, cand.candidate
+        );
+        for m in &cand.matched {
+            let _ = writeln!(
+                out,
+                "\n{}  (trials: {} vs {}{})",
+                m.label,
+                m.baseline_trials,
+                m.candidate_trials,
+                if m.baseline_incomplete + m.candidate_incomplete > 0 {
+                    format!(
+                        "; incomplete left out: {} vs {}",
+                        m.baseline_incomplete, m.candidate_incomplete
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            let rows: Vec<Row> = m.metrics.iter().map(row).collect();
+            let mut widths = HEADERS.map(str::len);
+            for r in &rows {
+                for (w, cell) in widths.iter_mut().zip(&r.cells) {
+                    *w = (*w).max(cell.len());
+                }
+            }
+            let line = |cells: &[String]| {
+                cells
+                    .iter()
+                    .zip(widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            let _ = writeln!(out, "  {}", line(&HEADERS.map(String::from)));
+            for r in rows {
+                let text = line(&r.cells);
+                let painted = match (colour, r.verdict) {
+                    (true, MetricVerdict::Regression) => format!("\x1b[31m{text}\x1b[0m"),
+                    (true, MetricVerdict::Improvement) => format!("\x1b[32m{text}\x1b[0m"),
+                    _ => text,
+                };
+                let _ = writeln!(out, "  {}", painted.trim_end());
+            }
+        }
+        for k in &cand.only_in_baseline {
+            let _ = writeln!(out, "\nonly in the baseline (not compared): {k}");
+        }
+        for k in &cand.only_in_candidate {
+            let _ = writeln!(out, "\nonly in the candidate (not compared): {k}");
+        }
+        let _ = writeln!(
+            out,
+            "\n{}: {} regression(s), {} improvement(s)",
+            cand.candidate, cand.regressions, cand.improvements
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if c.regressed {
+            "verdict: REGRESSION"
+        } else {
+            "verdict: no regression"
+        }
+    );
+    out
+}
+
+/// A Markdown report.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# linkbench-compare\n");
+    let _ = writeln!(out, "Baseline: `{}`\n", c.baseline);
+    for cand in &c.candidates {
+        let _ = writeln!(
+            out,
+            "## Candidate `{}`: {} regression(s), {} improvement(s)\n",
+            cand.candidate, cand.regressions, cand.improvements
+        );
+        for m in &cand.matched {
+            let _ = writeln!(
+                out,
+                "### {} (trials: {} vs {})\n",
+                m.label, m.baseline_trials, m.candidate_trials
+            );
+            let _ = writeln!(out, "| {} |", HEADERS.join(" | "));
+            let _ = writeln!(out, "|{}", "---|".repeat(HEADERS.len()));
+            for r in m.metrics.iter().map(row) {
+                let mut cells = r.cells.clone();
+                if r.verdict == MetricVerdict::Regression {
+                    cells[6] = format!("**{}**", cells[6]);
+                }
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+            let _ = writeln!(out);
+        }
+        for k in &cand.only_in_baseline {
+            let _ = writeln!(out, "- only in the baseline (not compared): {k}");
+        }
+        for k in &cand.only_in_candidate {
+            let _ = writeln!(out, "- only in the candidate (not compared): {k}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nA regression is significant (Mann-Whitney U, Holm-corrected, alpha {}), beyond the noise band, with its \
+         bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict.",
+        c.alpha, c.min_trials
+    );
+    out
+}
+
+/// Machine-readable verdicts.
+pub fn json(c: &Comparison) -> String {
+    serde_json::to_string_pretty(c).expect("a comparison serialises") + "\n"
+}

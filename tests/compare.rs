@@ -1,0 +1,352 @@
+//! linkbench-compare as a black box, on reports from real loopback runs. The candidate sides here are the
+//! same reports with their figures edited (halved bandwidth, doubled latency), so the verdicts cannot
+//! depend on this machine's noise; the measured-link comparison over shaped namespace links is its own
+//! test (see the compare issue).
+
+mod common;
+
+use common::{client, ServerProcess};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn compare(args: &[&Path], extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linkbench-compare"))
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Two real reports, made once: 5 bandwidth trials and 5 latency trials.
+fn real_reports() -> &'static (Value, Value) {
+    static REPORTS: OnceLock<(Value, Value)> = OnceLock::new();
+    REPORTS.get_or_init(|| {
+        let server = ServerProcess::start(&[]);
+        let dir = tempfile::tempdir().unwrap();
+        let run = |name: &str, args: &[&str]| {
+            let path = dir.path().join(name);
+            let out = client(&server.addr)
+                .args(args)
+                .args(["--repeat", "5", "--warmup", "0", "-q", "--json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        };
+        (
+            run("bw.json", &["--iterations", "400", "--size", "16K"]),
+            run("lat.json", &["--test", "lat", "--iterations", "300"]),
+        )
+    })
+}
+
+fn write(dir: &Path, name: &str, report: &Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(report).unwrap()).unwrap();
+    path
+}
+
+fn scale_bandwidth(report: &Value, factor: f64) -> Value {
+    let mut r = report.clone();
+    for result in r["results"].as_array_mut().unwrap() {
+        let bw = &mut result["bandwidth"];
+        for key in ["bits_per_second", "messages_per_second"] {
+            bw[key] = (bw[key].as_f64().unwrap() * factor).into();
+        }
+    }
+    r
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn one_line_error(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "exit 2 for bad input: {err}");
+    assert_eq!(
+        err.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "one line: {err}"
+    );
+    assert!(err.contains(needle), "{err} should mention {needle}");
+}
+
+/// Five trials over a shaped namespace link, as one report.
+fn measure_link(link: &common::ShapedLink, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = link
+        .client()
+        .args([
+            "--duration",
+            "0.6",
+            "--warmup",
+            "0.3",
+            "--repeat",
+            "5",
+            "-q",
+            "--json",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+#[test]
+fn a_slower_link_is_a_regression_and_the_same_link_twice_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = common::ShapedLink::new(1, 2000);
+    let slow = common::ShapedLink::new(2, 1000);
+    let base = measure_link(&fast, dir.path(), "fast-1.json");
+    let again = measure_link(&fast, dir.path(), "fast-2.json");
+    let slower = measure_link(&slow, dir.path(), "slow.json");
+
+    let out = compare(&[&base, &again], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the same link measured twice: {}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("verdict: no regression"));
+
+    // Shown with --nocapture: the table a user sees.
+    eprintln!("{}", stdout(&compare(&[&base, &slower], &[])));
+    let out = compare(&[&base, &slower], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["regressed"], true);
+    let metrics = json["candidates"][0]["matched"][0]["metrics"]
+        .as_array()
+        .unwrap();
+    let bits = metrics
+        .iter()
+        .find(|m| m["metric"] == "bits_per_second")
+        .unwrap();
+    assert_eq!(bits["verdict"], "regression");
+    let change = bits["change_percent"].as_f64().unwrap();
+    assert!(
+        (-55.0..-45.0).contains(&change),
+        "2 -> 1 Gbit/s is about -50%, got {change}"
+    );
+    assert!(bits["p_adjusted"].as_f64().unwrap() < 0.05);
+    assert!(
+        bits["ci_percent"][1].as_f64().unwrap() < -2.0,
+        "the interval lies outside the band"
+    );
+
+    // The other way round is an improvement, which passes.
+    let out = compare(&[&slower, &base], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("improvement"));
+}
+
+#[test]
+fn a_change_inside_the_noise_band_is_no_change() {
+    let (bw, _) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    // The same trials, every figure 1% lower: a consistent change, but inside the default 2% band.
+    let base = write(dir.path(), "base.json", bw);
+    let slower = write(dir.path(), "slower.json", &scale_bandwidth(bw, 0.99));
+    let out = compare(&[&base, &slower], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bits = &json["candidates"][0]["matched"][0]["metrics"][0];
+    assert_eq!(bits["verdict"], "no_change");
+    assert!((bits["change_percent"].as_f64().unwrap() + 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn too_few_trials_say_so_instead_of_guessing() {
+    let (bw, _) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let mut two = bw.clone();
+    two["results"].as_array_mut().unwrap().truncate(2);
+    let base = write(dir.path(), "base.json", &two);
+    let slow = write(dir.path(), "slow.json", &scale_bandwidth(&two, 0.5));
+    let out = compare(&[&base, &slow], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("not enough trials"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn directories_pool_trials_and_unmatched_results_are_listed() {
+    let (bw, lat) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let base_dir = dir.path().join("baseline");
+    std::fs::create_dir(&base_dir).unwrap();
+    // Split the five trials over two files: the directory pools them.
+    let mut first = bw.clone();
+    first["results"].as_array_mut().unwrap().truncate(3);
+    let mut second = bw.clone();
+    second["results"].as_array_mut().unwrap().drain(..3);
+    write(&base_dir, "a.json", &first);
+    write(&base_dir, "b.json", &second);
+    write(&base_dir, "lat.json", lat);
+    let cand = write(dir.path(), "cand.json", bw);
+    let out = compare(&[&base_dir, &cand], &["--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let md = stdout(&out);
+    assert!(md.contains("(trials: 5 vs 5)"), "{md}");
+    assert!(
+        md.contains("only in the baseline (not compared): tcp stream lat 2 x1"),
+        "{md}"
+    );
+    assert!(md.contains("| metric | baseline |"));
+}
+
+#[test]
+fn doubled_latency_is_a_regression() {
+    let (_, lat) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.json", lat);
+    let mut worse = lat.clone();
+    for r in worse["results"].as_array_mut().unwrap() {
+        let p50 = r["latency"]["round_trip_ns"]["p50"].as_u64().unwrap();
+        r["latency"]["round_trip_ns"]["p50"] = (p50 * 2).into();
+    }
+    let worse = write(dir.path(), "worse.json", &worse);
+    let out = compare(&[&base, &worse], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = json["candidates"][0]["matched"][0]["metrics"]
+        .as_array()
+        .unwrap();
+    let p50 = metrics
+        .iter()
+        .find(|m| m["metric"] == "latency_p50_ns")
+        .unwrap();
+    assert_eq!(p50["verdict"], "regression");
+}
+
+#[test]
+fn every_bad_input_is_a_one_line_error_naming_the_file() {
+    let (bw, lat) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", bw);
+    let missing = dir.path().join("missing.json");
+    one_line_error(
+        &compare(&[&good, &missing], &[]),
+        "missing.json: cannot read",
+    );
+
+    let malformed = dir.path().join("malformed.json");
+    std::fs::write(&malformed, "{\"schema_version\": \"1.0.0\", ").unwrap();
+    one_line_error(
+        &compare(&[&good, &malformed], &[]),
+        "malformed.json: not valid JSON",
+    );
+
+    let mut newer = bw.clone();
+    newer["schema_version"] = "2.0.0".into();
+    let newer = write(dir.path(), "newer.json", &newer);
+    one_line_error(
+        &compare(&[&good, &newer], &[]),
+        "newer.json: report schema version 2.0.0 is newer",
+    );
+
+    let mut older_minor = bw.clone();
+    older_minor["schema_version"] = "1.0.0".into();
+    let older_minor = write(dir.path(), "older.json", &older_minor);
+    assert_eq!(
+        compare(&[&good, &older_minor], &[]).status.code(),
+        Some(0),
+        "1.x reports are read"
+    );
+
+    let not_report = write(
+        dir.path(),
+        "other.json",
+        &serde_json::json!({"hello": "world"}),
+    );
+    one_line_error(
+        &compare(&[&good, &not_report], &[]),
+        "other.json: not a linkbench report",
+    );
+
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    one_line_error(&compare(&[&good, &empty_dir], &[]), "no report files");
+
+    let lat = write(dir.path(), "lat.json", lat);
+    one_line_error(&compare(&[&good, &lat], &[]), "nothing to compare");
+
+    let mut no_results = bw.clone();
+    no_results["results"] = serde_json::json!([]);
+    let no_results = write(dir.path(), "none.json", &no_results);
+    one_line_error(&compare(&[&good, &no_results], &[]), "holds no results");
+
+    one_line_error(
+        &compare(&[&good, &good], &["--threshold", "speed=3"]),
+        "invalid --threshold",
+    );
+    one_line_error(
+        &compare(&[&good, &good], &["--threshold", "bandwidth=abc"]),
+        "invalid --threshold",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_linkbench-compare"))
+        .arg(&good)
+        .output()
+        .unwrap();
+    one_line_error(&out, "required");
+}
+
+#[test]
+fn an_unchanged_link_rarely_if_ever_regresses() {
+    // 21 measurements of one shaped link, each compared with the next: 20 comparisons, and the
+    // false-regression rate must stay under 5% (so none of the 20 may flag).
+    let dir = tempfile::tempdir().unwrap();
+    let link = common::ShapedLink::new(3, 1000);
+    let runs: Vec<PathBuf> = (0..21)
+        .map(|i| {
+            let path = dir.path().join(format!("run-{i:02}.json"));
+            let out = link
+                .client()
+                .args([
+                    "--duration",
+                    "0.3",
+                    "--warmup",
+                    "0.2",
+                    "--repeat",
+                    "5",
+                    "-q",
+                    "--json",
+                ])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            path
+        })
+        .collect();
+    let false_regressions = runs
+        .windows(2)
+        .filter(|pair| compare(&[&pair[0], &pair[1]], &[]).status.code() == Some(1))
+        .count();
+    eprintln!("false regressions: {false_regressions} of 20");
+    assert!(
+        (false_regressions as f64) / 20.0 < 0.05,
+        "{false_regressions} of 20 comparisons of an unchanged link flagged"
+    );
+}
