@@ -31,7 +31,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install build-essential pkg-config iproute2 python3 python3-pip ca-certificates procps
+apt_install build-essential pkg-config iproute2 python3 python3-pip ca-certificates procps chromium fonts-dejavu-core
 [ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf
 
 # Python reference HdrHistogram decoder for tests/interop.rs. Use the python3 first on PATH (the one the

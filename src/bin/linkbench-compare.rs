@@ -1,4 +1,5 @@
-//! linkbench-compare: compare reports, print the verdicts, exit 0 (no regression), 1 (a regression) or
+//! linkbench-compare: compare reports, print the verdicts (table, Markdown, JSON or an HTML page with
+//! plots), exit 0 (no regression), 1 (a regression) or
 //! 2 (bad input: a file that cannot be read or parsed, an unknown schema major version, nothing to compare).
 
 use clap::Parser;
@@ -13,6 +14,8 @@ enum Format {
     Table,
     Markdown,
     Json,
+    /// One self-contained page with SVG plots (use with --output).
+    Html,
 }
 
 /// linkbench-compare: does a candidate (tonight's run, the optical module) differ from the baseline?
@@ -60,6 +63,7 @@ fn main() {
         ),
         Format::Markdown => render::markdown(&comparison),
         Format::Json => render::json(&comparison),
+        Format::Html => compare::html::page(&comparison, &baseline, &candidates),
     };
     match &args.output {
         Some(path) => {

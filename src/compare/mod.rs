@@ -8,6 +8,7 @@
 //! Unmatched results are listed, never dropped; incomplete trials are counted and left out of the
 //! statistics.
 
+pub mod html;
 pub mod load;
 pub mod render;
 pub mod stats;
@@ -33,6 +34,9 @@ pub struct Metric {
     /// Default noise band in percent.
     pub band_percent: f64,
     pub unit: &'static str,
+    /// A metric that is an exact rescaling of another (message rate of bandwidth, at a fixed size) shares
+    /// its test instead of adding one to the Holm family.
+    pub derived_from: Option<&'static str>,
     extract: fn(&TestResult) -> Option<f64>,
 }
 
@@ -43,6 +47,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: true,
         band_percent: 2.0,
         unit: "Gbit/s",
+        derived_from: None,
         extract: |r| r.bandwidth.as_ref().map(|b| b.bits_per_second),
     },
     Metric {
@@ -50,6 +55,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: true,
         band_percent: 2.0,
         unit: "Mmsg/s",
+        derived_from: Some("bits_per_second"),
         extract: |r| r.bandwidth.as_ref().map(|b| b.messages_per_second),
     },
     Metric {
@@ -57,6 +63,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
+        derived_from: None,
         extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p50 as f64),
     },
     Metric {
@@ -64,6 +71,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
+        derived_from: None,
         extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64),
     },
     Metric {
@@ -71,6 +79,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
+        derived_from: None,
         extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.p99_9 as f64),
     },
     Metric {
@@ -78,6 +87,7 @@ pub const METRICS: [Metric; 6] = [
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
+        derived_from: None,
         extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.max as f64),
     },
 ];
@@ -199,10 +209,13 @@ pub struct MetricComparison {
     /// Bootstrap 95% interval of the change in percent; null with too few trials.
     pub ci_percent: Option<(f64, f64)>,
     pub p_value: Option<f64>,
-    /// Holm-adjusted across every metric compared for this candidate.
+    /// Holm-adjusted across the independent metrics of this result.
     pub p_adjusted: Option<f64>,
     pub band_percent: f64,
     pub verdict: MetricVerdict,
+    /// The per-trial values the statistics used, in report order.
+    pub baseline_samples: Vec<f64>,
+    pub candidate_samples: Vec<f64>,
 }
 
 /// A result present on both sides.
@@ -247,9 +260,11 @@ pub struct Comparison {
 #[error("nothing to compare: {0}")]
 pub struct NothingToCompare(pub String);
 
-type Grouped = BTreeMap<ResultKey, Vec<TestResult>>;
+/// Results by what they measured.
+pub type Grouped = BTreeMap<ResultKey, Vec<TestResult>>;
 
-fn group(side: &Side) -> Grouped {
+/// A side's results grouped by key (every trial of the same test together).
+pub fn group(side: &Side) -> Grouped {
     let mut groups: Grouped = BTreeMap::new();
     for (_, report) in &side.reports {
         for r in &report.results {
@@ -331,23 +346,17 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             metrics,
         });
     }
-    // Holm across every metric that has a p-value, then decide.
-    let p_values: Vec<f64> = matched
-        .iter()
-        .flat_map(|m| m.metrics.iter().filter_map(|x| x.p_value))
-        .collect();
-    let mut adjusted = stats::holm(&p_values).into_iter();
     for result in &mut matched {
-        for metric in result.metrics.iter_mut().filter(|x| x.p_value.is_some()) {
-            metric.p_adjusted = adjusted.next();
-            metric.verdict = decide(metric);
-        }
+        adjust_and_decide(&mut result.metrics);
     }
+    // A result counts once per independent metric (message rate repeats bandwidth's verdict).
     let count = |v: MetricVerdict| {
         matched
             .iter()
             .flat_map(|m| &m.metrics)
-            .filter(|x| x.verdict == v)
+            .filter(|x| {
+                x.verdict == v && metric_named(&x.metric).is_some_and(|m| m.derived_from.is_none())
+            })
             .count()
     };
     CandidateComparison {
@@ -368,6 +377,44 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
     }
 }
 
+fn metric_named(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// Holm-corrects the independent metrics of one result (each result is its own question: "did this test
+/// change?"), gives derived metrics their source's adjusted p, and decides every metric.
+///
+/// Why per result and not across a whole sweep: with 5 trials a side the smallest possible Mann-Whitney p
+/// is 2/252 = 0.008, so a correction over the ten metrics of a 4-size sweep could never reach 0.05 and no
+/// regression would ever be found. The noise band and the rule that the interval must lie outside it are
+/// what keep many sizes from flagging noise (tests/compare.rs measures the false-regression rate).
+fn adjust_and_decide(metrics: &mut [MetricComparison]) {
+    let family: Vec<usize> = (0..metrics.len())
+        .filter(|&i| {
+            metrics[i].p_value.is_some()
+                && metric_named(&metrics[i].metric).is_some_and(|m| m.derived_from.is_none())
+        })
+        .collect();
+    let p: Vec<f64> = family
+        .iter()
+        .map(|&i| metrics[i].p_value.unwrap_or(1.0))
+        .collect();
+    for (&i, adjusted) in family.iter().zip(stats::holm(&p)) {
+        metrics[i].p_adjusted = Some(adjusted);
+    }
+    for i in 0..metrics.len() {
+        if let Some(source) = metric_named(&metrics[i].metric).and_then(|m| m.derived_from) {
+            metrics[i].p_adjusted = metrics
+                .iter()
+                .find(|x| x.metric == source)
+                .and_then(|x| x.p_adjusted);
+        }
+    }
+    for m in metrics.iter_mut() {
+        m.verdict = decide(m);
+    }
+}
+
 fn measure(metric: &Metric, base: &[f64], cand: &[f64], band: f64) -> MetricComparison {
     let (bm, cm) = (stats::median(base), stats::median(cand));
     let enough = base.len() >= MIN_TRIALS && cand.len() >= MIN_TRIALS;
@@ -381,6 +428,8 @@ fn measure(metric: &Metric, base: &[f64], cand: &[f64], band: f64) -> MetricComp
         p_adjusted: None,
         band_percent: band,
         verdict: MetricVerdict::NotEnoughTrials,
+        baseline_samples: base.to_vec(),
+        candidate_samples: cand.to_vec(),
     }
 }
 

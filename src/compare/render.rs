@@ -4,7 +4,8 @@
 use super::{Comparison, MetricComparison, MetricVerdict, METRICS};
 use std::fmt::Write;
 
-fn scaled(metric: &str, value: f64) -> (f64, &'static str) {
+/// A metric's value in its display unit (Gbit/s, Mmsg/s, us), with the unit.
+pub fn scaled(metric: &str, value: f64) -> (f64, &'static str) {
     let unit = METRICS
         .iter()
         .find(|m| m.name == metric)
@@ -49,12 +50,14 @@ fn verdict_text(v: MetricVerdict) -> &'static str {
     }
 }
 
-struct Row {
-    cells: [String; 7],
-    verdict: MetricVerdict,
+/// One metric as display cells (see [`HEADERS`]).
+pub struct Row {
+    pub cells: [String; 7],
+    pub verdict: MetricVerdict,
 }
 
-fn row(m: &MetricComparison) -> Row {
+/// Display cells for one metric, in display units.
+pub fn row(m: &MetricComparison) -> Row {
     let (b, unit) = scaled(&m.metric, m.baseline_median);
     let (c, _) = scaled(&m.metric, m.candidate_median);
     let ci = m
@@ -79,7 +82,8 @@ fn row(m: &MetricComparison) -> Row {
     }
 }
 
-const HEADERS: [&str; 7] = [
+/// Column names of every rendering.
+pub const HEADERS: [&str; 7] = [
     "metric",
     "baseline",
     "candidate",
@@ -201,7 +205,7 @@ pub fn markdown(c: &Comparison) -> String {
     }
     let _ = writeln!(
         out,
-        "\nA regression is significant (Mann-Whitney U, Holm-corrected, alpha {}), beyond the noise band, with its \
+        "\nA regression is significant (Mann-Whitney U, Holm-corrected across the metrics of each result, alpha {}), beyond the noise band, with its \
          bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict.",
         c.alpha, c.min_trials
     );

@@ -104,6 +104,11 @@ impl LatencyRecorder {
         Ok(())
     }
 
+    /// The value at quantile `q` (0..=1); 0 when empty.
+    pub fn value_at_quantile(&self, q: f64) -> u64 {
+        self.histogram.value_at_quantile(q)
+    }
+
     /// Percentiles and moments; `None` when empty.
     pub fn summary(&self) -> Option<LatencySummary> {
         let h = &self.histogram;
