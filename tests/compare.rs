@@ -79,22 +79,21 @@ fn one_line_error(o: &Output, needle: &str) {
     assert!(err.contains(needle), "{err} should mention {needle}");
 }
 
-/// Five trials over a shaped namespace link, as one report.
-fn measure_link(link: &common::ShapedLink, dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
+/// Five trials over a shaped namespace link (measured phase and warm-up in seconds), as one report.
+fn measure_link(link: &common::ShapedLink, path: &Path, duration: &str, warmup: &str) -> PathBuf {
     let out = link
         .client()
         .args([
             "--duration",
-            "0.6",
+            duration,
             "--warmup",
-            "0.3",
+            warmup,
             "--repeat",
             "5",
             "-q",
             "--json",
         ])
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
     assert!(
@@ -102,7 +101,7 @@ fn measure_link(link: &common::ShapedLink, dir: &Path, name: &str) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    path
+    path.to_path_buf()
 }
 
 #[test]
@@ -110,9 +109,9 @@ fn a_slower_link_is_a_regression_and_the_same_link_twice_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let fast = common::ShapedLink::new(1, 2000);
     let slow = common::ShapedLink::new(2, 1000);
-    let base = measure_link(&fast, dir.path(), "fast-1.json");
-    let again = measure_link(&fast, dir.path(), "fast-2.json");
-    let slower = measure_link(&slow, dir.path(), "slow.json");
+    let base = measure_link(&fast, &dir.path().join("fast-1.json"), "0.6", "0.3");
+    let again = measure_link(&fast, &dir.path().join("fast-2.json"), "0.6", "0.3");
+    let slower = measure_link(&slow, &dir.path().join("slow.json"), "0.6", "0.3");
 
     let out = compare(&[&base, &again], &[]);
     assert_eq!(
@@ -316,28 +315,12 @@ fn an_unchanged_link_rarely_if_ever_regresses() {
     let link = common::ShapedLink::new(3, 1000);
     let runs: Vec<PathBuf> = (0..21)
         .map(|i| {
-            let path = dir.path().join(format!("run-{i:02}.json"));
-            let out = link
-                .client()
-                .args([
-                    "--duration",
-                    "0.3",
-                    "--warmup",
-                    "0.2",
-                    "--repeat",
-                    "5",
-                    "-q",
-                    "--json",
-                ])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            path
+            measure_link(
+                &link,
+                &dir.path().join(format!("run-{i:02}.json")),
+                "0.3",
+                "0.2",
+            )
         })
         .collect();
     let false_regressions = runs
