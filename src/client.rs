@@ -34,7 +34,7 @@ pub enum ClientError {
     Interrupted,
     #[error("authentication: {0}")]
     Auth(String),
-    #[error("{addr} closed the connection without answering: it may not accept this client's address (--allow), or it is not a linkbench server")]
+    #[error("{addr} closed the connection without answering: it may be shedding load (more connections than its --max-connections), not accept this client's address (--allow), or not be a linkbench server")]
     ClosedSilently { addr: String },
     #[error("cannot resolve server '{server}': {reason}")]
     Resolve { server: String, reason: String },

@@ -39,8 +39,11 @@ fn still_serves(server: &mut ServerProcess, extra: &[&str]) {
             break;
         }
         let err = String::from_utf8_lossy(&output.stderr).to_string();
+        // Transient while the attack winds down: the previous session ending ("busy"), or connections
+        // still being shed because the flood filled the admission slots (--max-connections).
+        let transient = err.contains("busy") || err.contains("shedding load");
         assert!(
-            err.contains("busy") && Instant::now() < deadline,
+            transient && Instant::now() < deadline,
             "a real test failed after the attack: {err}"
         );
         std::thread::sleep(Duration::from_millis(200));
