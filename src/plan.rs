@@ -132,16 +132,6 @@ impl TrialSpec {
             TestKind::Bibw | TestKind::Lat => true,
         }
     }
-
-    /// Upper bound of the trial's wall time, used for timeouts: warm-up + measured phase (estimated for
-    /// iteration counts) + slack.
-    pub fn expected_seconds(&self) -> f64 {
-        let measured = match self.stop {
-            StopCondition::Duration { seconds } => seconds,
-            StopCondition::Iterations { .. } => 0.0,
-        };
-        self.warmup_s + measured
-    }
 }
 
 /// The user's request, before expansion into trials.

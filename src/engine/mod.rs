@@ -164,11 +164,6 @@ impl RunningSide {
         self.roles.iter().any(|r| r.measures())
     }
 
-    /// Whether every data thread has ended.
-    pub fn is_finished(&self) -> bool {
-        self.handles.iter().all(|h| h.is_finished())
-    }
-
     /// Sleeps until every data thread has ended (true) or `timeout` passes (false), without polling.
     pub fn wait_finished(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
