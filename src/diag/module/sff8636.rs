@@ -1,0 +1,124 @@
+//! SFF-8636: QSFP+/QSFP28. The lower page (dump bytes 0..128) holds the live monitors, page 00h
+//! (128..256) identity, page 03h (512..640) the thresholds. Four lanes.
+
+use super::fields::{ascii, bias, check, limits, oui, page, power, temperature, voltage};
+use super::Thresholds;
+use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
+
+const PAGE03: usize = 512 - 128;
+
+pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
+    if dump.len() > 640 {
+        return Err(ModuleDecodeError::TooLong(dump.len(), 640));
+    }
+    let mut warnings = Vec::new();
+    let upper = page(dump, 128).is_some();
+    if upper && dump[128] != dump[0] {
+        return Err(ModuleDecodeError::IdentifierMismatch {
+            lower: dump[0],
+            upper: dump[128],
+        });
+    }
+    if !upper {
+        warnings.push("dump holds only the lower page: identity (page 00h) is missing".into());
+    }
+    check(
+        &mut warnings,
+        dump,
+        128,
+        191,
+        "SFF-8636 page 00h base (CC_BASE)",
+    );
+    check(
+        &mut warnings,
+        dump,
+        192,
+        223,
+        "SFF-8636 page 00h extended (CC_EXT)",
+    );
+    let flat = dump[2] & 0x04 != 0;
+    let byte = |at: usize| dump.get(at).copied().unwrap_or(0);
+    // Device technology (147), upper nibble: 0x0-0x9 optical transmitters, 0xA-0xF copper.
+    let media = if !upper {
+        Media::Unknown
+    } else if byte(147) >> 4 >= 0x0A {
+        Media::Copper
+    } else {
+        Media::Optical
+    };
+    let cable_length_m = match media {
+        Media::Copper => nonzero(byte(146) as f64),
+        Media::Optical => nonzero(byte(142) as f64 * 1000.0)
+            .or(nonzero(byte(143) as f64 * 2.0))
+            .or(nonzero(byte(146) as f64 * 2.0))
+            .or(nonzero(byte(144) as f64))
+            .or(nonzero(byte(145) as f64)),
+        Media::Unknown => None,
+    };
+    let wavelength_nm = match media {
+        Media::Optical => fields_u16(dump, 186).and_then(|v| nonzero(v as f64 / 20.0)),
+        _ => None,
+    };
+    // Diagnostic monitoring type (220): bit 5 temperature, bit 4 supply voltage, bit 2 Tx power.
+    let monitoring = byte(220);
+    let has_temperature = upper && monitoring & 0x20 != 0;
+    let has_voltage = upper && monitoring & 0x10 != 0;
+    let has_tx_power = upper && monitoring & 0x04 != 0;
+    // Rx power and Tx bias exist only where there are lasers and photodiodes.
+    let has_optics = media == Media::Optical;
+    let lanes = (0..4)
+        .map(|i| LaneMonitors {
+            lane: i as u8 + 1,
+            rx_power_mw: has_optics.then(|| power(dump, 34 + 2 * i)).flatten(),
+            tx_bias_ma: has_optics.then(|| bias(dump, 42 + 2 * i)).flatten(),
+            tx_power_mw: (has_optics && has_tx_power)
+                .then(|| power(dump, 50 + 2 * i))
+                .flatten(),
+        })
+        .collect();
+    let thresholds = if flat || !has_optics {
+        None
+    } else if page(dump, PAGE03 + 128).is_none() {
+        warnings.push("dump stops before page 03h: no alarm/warning thresholds".into());
+        None
+    } else {
+        let p = PAGE03;
+        Some(Thresholds {
+            temperature_c: limits(dump, p + 128, temperature).expect("page 03h is whole"),
+            voltage_v: limits(dump, p + 144, voltage).expect("page 03h is whole"),
+            rx_power_mw: limits(dump, p + 176, power).expect("page 03h is whole"),
+            tx_bias_ma: limits(dump, p + 184, bias).expect("page 03h is whole"),
+            tx_power_mw: limits(dump, p + 192, power).expect("page 03h is whole"),
+        })
+    };
+    Ok(ModuleInfo {
+        spec: "SFF-8636".into(),
+        identifier: identifier_name(dump[0]).into(),
+        identifier_code: dump[0],
+        vendor: ascii(dump, 148, 16),
+        vendor_oui: oui(dump, 165),
+        part_number: ascii(dump, 168, 16),
+        serial_number: ascii(dump, 196, 16),
+        revision: ascii(dump, 184, 2),
+        date_code: ascii(dump, 212, 8),
+        connector: upper.then(|| connector_name(byte(130))).flatten(),
+        media,
+        cable_length_m,
+        wavelength_nm,
+        temperature_c: has_temperature.then(|| temperature(dump, 22)).flatten(),
+        voltage_v: has_voltage.then(|| voltage(dump, 26)).flatten(),
+        lanes,
+        thresholds,
+        crossed: Vec::new(),
+        dump_bytes: dump.len(),
+        warnings,
+    })
+}
+
+fn fields_u16(dump: &[u8], at: usize) -> Option<u16> {
+    super::fields::u16_at(dump, at)
+}
+
+fn nonzero(v: f64) -> Option<f64> {
+    (v > 0.0).then_some(v)
+}
