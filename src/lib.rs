@@ -13,6 +13,7 @@ pub mod compare;
 pub mod control;
 pub mod diag;
 pub mod engine;
+pub mod inspect;
 pub mod plan;
 pub mod report;
 pub mod results;

@@ -22,6 +22,13 @@ pub struct HostFacts {
     /// cpufreq governor of CPU 0 (`performance`, `powersave`, ...); null where cpufreq is absent (common
     /// in VMs), which means the hypervisor controls the frequency.
     pub cpu_governor: Option<String>,
+    /// Whether turbo/boost is on (`cpufreq/boost`, or the inverse of `intel_pstate/no_turbo`); null where
+    /// the kernel does not say.
+    pub turbo_boost: Option<bool>,
+    /// Physical cores (distinct core ids per package in `/proc/cpuinfo`).
+    pub physical_cores: Option<usize>,
+    /// The kernel clock source (`tsc`, `kvm-clock`, ...).
+    pub clocksource: Option<String>,
     /// The interface that carries the route to the peer.
     pub interface: Option<InterfaceFacts>,
 }
@@ -58,9 +65,32 @@ impl HostFacts {
             usable_cpus: crate::engine::pinning::usable_cpus(),
             numa_nodes,
             cpu_governor: read("sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            turbo_boost: read("sys/devices/system/cpu/cpufreq/boost")
+                .map(|v| v == "1")
+                .or_else(|| read("sys/devices/system/cpu/intel_pstate/no_turbo").map(|v| v == "0")),
+            physical_cores: physical_cores(&cpuinfo),
+            clocksource: read("sys/devices/system/clocksource/clocksource0/current_clocksource"),
             interface: None,
         }
     }
+}
+
+/// Distinct (physical id, core id) pairs; `None` when cpuinfo has no topology (some VMs, non-x86).
+fn physical_cores(cpuinfo: &str) -> Option<usize> {
+    let mut cores = std::collections::BTreeSet::new();
+    for block in cpuinfo.split("\n\n") {
+        let field = |key: &str| {
+            block
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        if let (Some(p), Some(c)) = (field("physical id"), field("core id")) {
+            cores.insert((p, c));
+        }
+    }
+    (!cores.is_empty()).then_some(cores.len())
 }
 
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
@@ -90,7 +120,14 @@ mod tests {
         );
         put(
             "proc/cpuinfo",
-            "processor\t: 0\nmodel name\t: Test CPU @ 3.0GHz\n",
+            "processor\t: 0\nmodel name\t: Test CPU @ 3.0GHz\nphysical id\t: 0\ncore id\t: 0\n\n\
+             processor\t: 1\nphysical id\t: 0\ncore id\t: 0\n\n\
+             processor\t: 2\nphysical id\t: 0\ncore id\t: 1\n",
+        );
+        put("sys/devices/system/cpu/intel_pstate/no_turbo", "0\n");
+        put(
+            "sys/devices/system/clocksource/clocksource0/current_clocksource",
+            "tsc\n",
         );
         put("sys/devices/system/cpu/online", "0-15\n");
         put("sys/devices/system/node/online", "0-1\n");
@@ -106,6 +143,9 @@ mod tests {
         assert_eq!(f.logical_cpus, Some(16));
         assert_eq!(f.numa_nodes, Some(2));
         assert_eq!(f.cpu_governor.as_deref(), Some("powersave"));
+        assert_eq!(f.turbo_boost, Some(true));
+        assert_eq!(f.physical_cores, Some(2));
+        assert_eq!(f.clocksource.as_deref(), Some("tsc"));
     }
 
     #[test]
