@@ -8,9 +8,11 @@ use crate::control::{
     frame::FrameError, read_frame, write_frame, ClientMessage, RefusalReason, ServerMessage,
     SideReport, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, PROTOCOL_VERSION, SERVER_PREAMBLE,
 };
+use crate::diag::link::LinkProbe;
 use crate::diag::{route, HostFacts};
 use crate::engine::{self, pinning, Side};
 use crate::plan::{TestKind, TestPlan, TrialSpec};
+use crate::report::model::LinkSides;
 use crate::report::model::{ClockPair, Report, ReportError, Status, TestResult, ToolInfo, Units};
 use crate::report::table;
 use crate::results;
@@ -245,12 +247,62 @@ pub fn distortion_warnings(report: &Report) -> Vec<String> {
     {
         warnings.push("server: some data threads could not be pinned to their CPU".into());
     }
+    warnings.extend(link_warnings(report));
     if report.clock.client.read_cost_ns > 200.0 {
         warnings.push(format!(
             "client: reading the clock costs {:.0} ns (clocksource {}); short latencies are inflated",
             report.clock.client.read_cost_ns,
             report.clock.client.clocksource.as_deref().unwrap_or("unknown")
         ));
+    }
+    warnings
+}
+
+/// What the link counters and module monitors say went wrong during each trial.
+fn link_warnings(report: &Report) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for r in &report.results {
+        let Some(sides) = &r.link else { continue };
+        let trial = format!(
+            "{} {} trial {}",
+            r.test,
+            crate::units::format_size(r.message_size),
+            r.trial
+        );
+        for (side, link) in [("client", &sides.client), ("server", &sides.server)] {
+            let Some(link) = link else { continue };
+            let v = &link.verdict;
+            let at = format!("{side} link {}", link.facts.interface);
+            if v.link_flapped {
+                warnings.push(format!("{at}: the link went down during {trial}"));
+            }
+            if let Some(n) = v.uncorrectable_errors.filter(|&n| n > 0) {
+                warnings.push(format!("{at}: {n} uncorrectable FEC blocks during {trial}"));
+            }
+            if !v.error_counters_increased.is_empty() {
+                warnings.push(format!(
+                    "{at}: error counters rose during {trial}: {}",
+                    v.error_counters_increased.join(", ")
+                ));
+            }
+            if let Some(m) = &link.module {
+                let after = m
+                    .monitors_after
+                    .as_ref()
+                    .map(|a| a.crossed.as_slice())
+                    .unwrap_or(&[]);
+                for c in m.info.crossed.iter().chain(after) {
+                    let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+                    let w = format!(
+                        "{at}: module {}{lane} at {} ({} vs limit {})",
+                        c.monitor, c.level, c.value, c.limit
+                    );
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
+                }
+            }
+        }
     }
     warnings
 }
@@ -438,6 +490,11 @@ fn run_into(
         .map_err(|e| ClientError::Data(e.to_string()))?
         .ip();
     report.client.interface = Some(route::interface_facts(&config.root, local));
+    let interface = report
+        .client
+        .interface
+        .as_ref()
+        .and_then(|i| i.name.clone());
     let nic_local: Option<Vec<usize>> = report
         .client
         .interface
@@ -483,6 +540,7 @@ fn run_into(
             spec: &spec,
             addr,
             nic_local: nic_local.as_deref(),
+            interface: interface.as_deref(),
         };
         match trial.run(&mut control, &frames, out) {
             Ok(result) => {
@@ -513,6 +571,8 @@ struct TrialRun<'a> {
     spec: &'a TrialSpec,
     addr: SocketAddr,
     nic_local: Option<&'a [usize]>,
+    /// The local interface the route to the server uses.
+    interface: Option<&'a str>,
 }
 
 /// A trial that failed, with whatever it measured before it failed.
@@ -555,6 +615,9 @@ impl TrialRun<'_> {
             false,
         )
         .map_err(|e| (None, e.into()))?;
+        let probe = self
+            .interface
+            .map(|i| LinkProbe::begin(&self.config.root, i));
         write_frame(control, &ClientMessage::Setup { spec: spec.clone() })
             .map_err(|e| (None, e.into()))?;
         let cookie = match self
@@ -697,6 +760,7 @@ impl TrialRun<'_> {
         // The client's own threads end by themselves: senders by the plan, receivers at the peer's end,
         // or at the stall timeout if the server vanished.
         let outcome = running.join();
+        let client_link = probe.map(LinkProbe::finish);
         let (server_report, error) = match server_report {
             Ok(r) if stop_sent => (r, Some(ClientError::Interrupted)),
             Ok(r) => (r, None),
@@ -705,8 +769,12 @@ impl TrialRun<'_> {
         let mut thread_errors = outcome.errors.clone();
         thread_errors.extend(server_report.errors.iter().map(|e| format!("server: {e}")));
         let complete = error.is_none() && thread_errors.is_empty();
-        let result = results::build_result(spec, &outcome, &cpus, &server_report, complete)
+        let mut result = results::build_result(spec, &outcome, &cpus, &server_report, complete)
             .map_err(|e| (None, ClientError::Data(e.to_string())))?;
+        result.link = Some(LinkSides {
+            client: client_link,
+            server: server_report.link.clone(),
+        });
         match error {
             Some(e) => Err((Some(Box::new(result)), e)),
             None if !thread_errors.is_empty() => Err((

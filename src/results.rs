@@ -82,6 +82,7 @@ pub fn side_report(
         echoed: outcome.echoed,
         zerocopy: if spec.zerocopy { zerocopy } else { None },
         errors: outcome.errors.clone(),
+        link: None,
     }
 }
 
@@ -183,6 +184,7 @@ pub fn build_result(
             busy_poll: spec.busy_poll,
         }),
         zerocopy: None,
+        link: None,
     };
     match spec.test {
         TestKind::Lat => {

@@ -55,6 +55,13 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
                 m.baseline_trials,
                 m.candidate_trials
             );
+            for f in &m.link_failures {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"regression\">link failure: {}</p>",
+                    escape(f)
+                );
+            }
             let header: String = render::HEADERS
                 .iter()
                 .map(|h| format!("<th>{h}</th>"))

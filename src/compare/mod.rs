@@ -229,6 +229,9 @@ pub struct MatchedResult {
     pub baseline_incomplete: usize,
     pub candidate_incomplete: usize,
     pub metrics: Vec<MetricComparison>,
+    /// Exact link rules broken on the candidate's trials, no statistics involved: a link flap, any
+    /// uncorrectable FEC block, a module monitor at an alarm level. Each fails the comparison.
+    pub link_failures: Vec<String>,
 }
 
 /// One candidate against the baseline.
@@ -242,6 +245,8 @@ pub struct CandidateComparison {
     pub only_in_candidate: Vec<String>,
     pub regressions: usize,
     pub improvements: usize,
+    /// Link-rule failures summed over the matched results.
+    pub link_failures: usize,
 }
 
 /// The whole comparison: what linkbench-compare prints and decides on.
@@ -249,7 +254,7 @@ pub struct CandidateComparison {
 pub struct Comparison {
     pub baseline: String,
     pub candidates: Vec<CandidateComparison>,
-    /// True when some metric of some candidate regressed (exit code 1).
+    /// True when some metric of some candidate regressed or a link rule failed (exit code 1).
     pub regressed: bool,
     pub alpha: f64,
     pub min_trials: usize,
@@ -305,7 +310,7 @@ pub fn compare(
             baseline.name
         )));
     }
-    let regressed = out.iter().any(|c| c.regressions > 0);
+    let regressed = out.iter().any(|c| c.regressions > 0 || c.link_failures > 0);
     Ok(Comparison {
         baseline: baseline.name.clone(),
         candidates: out,
@@ -344,6 +349,7 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             baseline_incomplete: base_results.len() - b.len(),
             candidate_incomplete: cand_results.len() - c.len(),
             metrics,
+            link_failures: link_failures(cand_results),
         });
     }
     for result in &mut matched {
@@ -360,6 +366,7 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             .count()
     };
     CandidateComparison {
+        link_failures: matched.iter().map(|m| m.link_failures.len()).sum(),
         candidate: name.to_string(),
         regressions: count(MetricVerdict::Regression),
         improvements: count(MetricVerdict::Improvement),
@@ -375,6 +382,44 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             .collect(),
         matched,
     }
+}
+
+/// The exact link rules, applied to every trial (complete or not) of one side: the link went down, an
+/// uncorrectable FEC block, a module monitor at an alarm level before or after the trial.
+pub fn link_failures(results: &[TestResult]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in results {
+        let Some(sides) = &r.link else { continue };
+        for (side, link) in [("client", &sides.client), ("server", &sides.server)] {
+            let Some(link) = link else { continue };
+            let at = format!("trial {} {side} {}", r.trial, link.facts.interface);
+            if link.verdict.link_flapped {
+                out.push(format!("{at}: the link went down"));
+            }
+            if let Some(n) = link.verdict.uncorrectable_errors.filter(|&n| n > 0) {
+                out.push(format!("{at}: {n} uncorrectable FEC blocks"));
+            }
+            if let Some(m) = &link.module {
+                let after = m.monitors_after.iter().flat_map(|a| &a.crossed);
+                let mut seen = Vec::new();
+                for c in m.info.crossed.iter().chain(after) {
+                    if !c.level.ends_with("alarm") {
+                        continue;
+                    }
+                    let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+                    let line = format!(
+                        "{at}: module {}{lane} at {} ({})",
+                        c.monitor, c.level, c.value
+                    );
+                    if !seen.contains(&line) {
+                        seen.push(line.clone());
+                        out.push(line);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn metric_named(name: &str) -> Option<&'static Metric> {

@@ -144,6 +144,13 @@ pub fn table(c: &Comparison, colour: bool) -> String {
                 let _ = writeln!(out, "  {}", painted.trim_end());
             }
         }
+        for f in cand
+            .matched
+            .iter()
+            .flat_map(|m| m.link_failures.iter().map(move |f| (m, f)))
+        {
+            let _ = writeln!(out, "\nLINK FAILURE {}: {}", f.0.label, f.1);
+        }
         for k in &cand.only_in_baseline {
             let _ = writeln!(out, "\nonly in the baseline (not compared): {k}");
         }
@@ -152,8 +159,15 @@ pub fn table(c: &Comparison, colour: bool) -> String {
         }
         let _ = writeln!(
             out,
-            "\n{}: {} regression(s), {} improvement(s)",
-            cand.candidate, cand.regressions, cand.improvements
+            "\n{}: {} regression(s), {} improvement(s){}",
+            cand.candidate,
+            cand.regressions,
+            cand.improvements,
+            if cand.link_failures > 0 {
+                format!(", {} link failure(s)", cand.link_failures)
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(
@@ -193,6 +207,9 @@ pub fn markdown(c: &Comparison) -> String {
                     cells[6] = format!("**{}**", cells[6]);
                 }
                 let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+            for f in &m.link_failures {
+                let _ = writeln!(out, "- **link failure**: {f}");
             }
             let _ = writeln!(out);
         }

@@ -116,4 +116,7 @@ pub struct SideReport {
     pub zerocopy: Option<ZeroCopyStats>,
     /// One line per data thread that failed.
     pub errors: Vec<String>,
+    /// The server's interface during the trial (counters before and after, module monitors).
+    #[serde(default)]
+    pub link: Option<crate::diag::link::LinkReport>,
 }

@@ -3,6 +3,7 @@
 //! read are fixed by the Core issue; units are spelled in names (`_ns`, `_s`, `bits_per_second`).
 
 use crate::clock::ClockFacts;
+use crate::diag::link::LinkReport;
 use crate::diag::HostFacts;
 use crate::engine::pinning::CpuChoice;
 use crate::plan::{StopCondition, TestKind, TransportKind};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this report format.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// A linkbench run: what was asked, where it ran, and every trial's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -142,6 +143,18 @@ pub struct TestResult {
     pub placement: Placement,
     pub tcp: Option<TcpSettings>,
     pub zerocopy: Option<ZeroCopyReport>,
+    /// The interface that carried the trial on each side: facts, module, counters before/after/delta and
+    /// the link verdict (added in 1.1.0; null in older reports).
+    #[serde(default)]
+    pub link: Option<LinkSides>,
+}
+
+/// Each side's link during one trial; a side is null when its interface could not be found (or, for the
+/// server, when its result never arrived).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkSides {
+    pub client: Option<LinkReport>,
+    pub server: Option<LinkReport>,
 }
 
 /// Bandwidth figures (bw, bibw).

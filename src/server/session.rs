@@ -12,6 +12,7 @@ use crate::control::{
     read_frame, write_frame, ClientMessage, RefusalReason, ServerMessage, COOKIE_BYTES,
     PROTOCOL_VERSION,
 };
+use crate::diag::link::LinkProbe;
 use crate::diag::route;
 use crate::engine::{self, pinning, Side};
 use crate::plan::{TestKind, TrialSpec};
@@ -129,6 +130,7 @@ impl<'a> Session<'a> {
             .map_err(SessionError::Socket)?
             .ip();
         host.interface = Some(route::interface_facts(&self.shared.config.root, local));
+        let interface = host.interface.as_ref().and_then(|i| i.name.clone());
         let nic_local = host
             .interface
             .as_ref()
@@ -148,7 +150,7 @@ impl<'a> Session<'a> {
         loop {
             match self.next(&frames, self.shared.config.idle_timeout)? {
                 ClientMessage::Setup { spec } => {
-                    self.run_trial(&spec, nic_local.as_deref(), &frames)?
+                    self.run_trial(&spec, nic_local.as_deref(), interface.as_deref(), &frames)?
                 }
                 ClientMessage::Bye => return Ok(()),
                 // A stop that arrived after its trial had already ended.
@@ -246,6 +248,7 @@ impl<'a> Session<'a> {
         &mut self,
         spec: &TrialSpec,
         nic_local: Option<&[usize]>,
+        interface: Option<&str>,
         frames: &Frames,
     ) -> Result<(), SessionError> {
         if let Err(violation) = self.shared.config.limits.validate(spec) {
@@ -273,6 +276,8 @@ impl<'a> Session<'a> {
                 })
             }
         };
+        // Counters and module monitors before the data connections open, read again after the trial.
+        let probe = interface.map(|i| LinkProbe::begin(&self.shared.config.root, i));
         let mut cookie = [0u8; COOKIE_BYTES];
         rand::thread_rng().fill_bytes(&mut cookie);
         let (tx, rx) = mpsc::channel();
@@ -348,7 +353,8 @@ impl<'a> Session<'a> {
         if let Some(e) = client_gone {
             return Err(e.into());
         }
-        let report = results::side_report(spec, &outcome, &cpus, Direction::ClientToServer);
+        let mut report = results::side_report(spec, &outcome, &cpus, Direction::ClientToServer);
+        report.link = probe.map(LinkProbe::finish);
         self.send(&ServerMessage::TrialResult {
             report: Box::new(report),
         })

@@ -215,10 +215,20 @@ impl DataStream for TcpDataStream {
             }
         }
         match self.stream.shutdown(Shutdown::Write) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            Err(e) => Err(TransportError::io("shutting down the sending side", e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+            Err(e) => return Err(TransportError::io("shutting down the sending side", e)),
         }
+        // Done means delivered: wait until the peer has acknowledged every byte and the FIN, so that
+        // whatever is read after the trial (link counters) includes all of it.
+        let deadline = Instant::now() + self.options.stall_timeout;
+        while let Ok(n) = zerocopy::unacknowledged_bytes(self.fd) {
+            if n == 0 || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     fn zerocopy_stats(&self) -> Option<ZeroCopyStats> {

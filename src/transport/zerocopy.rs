@@ -117,3 +117,17 @@ fn unsafe_zeroed_msghdr() -> libc::msghdr {
     // zero lengths).
     unsafe { std::mem::zeroed() }
 }
+
+/// Bytes (and a FIN) the peer has not acknowledged yet (`SIOCOUTQ`): 0 once everything sent arrived.
+/// Lives here beside the other raw socket calls.
+pub fn unacknowledged_bytes(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: `fd` is an open socket owned by the caller; SIOCOUTQ writes one c_int through the pointer,
+    // which refers to the live local `n`.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n.max(0) as usize)
+    }
+}

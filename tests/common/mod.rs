@@ -110,8 +110,8 @@ pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
 /// Two network namespaces joined by a veth pair, both directions shaped with tbf to `rate_mbit`; a
 /// linkbench-server runs in the second. Everything is removed on drop. Needs root and iproute2.
 pub struct ShapedLink {
-    client_ns: String,
-    server_ns: String,
+    pub client_ns: String,
+    pub server_ns: String,
     server: Option<std::process::Child>,
     pub server_addr: String,
 }
