@@ -489,7 +489,7 @@ fn run_into(
         .local_addr()
         .map_err(|e| ClientError::Data(e.to_string()))?
         .ip();
-    report.client.interface = Some(route::interface_facts(&config.root, local));
+    report.client.interface = Some(route::interface_facts(&config.root, local, addr.ip()));
     let interface = report
         .client
         .interface

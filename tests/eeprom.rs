@@ -449,3 +449,56 @@ fn inspect_refuses_a_bad_dump_in_one_line() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn random_and_truncated_dumps_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x1b_2026);
+    let mut decoded = 0;
+    for (name, bytes) in fixtures() {
+        // Every truncation, byte by byte.
+        for len in 0..=bytes.len() {
+            let _ = decode(&bytes[..len]);
+        }
+        // Random corruption of a real layout, keeping the identifier half the time.
+        for _ in 0..3000 {
+            let mut d = bytes.clone();
+            for _ in 0..rng.gen_range(1..64) {
+                let at = rng.gen_range(0..d.len());
+                d[at] = rng.gen();
+            }
+            if rng.gen_bool(0.5) {
+                d[0] = bytes[0];
+                if d.len() > 128 {
+                    d[128] = bytes[0];
+                }
+            }
+            if let Ok(m) = decode(&d) {
+                decoded += 1;
+                assert!(m.lanes.len() <= 8, "{name}");
+                for v in [
+                    m.temperature_c,
+                    m.voltage_v,
+                    m.cable_length_m,
+                    m.wavelength_nm,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    assert!(v.is_finite(), "{name}");
+                }
+            }
+        }
+    }
+    // Pure noise of every page count.
+    for pages in 1..=6 {
+        for _ in 0..500 {
+            let d: Vec<u8> = (0..pages * 128).map(|_| rng.gen()).collect();
+            let _ = decode(&d);
+        }
+    }
+    assert!(
+        decoded > 1000,
+        "corrupted but well-formed dumps must still decode: {decoded}"
+    );
+}

@@ -60,3 +60,15 @@ fn units_regressions() {
         linkbench::units::parse_untrusted(&String::from_utf8_lossy(&data));
     }
 }
+
+#[test]
+fn module_eeprom_regressions() {
+    for (name, data) in inputs("module_eeprom") {
+        eprintln!("module_eeprom/{name}");
+        if let Ok(m) = linkbench::diag::module::decode(&data) {
+            assert_eq!(m.dump_bytes, data.len());
+        }
+        let mut out = std::collections::BTreeMap::new();
+        linkbench::diag::netlink::parse_fec_stats(&data, &mut out);
+    }
+}

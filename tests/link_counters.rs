@@ -49,7 +49,7 @@ fn run_client_to(link: &ShapedLink, extra: &[&str], path: &std::path::Path) -> V
         })
         .args(extra)
         .arg("--json")
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
     assert!(
@@ -57,7 +57,7 @@ fn run_client_to(link: &ShapedLink, extra: &[&str], path: &std::path::Path) -> V
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    common::read_valid_report(&path)
+    common::read_valid_report(path)
 }
 
 #[test]

@@ -53,9 +53,16 @@ pub fn interface_with_address(address: IpAddr) -> Option<String> {
     })
 }
 
-/// Facts about the interface `local` belongs to, read under `root`.
-pub fn interface_facts(root: &Path, local: IpAddr) -> InterfaceFacts {
-    let name = interface_with_address(local);
+/// Facts about the interface that carries traffic from `local` to `peer`, read under `root`. When the
+/// peer's address belongs to this host, the kernel carries the traffic over `lo` whatever interface
+/// holds the address, so that is the interface reported (and whose counters are read).
+pub fn interface_facts(root: &Path, local: IpAddr, peer: IpAddr) -> InterfaceFacts {
+    let peer_is_here = peer.is_loopback() || interface_with_address(peer).is_some();
+    let name = if peer_is_here {
+        loopback_name().or_else(|| interface_with_address(local))
+    } else {
+        interface_with_address(local)
+    };
     let (local_cpus, mtu) = match &name {
         Some(n) => (
             nic_local_cpus(root, n).unwrap_or_default(),
@@ -82,6 +89,15 @@ pub fn nic_local_cpus(root: &Path, name: &str) -> Option<Vec<usize>> {
     parse_cpu_list(text.trim()).ok()
 }
 
+/// The loopback interface's name (`lo` on Linux).
+fn loopback_name() -> Option<String> {
+    nix::ifaddrs::getifaddrs().ok()?.find_map(|ifa| {
+        ifa.flags
+            .contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK)
+            .then_some(ifa.interface_name)
+    })
+}
+
 fn read_mtu(root: &Path, name: &str) -> Option<u32> {
     std::fs::read_to_string(root.join("sys/class/net").join(name).join("mtu"))
         .ok()?
@@ -98,9 +114,22 @@ mod tests {
     fn loopback_routes_through_lo_without_local_cpus() {
         let local = local_address_for("127.0.0.1".parse().unwrap()).unwrap();
         assert!(local.is_loopback());
-        let facts = interface_facts(Path::new("/"), local);
+        let facts = interface_facts(Path::new("/"), local, "127.0.0.1".parse().unwrap());
         assert_eq!(facts.name.as_deref(), Some("lo"));
         assert!(facts.local_cpus.is_empty());
+    }
+
+    #[test]
+    fn a_peer_on_this_host_is_reached_over_lo_even_through_another_address() {
+        // Any non-loopback address of this machine: traffic to it stays on lo.
+        let Some(own) = nix::ifaddrs::getifaddrs().unwrap().find_map(|ifa| {
+            let v4 = ifa.address?.as_sockaddr_in()?.ip();
+            (!v4.is_loopback()).then_some(IpAddr::V4(v4))
+        }) else {
+            panic!("this test needs a non-loopback IPv4 address (the CI machine has eth0)");
+        };
+        let facts = interface_facts(Path::new("/"), own, own);
+        assert_eq!(facts.name.as_deref(), Some("lo"));
     }
 
     #[test]

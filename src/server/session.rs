@@ -129,7 +129,11 @@ impl<'a> Session<'a> {
             .local_addr()
             .map_err(SessionError::Socket)?
             .ip();
-        host.interface = Some(route::interface_facts(&self.shared.config.root, local));
+        host.interface = Some(route::interface_facts(
+            &self.shared.config.root,
+            local,
+            self.peer.ip(),
+        ));
         let interface = host.interface.as_ref().and_then(|i| i.name.clone());
         let nic_local = host
             .interface
