@@ -22,7 +22,8 @@ pub struct CounterSnapshot {
     pub ethtool: Option<CounterMap>,
     /// `ethtool -I --show-fec IF`: `corrected_blocks`, `uncorrectable_blocks`, `corrected_bits`, per lane.
     pub fec: Option<CounterMap>,
-    /// `/sys/class/infiniband/DEV/ports/N/counters/*` of the RDMA port on this interface.
+    /// `/sys/class/infiniband/DEV/ports/N/counters/*` of the RDMA port on this interface, and its
+    /// driver's `hw_counters/*` as `hw_counters.NAME`.
     pub ib_port: Option<CounterMap>,
     /// One line per group that could not be read, with the reason.
     pub unavailable: Vec<String>,
@@ -104,7 +105,14 @@ impl CounterSnapshot {
             }
         }
         if let Some(port) = ib_port {
-            let map = read_dir_u64(&port.join("counters"));
+            // IBA PortCounters, plus the driver's own (`hw_counters/`: soft-RoCE has only these).
+            let mut map = read_dir_u64(&port.join("counters"));
+            map.extend(
+                read_dir_u64(&port.join("hw_counters"))
+                    .into_iter()
+                    .filter(|(name, _)| name != "lifespan")
+                    .map(|(name, v)| (format!("hw_counters.{name}"), v)),
+            );
             if map.is_empty() {
                 snap.unavailable
                     .push(format!("ib_port: no counters under {}", port.display()));
@@ -216,6 +224,8 @@ mod tests {
         put(root, "sys/class/net/eth9/carrier_changes", "2\n");
         put(root, "ib/ports/1/counters/symbol_error", "10\n");
         put(root, "ib/ports/1/counters/link_downed", "0\n");
+        put(root, "ib/ports/1/hw_counters/rcvd_seq_err", "7\n");
+        put(root, "ib/ports/1/hw_counters/lifespan", "10\n");
         let port = root.join("ib/ports/1");
         let before = CounterSnapshot::read(root, "eth9", Some(&port), false);
         put(root, "sys/class/net/eth9/statistics/rx_bytes", "6000\n");
@@ -232,6 +242,8 @@ mod tests {
         let ib = c.delta.ib_port.as_ref().unwrap();
         assert_eq!(ib["symbol_error"], 65525);
         assert_eq!(ib["link_downed"], 1);
+        assert_eq!(ib["hw_counters.rcvd_seq_err"], 0);
+        assert!(!ib.contains_key("hw_counters.lifespan"));
         assert_eq!(c.delta.saturated, vec!["ib_port.symbol_error".to_string()]);
     }
 
