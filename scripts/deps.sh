@@ -32,6 +32,8 @@ apt_install() {
 }
 
 apt_install build-essential pkg-config iproute2 python3 python3-pip ca-certificates procps chromium fonts-dejavu-core
+# The harness tests: a Slurm cluster, sshd and pdsh inside network namespaces (harness/testbed/).
+apt_install slurm-wlm munge pdsh openssh-server openssh-client
 [ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf
 
 # Python reference HdrHistogram decoder for tests/interop.rs. Use the python3 first on PATH (the one the

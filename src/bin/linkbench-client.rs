@@ -1,7 +1,8 @@
 //! linkbench-client: parse arguments, run the plan, print the table, write the report.
 //! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why);
 //! 2 bad input (a flag, or a request the server refused as over its limits); 130 interrupted (Ctrl-C;
-//! the report is still written).
+//! the report is still written). `--json -` writes the report to standard output and the table to
+//! standard error (for launchers that only carry output back: ssh, pdsh, srun).
 
 use linkbench::cli::{parse_or_exit, ClientArgs};
 use linkbench::client;
@@ -10,7 +11,8 @@ use linkbench::report::{write_report_atomically, Status};
 fn main() {
     let args: ClientArgs = parse_or_exit("linkbench-client");
     let json = args.json.clone();
-    if let Some(path) = &json {
+    let to_stdout = json.as_deref() == Some(std::path::Path::new("-"));
+    if let Some(path) = json.as_ref().filter(|_| !to_stdout) {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
                 eprintln!(
@@ -37,8 +39,11 @@ fn main() {
         }
         eprintln!("linkbench-client: stopping: ending the trial and writing the report (Ctrl-C again to quit)");
     });
-    let mut stdout = std::io::stdout();
-    let outcome = client::run(&config, &mut stdout);
+    let outcome = if to_stdout {
+        client::run(&config, &mut std::io::stderr())
+    } else {
+        client::run(&config, &mut std::io::stdout())
+    };
     for w in &outcome.report.warnings {
         eprintln!("linkbench-client: warning: {w}");
     }
@@ -51,7 +56,15 @@ fn main() {
     if let Some(e) = &outcome.error {
         eprintln!("linkbench-client: error: {e}");
     }
-    if let Some(path) = &json {
+    if to_stdout {
+        match serde_json::to_string(&outcome.report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("linkbench-client: error: cannot encode the report: {e}");
+                code = code.max(1);
+            }
+        }
+    } else if let Some(path) = &json {
         match write_report_atomically(&outcome.report, path) {
             Ok(()) => eprintln!(
                 "linkbench-client: report written to {} ({})",

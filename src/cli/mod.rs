@@ -126,7 +126,8 @@ pub struct ClientArgs {
     /// Busy-poll: spin on non-blocking socket calls instead of sleeping (lower latency, a full core).
     #[arg(long)]
     pub busy_poll: bool,
-    /// Write the JSON report here (atomically).
+    /// Write the JSON report here (atomically); `-` writes it to standard output and the table to
+    /// standard error.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Tag the report, KEY=VALUE (repeatable): link=dac-1m, module=SN1234.

@@ -1,0 +1,447 @@
+//! Runs the schedule: for each pair and test, linkbench-server on the server host (bounded by
+//! `timeout`, one session), then linkbench-client on the client host with its report on standard output;
+//! judges the report against `[expect]` and the link rules. A host that does not answer makes its pairs
+//! errors after their timeout and retries; the rest of the plan goes on.
+
+use crate::launcher;
+use crate::plan::{Plan, Suite, TestSpec};
+use crate::schedule::{Pair, Schedule};
+use linkbench::report::model::{Report, Status};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The verdict on one pair and test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Error,
+}
+
+/// What one pair and test came to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairOutcome {
+    pub suite: String,
+    pub client: String,
+    pub server: String,
+    pub test: String,
+    /// Median over the trials of the client report's bits per second (bandwidth tests).
+    pub bits_per_second: Option<f64>,
+    /// Median over the trials of the round-trip p99 (latency tests).
+    pub latency_p99_ns: Option<f64>,
+    pub verdict: Verdict,
+    pub reason: String,
+    /// The linkbench report, relative to the output directory.
+    pub report: Option<String>,
+    pub attempts: u32,
+    pub seconds: f64,
+    /// Set by `--baseline`: the change against the same pair and test there.
+    #[serde(default)]
+    pub baseline: Option<crate::baseline::BaselineResult>,
+}
+
+/// A key for matching outcomes across runs.
+pub fn key(o: &PairOutcome) -> (String, String, String, String) {
+    (
+        o.suite.clone(),
+        o.client.clone(),
+        o.server.clone(),
+        o.test.clone(),
+    )
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Judges a report against the plan's expectations and the exact link rules.
+pub fn judge(plan: &Plan, report: &Report) -> (Verdict, String, Option<f64>, Option<f64>) {
+    let bps = median(
+        report
+            .results
+            .iter()
+            .filter_map(|r| r.bandwidth.as_ref().map(|b| b.bits_per_second))
+            .collect(),
+    );
+    let p99 = median(
+        report
+            .results
+            .iter()
+            .filter_map(|r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64))
+            .collect(),
+    );
+    if report.status != Status::Complete || report.results.is_empty() {
+        let why = report
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "the run ended early".into());
+        return (Verdict::Error, format!("incomplete: {why}"), bps, p99);
+    }
+    let link = linkbench::compare::link_failures(&report.results);
+    if let Some(first) = link.first() {
+        return (Verdict::Fail, format!("link rule: {first}"), bps, p99);
+    }
+    if let (Some(min), Some(v)) = (plan.expect.min_bits_per_second, bps) {
+        if v < min {
+            return (
+                Verdict::Fail,
+                format!(
+                    "{:.3} Gbit/s is below the expected {:.3} Gbit/s",
+                    v / 1e9,
+                    min / 1e9
+                ),
+                bps,
+                p99,
+            );
+        }
+    }
+    if let (Some(max), Some(v)) = (plan.expect.max_latency_p99_ns, p99) {
+        if v > max {
+            return (
+                Verdict::Fail,
+                format!(
+                    "round-trip p99 {:.1} us is above the expected {:.1} us",
+                    v / 1e3,
+                    max / 1e3
+                ),
+                bps,
+                p99,
+            );
+        }
+    }
+    (Verdict::Pass, String::new(), bps, p99)
+}
+
+/// Lines of a child's stream, delivered through a channel by a reader thread.
+fn lines_of(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// One attempt at one test between a pair.
+fn attempt(
+    plan: &Plan,
+    suite: &Suite,
+    pair: &Pair,
+    test: &TestSpec,
+    port: u16,
+) -> Result<Report, String> {
+    let l = &plan.launcher;
+    let budget = test.seconds() * suite.repeat as f64 + plan.timeout().as_secs_f64();
+    let (snode, cnode) = (plan.node(&pair.server), plan.node(&pair.client));
+    let saddr = plan.address(&pair.server);
+    let bind = if saddr.contains(':') {
+        format!("[{saddr}]:{port}")
+    } else {
+        format!("{saddr}:{port}")
+    };
+    let server_argv: Vec<String> = vec![
+        "timeout".into(),
+        format!("{:.0}", budget.ceil() + 10.0),
+        l.server_bin.clone(),
+        "--bind".into(),
+        bind.clone(),
+        "--once".into(),
+    ];
+    let mut server = launcher::command(l, &snode, &server_argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the launcher for {}: {e}", pair.server))?;
+    let server_log = lines_of(server.stderr.take().expect("piped"));
+    let start_deadline = Instant::now() + Duration::from_secs(20).min(plan.timeout());
+    let mut seen = Vec::new();
+    loop {
+        match server_log.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                if line.contains("listening on") {
+                    break;
+                }
+                seen.push(launcher::strip_prefix(l, &snode, &line).to_string());
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = server.wait();
+                return Err(format!(
+                    "server host {} did not answer: {}",
+                    pair.server,
+                    seen.last()
+                        .map(String::as_str)
+                        .unwrap_or("the launcher exited without output")
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() > start_deadline {
+            kill(&mut server);
+            return Err(format!(
+                "server host {} did not start linkbench-server within {:.0} s{}",
+                pair.server,
+                Duration::from_secs(20).min(plan.timeout()).as_secs_f64(),
+                seen.last().map(|s| format!(": {s}")).unwrap_or_default()
+            ));
+        }
+    }
+    let target = if saddr.contains(':') {
+        format!("[{saddr}]:{port}")
+    } else {
+        format!("{saddr}:{port}")
+    };
+    let mut client_argv: Vec<String> = vec![
+        "timeout".into(),
+        format!("{:.0}", budget.ceil() + 5.0),
+        l.client_bin.clone(),
+        target,
+    ];
+    client_argv.extend(test.client_args(suite.repeat));
+    client_argv.extend([
+        "--json".into(),
+        "-".into(),
+        "--connect-timeout".into(),
+        "10s".into(),
+    ]);
+    let mut labels = vec![
+        format!("harness.plan={}", plan.name),
+        format!("harness.suite={}", suite.name.clone().unwrap_or_default()),
+        format!("harness.client={}", pair.client),
+        format!("harness.server={}", pair.server),
+    ];
+    labels.extend(suite.labels.iter().map(|(k, v)| format!("{k}={v}")));
+    for lab in labels {
+        client_argv.extend(["--label".into(), lab]);
+    }
+    let mut client = match launcher::command(l, &cnode, &client_argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            kill(&mut server);
+            return Err(format!(
+                "cannot start the launcher for {}: {e}",
+                pair.client
+            ));
+        }
+    };
+    let out = lines_of(client.stdout.take().expect("piped"));
+    let err = lines_of(client.stderr.take().expect("piped"));
+    let deadline = Instant::now() + Duration::from_secs_f64(budget + 15.0);
+    let status = loop {
+        if let Some(s) = client.try_wait().map_err(|e| e.to_string())? {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            kill(&mut client);
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    kill(&mut server);
+    std::thread::sleep(Duration::from_millis(50));
+    let stdout: Vec<String> = out.try_iter().collect();
+    let stderr: Vec<String> = err
+        .try_iter()
+        .map(|x| launcher::strip_prefix(l, &cnode, &x).to_string())
+        .filter(|x| !x.trim().is_empty())
+        .collect();
+    let json = stdout
+        .iter()
+        .map(|x| launcher::strip_prefix(l, &cnode, x))
+        .find(|x| x.starts_with('{'));
+    let last_err = || {
+        stderr
+            .iter()
+            .rev()
+            .find(|x| x.contains("error"))
+            .or(stderr.last())
+            .cloned()
+            .unwrap_or_else(|| "no output".into())
+    };
+    match (json, status) {
+        (Some(text), _) => serde_json::from_str::<Report>(text).map_err(|e| {
+            format!(
+                "client host {} wrote a report that does not parse: {e}",
+                pair.client
+            )
+        }),
+        (None, None) => Err(format!(
+            "client host {} did not finish within {:.0} s: {}",
+            pair.client,
+            budget + 15.0,
+            last_err()
+        )),
+        (None, Some(_)) => Err(format!(
+            "client host {} wrote no report: {}",
+            pair.client,
+            last_err()
+        )),
+    }
+}
+
+/// Every test of one pair, with retries; reports written under `dir/reports/SUITE/`.
+pub fn run_pair(
+    plan: &Plan,
+    suite: &Suite,
+    pair: &Pair,
+    port: u16,
+    dir: &Path,
+) -> Vec<PairOutcome> {
+    let suite_name = suite.name.clone().unwrap_or_default();
+    let mut outcomes = Vec::new();
+    for test in &suite.tests {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            match attempt(plan, suite, pair, test, port) {
+                Ok(report) => break Ok(report),
+                Err(e) if attempts > plan.launcher.retries => break Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        };
+        let mut o = PairOutcome {
+            suite: suite_name.clone(),
+            client: pair.client.clone(),
+            server: pair.server.clone(),
+            test: test.label(),
+            bits_per_second: None,
+            latency_p99_ns: None,
+            verdict: Verdict::Error,
+            reason: String::new(),
+            report: None,
+            attempts,
+            seconds: 0.0,
+            baseline: None,
+        };
+        match result {
+            Ok(report) => {
+                let (verdict, reason, bps, p99) = judge(plan, &report);
+                let rel = format!(
+                    "reports/{}/{}--{}--{}.json",
+                    sanitize(&suite_name),
+                    sanitize(&pair.client),
+                    sanitize(&pair.server),
+                    sanitize(&test.label())
+                );
+                let path = dir.join(&rel);
+                let written = path
+                    .parent()
+                    .map(std::fs::create_dir_all)
+                    .transpose()
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        linkbench::report::write_report_atomically(&report, &path)
+                            .map_err(|e| e.to_string())
+                    });
+                o.verdict = verdict;
+                o.reason = reason;
+                o.bits_per_second = bps;
+                o.latency_p99_ns = p99;
+                match written {
+                    Ok(()) => o.report = Some(rel),
+                    Err(e) => {
+                        o.verdict = Verdict::Error;
+                        o.reason = format!("cannot write the report: {e}");
+                    }
+                }
+            }
+            Err(e) => o.reason = e,
+        }
+        o.seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "linkbench-harness: {} {}->{} {}: {}{}{}",
+            o.suite,
+            o.client,
+            o.server,
+            o.test,
+            match o.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "FAIL",
+                Verdict::Error => "ERROR",
+            },
+            o.bits_per_second
+                .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
+                .unwrap_or_default(),
+            if o.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", o.reason)
+            }
+        );
+        outcomes.push(o);
+    }
+    outcomes
+}
+
+/// Runs the whole schedule; pairs of a round in parallel threads.
+pub fn run(plan: &Plan, sched: &Schedule, dir: &Path) -> Vec<PairOutcome> {
+    let mut all = Vec::new();
+    for (suite, ss) in plan.suites.iter().zip(&sched.suites) {
+        for (i, round) in ss.rounds.iter().enumerate() {
+            eprintln!(
+                "linkbench-harness: suite {} round {}/{}: {} pairs",
+                ss.suite,
+                i + 1,
+                ss.rounds.len(),
+                round.len()
+            );
+            let results: Vec<Vec<PairOutcome>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = round
+                    .iter()
+                    .enumerate()
+                    .map(|(k, pair)| {
+                        let port = plan.launcher.port.saturating_add(k as u16);
+                        scope.spawn(move || run_pair(plan, suite, pair, port, dir))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            all.extend(results.into_iter().flatten());
+        }
+    }
+    all
+}
