@@ -202,7 +202,8 @@ impl Summary {
              td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} .pass{{background:#cfc}} \
              .fail{{background:#f99}} .error{{background:#ccc}} .none{{background:#fff}}</style></head><body>\n\
              <h1>linkbench-harness: {}</h1><p>{} passed, {} failed, {} errors. Cells: Gbit/s (10^9 bit/s of \
-             payload) from the row's client to the column's server; green passed, red failed, grey error.</p>\n",
+             payload) from the row's client to the column's server; green passed, red failed, grey error; the deeper \
+             the colour, the faster the pair.</p>\n",
             esc(&self.plan),
             esc(&self.plan),
             self.passed,
@@ -229,6 +230,10 @@ impl Summary {
                 .collect();
             let clients: BTreeSet<&String> = cells.iter().map(|o| &o.client).collect();
             let servers: BTreeSet<&String> = cells.iter().map(|o| &o.server).collect();
+            let top = cells
+                .iter()
+                .filter_map(|o| o.bits_per_second)
+                .fold(0.0f64, f64::max);
             let _ = writeln!(
                 out,
                 "<h2>suite {} &middot; {}</h2><table><tr><th>client \\ server</th>",
@@ -249,9 +254,19 @@ impl Summary {
                                 .map(|b| format!("{:.3}", b / 1e9))
                                 .or(o.latency_p99_ns.map(|p| format!("p99 {:.1} us", p / 1e3)))
                                 .unwrap_or_else(|| "error".into());
+                            // Heat: the faster the pair, the deeper its colour (green passed, red failed).
+                            let style = match (o.verdict, o.bits_per_second) {
+                                (Verdict::Error, _) | (_, None) => String::new(),
+                                (v, Some(b)) if top > 0.0 => format!(
+                                    " style=\"background:hsl({},70%,{:.0}%)\"",
+                                    if v == Verdict::Pass { 120 } else { 0 },
+                                    88.0 - 30.0 * (b / top)
+                                ),
+                                _ => String::new(),
+                            };
                             let _ = write!(
                                 out,
-                                "<td class=\"{}\" title=\"{}\">{}</td>",
+                                "<td class=\"{}\"{style} title=\"{}\">{}</td>",
                                 verdict(o.verdict).to_lowercase(),
                                 esc(&o.reason),
                                 esc(&text)
