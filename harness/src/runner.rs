@@ -157,6 +157,26 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Ends a launcher process politely first: SIGTERM lets srun cancel its job step and ssh close its
+/// session; SIGKILL after 3 s. (The remote command is bounded by `timeout` in any case.)
+fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(child);
+}
+
 /// One attempt at one test between a pair.
 fn attempt(
     plan: &Plan,
@@ -212,7 +232,7 @@ fn attempt(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         if Instant::now() > start_deadline {
-            kill(&mut server);
+            stop(&mut server);
             return Err(format!(
                 "server host {} did not start linkbench-server within {:.0} s{}",
                 pair.server,
@@ -257,7 +277,7 @@ fn attempt(
     {
         Ok(c) => c,
         Err(e) => {
-            kill(&mut server);
+            stop(&mut server);
             return Err(format!(
                 "cannot start the launcher for {}: {e}",
                 pair.client
@@ -272,13 +292,12 @@ fn attempt(
             break Some(s);
         }
         if Instant::now() > deadline {
-            kill(&mut client);
+            stop(&mut client);
             break None;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    kill(&mut server);
-    std::thread::sleep(Duration::from_millis(50));
+    stop(&mut server);
     let stdout: Vec<String> = out.try_iter().collect();
     let stderr: Vec<String> = err
         .try_iter()
