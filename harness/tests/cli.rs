@@ -2,7 +2,9 @@
 //! one-line errors with exit 2; every shipped plan checks; `check` prints the schedule and its time; a
 //! local plan on loopback runs end to end and compares with a baseline.
 
-use std::path::PathBuf;
+mod common;
+
+use common::{bin, repo};
 use std::process::Command;
 
 fn harness(args: &[&str]) -> std::process::Output {
@@ -10,24 +12,6 @@ fn harness(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn bin(name: &str) -> PathBuf {
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    dir.join(name)
 }
 
 #[test]

@@ -4,6 +4,9 @@
 //! the suspect; an unreachable host and a host that dies mid-run are reported while the rest goes on.
 //! Needs root, iproute2, slurm-wlm, munge, pdsh and openssh-server (scripts/deps.sh).
 
+mod common;
+
+use common::{bin, repo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,31 +14,6 @@ use std::sync::Mutex;
 
 /// One testbed at a time: they share namespace names and 10.77.0.0/24.
 static TESTBED: Mutex<()> = Mutex::new(());
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// linkbench-server/-client from the same build as this test (target/debug).
-fn bin(name: &str) -> PathBuf {
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} missing: build the workspace first (cargo test --workspace)",
-        path.display()
-    );
-    path
-}
 
 struct Testbed {
     work: tempfile::TempDir,

@@ -2,7 +2,9 @@
 //! temperature and voltage; page 00h (128..256) identity; page 01h (256..384) wavelength and the Tx bias
 //! multiplier; page 02h (384..512) thresholds; page 11h (640..768) per-lane monitors, up to 8 lanes.
 
-use super::fields::{ascii, bias, check, limits, oui, page, power, temperature, u16_at, voltage};
+use super::fields::{
+    ascii, bias, check, limits, oui, page, paged_layout, power, temperature, u16_at, voltage,
+};
 use super::Thresholds;
 use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
 
@@ -11,20 +13,7 @@ const PAGE02: usize = 384 - 128;
 const PAGE11: usize = 640 - 128;
 
 pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
-    if dump.len() > 768 {
-        return Err(ModuleDecodeError::TooLong(dump.len(), 768));
-    }
-    let mut warnings = Vec::new();
-    let upper = page(dump, 128).is_some();
-    if upper && dump[128] != dump[0] {
-        return Err(ModuleDecodeError::IdentifierMismatch {
-            lower: dump[0],
-            upper: dump[128],
-        });
-    }
-    if !upper {
-        warnings.push("dump holds only the lower page: identity (page 00h) is missing".into());
-    }
+    let (upper, mut warnings) = paged_layout(dump, 768)?;
     check(&mut warnings, dump, 128, 222, "CMIS page 00h");
     let flat = dump[2] & 0x80 != 0;
     let byte = |at: usize| dump.get(at).copied().unwrap_or(0);

@@ -3,6 +3,35 @@
 
 use super::Limits;
 
+/// A positive figure, or `None` for the zero that means "not stated".
+pub(super) fn nonzero(v: f64) -> Option<f64> {
+    (v > 0.0).then_some(v)
+}
+
+/// For layouts with a lower page and page 00h (SFF-8636, CMIS): checks the length against `max`, and
+/// that page 00h (when present) repeats the identifier; returns whether it is present and the warnings
+/// so far.
+pub(super) fn paged_layout(
+    dump: &[u8],
+    max: usize,
+) -> Result<(bool, Vec<String>), super::ModuleDecodeError> {
+    if dump.len() > max {
+        return Err(super::ModuleDecodeError::TooLong(dump.len(), max));
+    }
+    let upper = page(dump, 128).is_some();
+    if upper && dump[128] != dump[0] {
+        return Err(super::ModuleDecodeError::IdentifierMismatch {
+            lower: dump[0],
+            upper: dump[128],
+        });
+    }
+    let mut warnings = Vec::new();
+    if !upper {
+        warnings.push("dump holds only the lower page: identity (page 00h) is missing".into());
+    }
+    Ok((upper, warnings))
+}
+
 /// A page of the dump, when the dump is long enough to hold it.
 pub(super) fn page(dump: &[u8], start: usize) -> Option<&[u8]> {
     dump.get(start..start + 128)

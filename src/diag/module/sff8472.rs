@@ -1,7 +1,7 @@
 //! SFF-8472: SFP/SFP+/SFP28. Address A0h (bytes 0..256 of the dump) holds identity; address A2h
 //! (bytes 256..512) holds thresholds (0..40) and the live monitors (96..106).
 
-use super::fields::{ascii, bias, check, limits, oui, power, temperature, voltage};
+use super::fields::{ascii, bias, check, limits, nonzero, oui, power, temperature, voltage};
 use super::Thresholds;
 use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
 
@@ -112,8 +112,4 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         dump_bytes: dump.len(),
         warnings,
     })
-}
-
-fn nonzero(v: f64) -> Option<f64> {
-    (v > 0.0).then_some(v)
 }

@@ -1,27 +1,16 @@
 //! SFF-8636: QSFP+/QSFP28. The lower page (dump bytes 0..128) holds the live monitors, page 00h
 //! (128..256) identity, page 03h (512..640) the thresholds. Four lanes.
 
-use super::fields::{ascii, bias, check, limits, oui, page, power, temperature, voltage};
+use super::fields::{
+    ascii, bias, check, limits, nonzero, oui, page, paged_layout, power, temperature, voltage,
+};
 use super::Thresholds;
 use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
 
 const PAGE03: usize = 512 - 128;
 
 pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
-    if dump.len() > 640 {
-        return Err(ModuleDecodeError::TooLong(dump.len(), 640));
-    }
-    let mut warnings = Vec::new();
-    let upper = page(dump, 128).is_some();
-    if upper && dump[128] != dump[0] {
-        return Err(ModuleDecodeError::IdentifierMismatch {
-            lower: dump[0],
-            upper: dump[128],
-        });
-    }
-    if !upper {
-        warnings.push("dump holds only the lower page: identity (page 00h) is missing".into());
-    }
+    let (upper, mut warnings) = paged_layout(dump, 640)?;
     check(
         &mut warnings,
         dump,
@@ -117,8 +106,4 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
 
 fn fields_u16(dump: &[u8], at: usize) -> Option<u16> {
     super::fields::u16_at(dump, at)
-}
-
-fn nonzero(v: f64) -> Option<f64> {
-    (v > 0.0).then_some(v)
 }
