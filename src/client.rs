@@ -269,8 +269,7 @@ fn link_warnings(report: &Report) -> Vec<String> {
             crate::units::format_size(r.message_size),
             r.trial
         );
-        for (side, link) in [("client", &sides.client), ("server", &sides.server)] {
-            let Some(link) = link else { continue };
+        for (side, link) in sides.each() {
             let v = &link.verdict;
             let at = format!("{side} link {}", link.facts.interface);
             if v.link_flapped {
@@ -285,21 +284,15 @@ fn link_warnings(report: &Report) -> Vec<String> {
                     v.error_counters_increased.join(", ")
                 ));
             }
-            if let Some(m) = &link.module {
-                let after = m
-                    .monitors_after
-                    .as_ref()
-                    .map(|a| a.crossed.as_slice())
-                    .unwrap_or(&[]);
-                for c in m.info.crossed.iter().chain(after) {
-                    let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
-                    let w = format!(
-                        "{at}: module {}{lane} at {} ({} vs limit {})",
-                        c.monitor, c.level, c.value, c.limit
-                    );
-                    if !warnings.contains(&w) {
-                        warnings.push(w);
-                    }
+            for c in link.module_crossings() {
+                let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+                let w = format!(
+                    "{at}: module {}{lane} at {} ({} vs limit {})",
+                    c.monitor, c.level, c.value, c.limit
+                );
+                // The same crossing in several trials is said once.
+                if !warnings.contains(&w) {
+                    warnings.push(w);
                 }
             }
         }

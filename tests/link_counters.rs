@@ -34,19 +34,28 @@ fn assert_accounts_for(counted: u64, payload: u64, what: &str) {
 fn run_client(link: &ShapedLink, extra: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
-    run_client_to(link, extra, &path)
+    run_client_to(link, "1", extra, &path)
 }
 
-fn run_client_to(link: &ShapedLink, extra: &[&str], path: &std::path::Path) -> Value {
-    let has_duration = extra.contains(&"--duration");
+/// A 64K bandwidth test of `duration` seconds (0.3 s warm-up) whose report goes to `path`.
+fn run_client_to(
+    link: &ShapedLink,
+    duration: &str,
+    extra: &[&str],
+    path: &std::path::Path,
+) -> Value {
     let out = link
         .client()
-        .args(["--test", "bw", "--size", "64K", "--warmup", "0.3"])
-        .args(if has_duration {
-            &[][..]
-        } else {
-            &["--duration", "1"][..]
-        })
+        .args([
+            "--test",
+            "bw",
+            "--size",
+            "64K",
+            "--warmup",
+            "0.3",
+            "--duration",
+            duration,
+        ])
         .args(extra)
         .arg("--json")
         .arg(path)
@@ -154,7 +163,7 @@ fn a_link_flap_during_a_test_is_reported_and_fails_the_comparison() {
     let link = ShapedLink::new(63, 1000);
     let dir = tempfile::tempdir().unwrap();
     let (base_path, cand_path) = (dir.path().join("base.json"), dir.path().join("cand.json"));
-    let baseline = run_client_to(&link, &[], &base_path);
+    let baseline = run_client_to(&link, "1", &[], &base_path);
     assert_eq!(
         baseline["results"][0]["link"]["server"]["verdict"]["link_flapped"],
         false
@@ -174,7 +183,7 @@ fn a_link_flap_during_a_test_is_reported_and_fails_the_comparison() {
             }
         })
     };
-    let candidate = run_client_to(&link, &["--duration", "3"], &cand_path);
+    let candidate = run_client_to(&link, "3", &[], &cand_path);
     flapper.join().unwrap();
     let r = &candidate["results"][0];
     for side in ["client", "server"] {

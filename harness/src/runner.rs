@@ -23,6 +23,17 @@ pub enum Verdict {
     Error,
 }
 
+impl Verdict {
+    /// For tables and logs: `pass`, `FAIL`, `ERROR` (the bad ones stand out).
+    pub fn shout(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        }
+    }
+}
+
 /// What one pair and test came to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairOutcome {
@@ -55,17 +66,9 @@ pub fn key(o: &PairOutcome) -> (String, String, String, String) {
     )
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+/// Median of the values present; `None` when there are none.
+fn median(values: Vec<f64>) -> Option<f64> {
+    (!values.is_empty()).then(|| linkbench::compare::stats::median(&values))
 }
 
 fn sanitize(s: &str) -> String {
@@ -189,7 +192,8 @@ fn attempt(
     let budget = test.seconds() * suite.repeat as f64 + plan.timeout().as_secs_f64();
     let (snode, cnode) = (plan.node(&pair.server), plan.node(&pair.client));
     let saddr = plan.address(&pair.server);
-    let bind = if saddr.contains(':') {
+    // The server binds to, and the client connects to, the same data-path endpoint.
+    let endpoint = if saddr.contains(':') {
         format!("[{saddr}]:{port}")
     } else {
         format!("{saddr}:{port}")
@@ -199,7 +203,7 @@ fn attempt(
         format!("{:.0}", budget.ceil() + 10.0),
         l.server_bin.clone(),
         "--bind".into(),
-        bind.clone(),
+        endpoint.clone(),
         "--once".into(),
     ];
     let mut server = launcher::command(l, &snode, &server_argv)
@@ -241,16 +245,11 @@ fn attempt(
             ));
         }
     }
-    let target = if saddr.contains(':') {
-        format!("[{saddr}]:{port}")
-    } else {
-        format!("{saddr}:{port}")
-    };
     let mut client_argv: Vec<String> = vec![
         "timeout".into(),
         format!("{:.0}", budget.ceil() + 5.0),
         l.client_bin.clone(),
-        target,
+        endpoint,
     ];
     client_argv.extend(test.client_args(suite.repeat));
     client_argv.extend([
@@ -414,11 +413,7 @@ pub fn run_pair(
             o.client,
             o.server,
             o.test,
-            match o.verdict {
-                Verdict::Pass => "pass",
-                Verdict::Fail => "FAIL",
-                Verdict::Error => "ERROR",
-            },
+            o.verdict.shout(),
             o.bits_per_second
                 .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
                 .unwrap_or_default(),

@@ -5,6 +5,7 @@
 
 use crate::baseline::SuiteComparison;
 use crate::runner::{PairOutcome, Verdict};
+use linkbench::compare::html::escape as esc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -154,7 +155,7 @@ impl Summary {
                 o.latency_p99_ns
                     .map(|p| format!("{:.1}", p / 1e3))
                     .unwrap_or_else(|| "-".into()),
-                verdict(o.verdict),
+                o.verdict.shout(),
                 o.reason
             );
         }
@@ -267,7 +268,7 @@ impl Summary {
                             let _ = write!(
                                 out,
                                 "<td class=\"{}\"{style} title=\"{}\">{}</td>",
-                                verdict(o.verdict).to_lowercase(),
+                                o.verdict.shout().to_lowercase(),
                                 esc(&o.reason),
                                 esc(&text)
                             );
@@ -409,21 +410,6 @@ impl Summary {
         );
         out
     }
-}
-
-fn verdict(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "FAIL",
-        Verdict::Error => "ERROR",
-    }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn xml(s: &str) -> String {

@@ -122,6 +122,24 @@ fn harness(netns: Option<&str>, env: &[(&str, &Path)], args: &[&str]) -> Output 
     c.args(args).output().unwrap()
 }
 
+/// `linkbench-harness run PLAN --out OUT EXTRA...`, in a namespace when given.
+fn run_plan(
+    netns: Option<&str>,
+    env: &[(&str, &Path)],
+    plan: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec![
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    harness(netns, env, &args)
+}
+
 fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -176,15 +194,12 @@ fn all_pairs_through_srun_fail_exactly_the_shaped_host() {
     let dir = tempfile::tempdir().unwrap();
     let p = plan(dir.path(), "kind = \"slurm\"", "", ALL_PAIRS);
     let out_dir = dir.path().join("out");
-    let out = harness(
+    let out = run_plan(
         Some("lbh-sw"),
         &[("SLURM_CONF", &bed.slurm_conf())],
-        &[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
+        &p,
+        &out_dir,
+        &[],
     );
     assert_h3_is_the_suspect(&out, &out_dir);
 }
@@ -205,16 +220,7 @@ fn all_pairs_through_pdsh_fail_exactly_the_shaped_host_and_regress_against_the_b
         &suite,
     );
     let (night1, night2) = (dir.path().join("night1"), dir.path().join("night2"));
-    let first = harness(
-        None,
-        &[],
-        &[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            night1.to_str().unwrap(),
-        ],
-    );
+    let first = run_plan(None, &[], &p, &night1, &[]);
     assert_eq!(
         first.status.code(),
         Some(0),
@@ -222,17 +228,12 @@ fn all_pairs_through_pdsh_fail_exactly_the_shaped_host_and_regress_against_the_b
         String::from_utf8_lossy(&first.stdout)
     );
     bed.shape("h3");
-    let second = harness(
+    let second = run_plan(
         None,
         &[],
-        &[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            night2.to_str().unwrap(),
-            "--baseline",
-            night1.to_str().unwrap(),
-        ],
+        &p,
+        &night2,
+        &["--baseline", night1.to_str().unwrap()],
     );
     assert_h3_is_the_suspect(&second, &night2);
     for pair in summary(&night2)["pairs"].as_array().unwrap() {
@@ -258,16 +259,7 @@ fn all_pairs_through_ssh_fail_exactly_the_shaped_host() {
     );
     let p = plan(dir.path(), &launcher, "", ALL_PAIRS);
     let out_dir = dir.path().join("out");
-    let out = harness(
-        Some("lbh-sw"),
-        &[],
-        &[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+    let out = run_plan(Some("lbh-sw"), &[], &p, &out_dir, &[]);
     assert_h3_is_the_suspect(&out, &out_dir);
 }
 
@@ -280,7 +272,7 @@ fn an_unreachable_host_and_a_host_that_dies_are_reported_and_the_rest_goes_on() 
         "kind = \"ssh\"\nssh_config = \"{}\"",
         bed.ssh_config().display()
     );
-    // h9 is in the plan but nowhere on the network; h4 goes off the network 1.5 s into its 4 s test.
+    // h9 is in the plan but nowhere on the network; h4 goes off the network during its first 4 s test.
     let suite = r#"[[suite]]
 topology = "pairs"
 pairs = [["h1", "h9"], ["h2", "h3"], ["h1", "h4"], ["h4", "h2"]]
@@ -295,16 +287,7 @@ tests = [{ test = "bw", size = "64K", duration = "4s", warmup = "0.2s" }]
             .args(["-n", "lbh-h4", "link", "set", "eth0", "down"])
             .status();
     });
-    let out = harness(
-        Some("lbh-sw"),
-        &[],
-        &[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+    let out = run_plan(Some("lbh-sw"), &[], &p, &out_dir, &[]);
     killer.join().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");

@@ -14,7 +14,8 @@ const BASE_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const CAND_COLOUR: RGBColor = RGBColor(214, 39, 40);
 const SIZE: (u32, u32) = (760, 380);
 
-fn escape(text: &str) -> String {
+/// Escapes text for HTML content and double-quoted attributes.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -390,8 +390,7 @@ pub fn link_failures(results: &[TestResult]) -> Vec<String> {
     let mut out = Vec::new();
     for r in results {
         let Some(sides) = &r.link else { continue };
-        for (side, link) in [("client", &sides.client), ("server", &sides.server)] {
-            let Some(link) = link else { continue };
+        for (side, link) in sides.each() {
             let at = format!("trial {} {side} {}", r.trial, link.facts.interface);
             if link.verdict.link_flapped {
                 out.push(format!("{at}: the link went down"));
@@ -399,22 +398,13 @@ pub fn link_failures(results: &[TestResult]) -> Vec<String> {
             if let Some(n) = link.verdict.uncorrectable_errors.filter(|&n| n > 0) {
                 out.push(format!("{at}: {n} uncorrectable FEC blocks"));
             }
-            if let Some(m) = &link.module {
-                let after = m.monitors_after.iter().flat_map(|a| &a.crossed);
-                let mut seen = Vec::new();
-                for c in m.info.crossed.iter().chain(after) {
-                    if !c.level.ends_with("alarm") {
-                        continue;
-                    }
+            for c in link.module_crossings() {
+                if c.level.ends_with("alarm") {
                     let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
-                    let line = format!(
+                    out.push(format!(
                         "{at}: module {}{lane} at {} ({})",
                         c.monitor, c.level, c.value
-                    );
-                    if !seen.contains(&line) {
-                        seen.push(line.clone());
-                        out.push(line);
-                    }
+                    ));
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use crate::diag::counters::{CounterSnapshot, Counters};
 use crate::diag::host::read_trimmed;
-use crate::diag::module::{self, ModuleInfo, Monitors};
+use crate::diag::module::{self, Crossing, ModuleInfo, Monitors};
 use crate::diag::rdma::{self, IbPort};
 use crate::diag::{ethtool_ioctl, netlink};
 use schemars::JsonSchema;
@@ -139,6 +139,27 @@ pub struct LinkReport {
     /// Seconds between the two counter snapshots.
     pub elapsed_s: f64,
     pub verdict: LinkVerdict,
+}
+
+impl LinkReport {
+    /// Module monitors past a threshold before or after the test, each (monitor, lane, level, value)
+    /// once; empty without a module.
+    pub fn module_crossings(&self) -> Vec<&Crossing> {
+        let Some(m) = &self.module else {
+            return Vec::new();
+        };
+        let after = m.monitors_after.iter().flat_map(|a| &a.crossed);
+        let mut out: Vec<&Crossing> = Vec::new();
+        for c in m.info.crossed.iter().chain(after) {
+            let seen = out.iter().any(|o| {
+                (&o.monitor, o.lane, &o.level, o.value) == (&c.monitor, c.lane, &c.level, c.value)
+            });
+            if !seen {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 /// Counters and monitors taken before a test, waiting for the after-test read.
@@ -393,6 +414,29 @@ mod tests {
         assert!(quiet.error_counters_increased.is_empty());
         assert_eq!(quiet.pre_fec_ber, None);
         assert!(quiet.notes[0].contains("speed is unknown"));
+    }
+
+    #[test]
+    fn a_module_read_before_and_after_gives_each_crossing_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("sys/class/net/eth9");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(net.join("mtu"), "1500\n").unwrap();
+        let dump = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eeprom/qsfp28-100g-sr4.bin"),
+        )
+        .unwrap();
+        std::fs::write(net.join("module_eeprom.bin"), dump).unwrap();
+        let r = LinkProbe::begin(dir.path(), "eth9").finish();
+        let m = r.module.as_ref().expect("the fixture module decodes");
+        assert_eq!(m.info.crossed.len(), 1);
+        assert_eq!(m.monitors_after.as_ref().unwrap().crossed.len(), 1);
+        let crossings = r.module_crossings();
+        assert_eq!(crossings.len(), 1, "{crossings:?}");
+        assert_eq!(
+            (crossings[0].lane, crossings[0].level.as_str()),
+            (Some(4), "low_alarm")
+        );
     }
 
     #[test]

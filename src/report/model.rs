@@ -157,6 +157,15 @@ pub struct LinkSides {
     pub server: Option<LinkReport>,
 }
 
+impl LinkSides {
+    /// The sides whose link was read, named `client` and `server`.
+    pub fn each(&self) -> impl Iterator<Item = (&'static str, &LinkReport)> {
+        [("client", &self.client), ("server", &self.server)]
+            .into_iter()
+            .filter_map(|(side, link)| link.as_ref().map(|l| (side, l)))
+    }
+}
+
 /// Bandwidth figures (bw, bibw).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Bandwidth {

@@ -2,7 +2,8 @@
 //! (128..256) identity, page 03h (512..640) the thresholds. Four lanes.
 
 use super::fields::{
-    ascii, bias, check, limits, nonzero, oui, page, paged_layout, power, temperature, voltage,
+    ascii, bias, check, limits, nonzero, oui, page, paged_layout, power, temperature, u16_at,
+    voltage,
 };
 use super::Thresholds;
 use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
@@ -45,7 +46,7 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         Media::Unknown => None,
     };
     let wavelength_nm = match media {
-        Media::Optical => fields_u16(dump, 186).and_then(|v| nonzero(v as f64 / 20.0)),
+        Media::Optical => u16_at(dump, 186).and_then(|v| nonzero(v as f64 / 20.0)),
         _ => None,
     };
     // Diagnostic monitoring type (220): bit 5 temperature, bit 4 supply voltage, bit 2 Tx power.
@@ -102,8 +103,4 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         dump_bytes: dump.len(),
         warnings,
     })
-}
-
-fn fields_u16(dump: &[u8], at: usize) -> Option<u16> {
-    super::fields::u16_at(dump, at)
 }
