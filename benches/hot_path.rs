@@ -37,7 +37,9 @@ fn frame_codec(c: &mut Criterion) {
             busy_poll: false,
             server_cpus: Some(vec![2, 3]),
             trial: 0,
+            rdma: None,
         },
+        rdma: None,
     };
     c.bench_function("frame encode (setup)", |b| {
         b.iter(|| encode_frame(black_box(&setup)).unwrap())

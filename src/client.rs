@@ -11,11 +11,12 @@ use crate::control::{
 use crate::diag::link::LinkProbe;
 use crate::diag::{route, HostFacts};
 use crate::engine::{self, pinning, Side};
-use crate::plan::{TestKind, TestPlan, TrialSpec};
-use crate::report::model::LinkSides;
+use crate::plan::{TestKind, TestPlan, TransportKind, TrialSpec};
 use crate::report::model::{ClockPair, Report, ReportError, Status, TestResult, ToolInfo, Units};
+use crate::report::model::{LinkSides, RdmaReport};
 use crate::report::table;
 use crate::results;
+use crate::transport::rdma::setup::RdmaSide;
 use crate::transport::tcp::{TcpDataStream, TcpOptions};
 use crate::transport::DataStream;
 use std::collections::BTreeMap;
@@ -70,6 +71,8 @@ pub enum ClientError {
     Data(String),
     #[error(transparent)]
     Pinning(#[from] pinning::PinningError),
+    #[error(transparent)]
+    Rdma(#[from] crate::transport::rdma::RdmaError),
 }
 
 impl ClientError {
@@ -97,6 +100,8 @@ pub struct ClientConfig {
     pub root: PathBuf,
     /// Pre-shared key for servers that require authentication (`--psk-file`).
     pub psk: Option<PreSharedKey>,
+    /// RDMA device, port and GID index the user asked for.
+    pub rdma_device: crate::transport::rdma::select::DeviceRequest,
 }
 
 /// Largest frame accepted from a server: results carry per-interval figures, so they may be large.
@@ -466,6 +471,10 @@ fn run_into(
     report: &mut Report,
     out: &mut dyn Write,
 ) -> Result<(), ClientError> {
+    if config.plan.transport == TransportKind::Rdma {
+        // Say why RDMA cannot run before touching the network.
+        crate::transport::rdma::setup::check_available()?;
+    }
     let (mut control, addr) = connect(config)?;
     report.server_address = format!("{} ({addr})", config.server);
     let welcome = handshake(
@@ -532,6 +541,7 @@ fn run_into(
             config,
             spec: &spec,
             addr,
+            local,
             nic_local: nic_local.as_deref(),
             interface: interface.as_deref(),
         };
@@ -563,6 +573,8 @@ struct TrialRun<'a> {
     config: &'a ClientConfig,
     spec: &'a TrialSpec,
     addr: SocketAddr,
+    /// This side's address on the control connection.
+    local: std::net::IpAddr,
     nic_local: Option<&'a [usize]>,
     /// The local interface the route to the server uses.
     interface: Option<&'a str>,
@@ -611,13 +623,32 @@ impl TrialRun<'_> {
         let probe = self
             .interface
             .map(|i| LinkProbe::begin(&self.config.root, i));
-        write_frame(control, &ClientMessage::Setup { spec: spec.clone() })
-            .map_err(|e| (None, e.into()))?;
-        let cookie = match self
+        let mut rdma_side = match spec.transport {
+            TransportKind::Rdma => Some(
+                RdmaSide::open(
+                    &self.config.root,
+                    spec,
+                    &self.config.rdma_device,
+                    self.local,
+                    self.interface,
+                )
+                .map_err(|e| (None, e.into()))?,
+            ),
+            TransportKind::Tcp => None,
+        };
+        write_frame(
+            control,
+            &ClientMessage::Setup {
+                spec: spec.clone(),
+                rdma: rdma_side.as_ref().map(|s| Box::new(s.offer())),
+            },
+        )
+        .map_err(|e| (None, e.into()))?;
+        let (cookie, server_rdma) = match self
             .next_message(frames, self.silence_limit())
             .map_err(|e| (None, e))?
         {
-            Some(ServerMessage::Ready { cookie, .. }) => cookie,
+            Some(ServerMessage::Ready { cookie, rdma, .. }) => (cookie, rdma),
             Some(ServerMessage::Refused {
                 reason: RefusalReason::Limit | RefusalReason::Cpu,
                 message,
@@ -643,12 +674,40 @@ impl TrialRun<'_> {
                 ClientError::Unexpected("the server's session cookie is not valid hex".into()),
             )
         })?;
-        let streams = self.open_streams(&cookie).map_err(|e| (None, e))?;
-        write_frame(control, &ClientMessage::Start).map_err(|e| (None, e.into()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut stop_sent = false;
-        let running = engine::start_side(spec, Side::Client, streams, &cpus, Arc::clone(&stop))
-            .map_err(|e| (None, ClientError::Data(e.to_string())))?;
+        let mut rdma_facts = None;
+        let running = match rdma_side.take() {
+            Some(mut side) => {
+                let server_offer = server_rdma.as_deref().ok_or_else(|| {
+                    (
+                        None,
+                        ClientError::Unexpected(
+                            "the server answered an RDMA setup without its queue pairs".into(),
+                        ),
+                    )
+                })?;
+                side.connect(spec, server_offer)
+                    .map_err(|e| (None, e.into()))?;
+                write_frame(control, &ClientMessage::Start).map_err(|e| (None, e.into()))?;
+                let (qps, facts) = side.into_qps();
+                rdma_facts = Some((facts, server_offer.port.clone()));
+                engine::start_rdma_side(
+                    spec,
+                    Side::Client,
+                    qps,
+                    &cpus,
+                    Arc::clone(&stop),
+                    self.config.stall_timeout,
+                )
+            }
+            None => {
+                let streams = self.open_streams(&cookie).map_err(|e| (None, e))?;
+                write_frame(control, &ClientMessage::Start).map_err(|e| (None, e.into()))?;
+                engine::start_side(spec, Side::Client, streams, &cpus, Arc::clone(&stop))
+            }
+        }
+        .map_err(|e| (None, ClientError::Data(e.to_string())))?;
 
         // Run: live lines until the server's result arrives.
         let interval = Duration::from_secs_f64(spec.interval_s);
@@ -751,7 +810,11 @@ impl TrialRun<'_> {
             }
         };
         // The client's own threads end by themselves: senders by the plan, receivers at the peer's end,
-        // or at the stall timeout if the server vanished.
+        // or at the stall timeout if the server vanished. Without the server's result there is no end
+        // to wait for (an RDMA write/read target sees no traffic): stop them.
+        if server_report.is_err() {
+            stop.store(true, Ordering::SeqCst);
+        }
         let outcome = running.join();
         let client_link = probe.map(LinkProbe::finish);
         let (server_report, error) = match server_report {
@@ -768,6 +831,21 @@ impl TrialRun<'_> {
             client: client_link,
             server: server_report.link.clone(),
         });
+        if let (Some(settings), Some((client_port, server_port))) = (&spec.rdma, rdma_facts) {
+            let knobs = engine::rdma::Knobs::new(spec, settings, self.config.stall_timeout);
+            result.rdma = Some(RdmaReport {
+                settings: settings.clone(),
+                effective_cq_mod: knobs.cq_mod as u32,
+                client: Some(client_port),
+                server: Some(server_port),
+                client_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),
+                server_warmup_ops: server_report.rdma_warmup_ops,
+                client_received_messages: outcome.rdma.iter().map(|r| r.received_messages).sum(),
+                client_received_bytes: outcome.rdma.iter().map(|r| r.received_bytes).sum(),
+                server_received_messages: server_report.rdma_received_messages,
+                server_received_bytes: server_report.rdma_received_bytes,
+            });
+        }
         match error {
             Some(e) => Err((Some(Box::new(result)), e)),
             None if !thread_errors.is_empty() => Err((

@@ -24,12 +24,15 @@ use std::fmt;
 pub enum TransportKind {
     /// TCP sockets (the fallback that runs everywhere).
     Tcp,
+    /// RDMA verbs over reliable-connected queue pairs (RoCE v2 or InfiniBand).
+    Rdma,
 }
 
 impl fmt::Display for TransportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TransportKind::Tcp => "tcp",
+            TransportKind::Rdma => "rdma",
         })
     }
 }
@@ -61,11 +64,12 @@ pub enum TestKind {
 impl TestKind {
     /// The default message size over a transport: what the tool its users compare against uses.
     /// Latency: 2 bytes (perftest). TCP bandwidth: 128 KiB, iperf3's write length (for TCP a "message"
-    /// is one write; the wire does not see it). RDMA bandwidth will use perftest's 64 KiB.
+    /// is one write; the wire does not see it). RDMA bandwidth: perftest's 64 KiB.
     pub fn default_message_size(self, transport: TransportKind) -> u64 {
         match (self, transport) {
             (TestKind::Lat, _) => 2,
             (TestKind::Bw | TestKind::Bibw, TransportKind::Tcp) => 128 * 1024,
+            (TestKind::Bw | TestKind::Bibw, TransportKind::Rdma) => 64 * 1024,
         }
     }
 }
@@ -78,6 +82,65 @@ impl fmt::Display for TestKind {
             TestKind::Lat => "lat",
         })
     }
+}
+
+/// The RDMA operation a test uses (perftest's ib_write_*, ib_read_*, ib_send_*).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RdmaOp {
+    /// RDMA write: one-sided, the passive side's CPU sees nothing.
+    Write,
+    /// RDMA read: one-sided, the active side pulls data from the passive side.
+    Read,
+    /// Send/receive: two-sided, the receiver posts receive buffers.
+    Send,
+}
+
+impl fmt::Display for RdmaOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RdmaOp::Write => "write",
+            RdmaOp::Read => "read",
+            RdmaOp::Send => "send",
+        })
+    }
+}
+
+/// RDMA knobs that both sides need; perftest's defaults and names in the comments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RdmaSettings {
+    pub op: RdmaOp,
+    /// Work requests in flight per queue pair (perftest -t; 128 for bandwidth, 1 for latency).
+    pub tx_depth: u32,
+    /// Receive buffers posted per queue pair for send tests (perftest -r, 512).
+    pub rx_depth: u32,
+    /// Messages up to this size go inline in the work request (perftest -I; 220 for write/send latency,
+    /// 0 for bandwidth here).
+    pub inline_size: u32,
+    /// Work requests chained in one post call (perftest -l, 1).
+    pub post_list: u32,
+    /// Request a completion every this many work requests (selective signaling; perftest -Q, 100).
+    pub cq_mod: u32,
+    /// Outstanding RDMA reads per queue pair (perftest -o; the device's maximum, up to 16).
+    pub outstanding_reads: u32,
+    /// Path MTU in bytes (256..4096); the port's active MTU when absent (perftest -m).
+    pub mtu: Option<u32>,
+    /// Sleep on completion events instead of busy polling the completion queue (perftest -e).
+    pub use_event: bool,
+    /// Register buffers in 2 MiB huge pages (perftest --use_hugepages).
+    pub hugepages: bool,
 }
 
 /// When the measured phase of a trial ends (the warm-up comes before it and is not counted).
@@ -114,6 +177,9 @@ pub struct TrialSpec {
     pub server_cpus: Option<Vec<usize>>,
     /// Index of this trial among the repeats of the same test and size (0-based).
     pub trial: u32,
+    /// RDMA operation and knobs (transport `rdma` only).
+    #[serde(default)]
+    pub rdma: Option<RdmaSettings>,
 }
 
 impl TrialSpec {
@@ -149,6 +215,7 @@ pub struct TestPlan {
     pub zerocopy: bool,
     pub busy_poll: bool,
     pub server_cpus: Option<Vec<usize>>,
+    pub rdma: Option<RdmaSettings>,
 }
 
 impl TestPlan {
@@ -170,6 +237,7 @@ impl TestPlan {
                     busy_poll: self.busy_poll,
                     server_cpus: self.server_cpus.clone(),
                     trial,
+                    rdma: self.rdma.clone(),
                 });
             }
         }
@@ -195,6 +263,7 @@ mod tests {
             zerocopy: false,
             busy_poll: false,
             server_cpus: Some(vec![1]),
+            rdma: None,
         }
     }
 

@@ -6,7 +6,7 @@ use crate::engine::bandwidth::ReceiveOutcome;
 use crate::engine::latency::PingOutcome;
 use crate::engine::pinning::CpuChoice;
 use crate::engine::SideOutcome;
-use crate::plan::{TestKind, TransportKind, TrialSpec};
+use crate::plan::{RdmaOp, TestKind, TransportKind, TrialSpec};
 use crate::report::model::{
     Bandwidth, Direction, DirectionFigures, Latency, Placement, StreamFigures, TcpSettings,
     TestResult, ZeroCopyReport,
@@ -64,6 +64,29 @@ pub fn direction_figures(
     })
 }
 
+/// Where the data of RDMA work requests posted by one side went: writes and sends leave the poster,
+/// reads bring data to it.
+pub fn rdma_direction(op: RdmaOp, posted_by_client: bool) -> Direction {
+    match (op == RdmaOp::Read, posted_by_client) {
+        (false, true) | (true, false) => Direction::ClientToServer,
+        (false, false) | (true, true) => Direction::ServerToClient,
+    }
+}
+
+/// RDMA: the figures of what one side posted, timed first post to last completion.
+fn rdma_posted(spec: &TrialSpec, outcome: &SideOutcome, client: bool) -> Option<DirectionFigures> {
+    let op = spec.rdma.as_ref()?.op;
+    let posted: Vec<ReceiveOutcome> = outcome
+        .rdma
+        .iter()
+        .filter_map(|r| r.posted.clone())
+        .collect();
+    direction_figures(rdma_direction(op, client), &posted, 0).map(|mut d| {
+        d.sent_bytes = d.bytes;
+        d
+    })
+}
+
 /// The report a side sends about itself (the server's half of a trial).
 pub fn side_report(
     spec: &TrialSpec,
@@ -83,6 +106,10 @@ pub fn side_report(
         zerocopy: if spec.zerocopy { zerocopy } else { None },
         errors: outcome.errors.clone(),
         link: None,
+        posted: rdma_posted(spec, outcome, false),
+        rdma_received_messages: outcome.rdma.iter().map(|r| r.received_messages).sum(),
+        rdma_received_bytes: outcome.rdma.iter().map(|r| r.received_bytes).sum(),
+        rdma_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),
     }
 }
 
@@ -156,8 +183,9 @@ pub fn build_result(
     let client_sent: u64 = client.sent.iter().map(|s| s.bytes).sum();
     let mut result = TestResult {
         transport: spec.transport,
-        op: match spec.transport {
-            TransportKind::Tcp => "stream".to_string(),
+        op: match (&spec.transport, &spec.rdma) {
+            (TransportKind::Rdma, Some(r)) => r.op.to_string(),
+            _ => "stream".to_string(),
         },
         test: spec.test,
         message_size: spec.message_size,
@@ -179,12 +207,13 @@ pub fn build_result(
             client_all_pinned: client.all_pinned,
             server_all_pinned: server.cpus.as_ref().map(|_| server.all_pinned),
         },
-        tcp: Some(TcpSettings {
+        tcp: (spec.transport == TransportKind::Tcp).then_some(TcpSettings {
             nodelay: spec.test == TestKind::Lat,
             busy_poll: spec.busy_poll,
         }),
         zerocopy: None,
         link: None,
+        rdma: None,
     };
     match spec.test {
         TestKind::Lat => {
@@ -198,6 +227,10 @@ pub fn build_result(
         }
         TestKind::Bw | TestKind::Bibw => {
             let mut directions = Vec::new();
+            if spec.transport == TransportKind::Rdma {
+                directions.extend(rdma_posted(spec, client, true));
+                directions.extend(server.posted.clone());
+            }
             if let Some(mut to_server) = server.received.clone() {
                 to_server.sent_bytes = client_sent;
                 directions.push(to_server);

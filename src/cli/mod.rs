@@ -4,8 +4,9 @@
 use crate::client::ClientConfig;
 use crate::control::auth::PreSharedKey;
 use crate::control::ServerLimits;
-use crate::plan::{StopCondition, TestKind, TestPlan, TransportKind};
+use crate::plan::{RdmaOp, RdmaSettings, StopCondition, TestKind, TestPlan, TransportKind};
 use crate::server::ServerConfig;
+use crate::transport::rdma::select::DeviceRequest;
 use crate::units;
 use clap::Parser;
 use ipnet::IpNet;
@@ -90,8 +91,8 @@ pub struct ClientArgs {
     /// The server sends (bw only).
     #[arg(long)]
     pub reverse: bool,
-    /// Parallel connections, each on its own pinned thread.
-    #[arg(long, default_value = "1", value_parser = positive_u32)]
+    /// Parallel connections (RDMA: RC queue pairs), each on its own pinned thread.
+    #[arg(long, visible_alias = "qps", default_value = "1", value_parser = positive_u32)]
     pub streams: u32,
     /// Message size (64K = 65536). Default: 128K for TCP bw/bibw (iperf3's length), 2 for lat (perftest's).
     #[arg(long, value_parser = size, conflicts_with = "sweep")]
@@ -145,6 +146,113 @@ pub struct ClientArgs {
     /// Pre-shared key file for a server started with --psk-file (at least 16 bytes).
     #[arg(long, value_name = "FILE")]
     pub psk_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub rdma: RdmaArgs,
+}
+
+/// The RDMA flags of the client (perftest's knobs, with perftest's defaults).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "RDMA (--transport rdma)")]
+pub struct RdmaArgs {
+    /// RDMA operation.
+    #[arg(long, value_enum)]
+    pub op: Option<RdmaOp>,
+    /// RDMA device (default: the one whose netdev carries the route to the server).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Port of the RDMA device (default: its first active port).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
+    pub port: Option<u8>,
+    /// GID index (default: the port's RoCE v2 IPv4-mapped GID; InfiniBand: LID addressing).
+    #[arg(long)]
+    pub gid_index: Option<u32>,
+    /// Work requests in flight per queue pair (perftest -t; default 128 for bw, 1 for lat).
+    #[arg(long, value_parser = positive_u32)]
+    pub tx_depth: Option<u32>,
+    /// Receive buffers posted per queue pair for --op send (perftest -r).
+    #[arg(long, value_parser = positive_u32, default_value = "512")]
+    pub rx_depth: u32,
+    /// Largest message sent inline (perftest -I; default 220 for write lat, 236 for send lat, 0 for bw).
+    #[arg(long)]
+    pub inline_size: Option<u32>,
+    /// Work requests chained per post call (perftest -l).
+    #[arg(long, value_parser = positive_u32, default_value = "1")]
+    pub post_list: u32,
+    /// Ask for a completion every N work requests (selective signaling; perftest -Q).
+    #[arg(long, value_parser = positive_u32, default_value = "100")]
+    pub cq_mod: u32,
+    /// Outstanding RDMA reads per queue pair (perftest -o; capped at the device's maximum).
+    #[arg(long, value_parser = positive_u32, default_value = "16")]
+    pub outstanding_reads: u32,
+    /// Path MTU in bytes: 256, 512, 1024, 2048, 4096 (default: the ports' active MTU).
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Sleep on completion events instead of busy polling (perftest -e).
+    #[arg(long)]
+    pub use_event: bool,
+    /// Register the buffers in 2 MiB huge pages (perftest --use_hugepages).
+    #[arg(long)]
+    pub hugepages: bool,
+}
+
+impl RdmaArgs {
+    fn any_given(&self) -> Option<&'static str> {
+        [
+            (self.op.is_some(), "--op"),
+            (self.device.is_some(), "--device"),
+            (self.port.is_some(), "--port"),
+            (self.gid_index.is_some(), "--gid-index"),
+            (self.tx_depth.is_some(), "--tx-depth"),
+            (self.inline_size.is_some(), "--inline-size"),
+            (self.mtu.is_some(), "--mtu"),
+            (self.use_event, "--use-event"),
+            (self.hugepages, "--hugepages"),
+        ]
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, name)| name)
+    }
+
+    fn settings(&self, test: TestKind) -> Result<RdmaSettings, CliError> {
+        let op = self.op.unwrap_or(RdmaOp::Write);
+        if let Some(m) = self.mtu {
+            if crate::transport::rdma::verbs::mtu_from_bytes(m).is_none() {
+                return Err(CliError(format!(
+                    "--mtu {m} is not an RDMA path MTU: use 256, 512, 1024, 2048 or 4096"
+                )));
+            }
+        }
+        let tx_depth = self.tx_depth.unwrap_or(match test {
+            TestKind::Lat => 1,
+            _ => 128,
+        });
+        let inline_size = self.inline_size.unwrap_or(match (test, op) {
+            (TestKind::Lat, RdmaOp::Write) => 220,
+            (TestKind::Lat, RdmaOp::Send) => 236,
+            _ => 0,
+        });
+        Ok(RdmaSettings {
+            op,
+            tx_depth,
+            rx_depth: self.rx_depth,
+            inline_size,
+            post_list: self.post_list,
+            cq_mod: self.cq_mod,
+            outstanding_reads: self.outstanding_reads,
+            mtu: self.mtu,
+            use_event: self.use_event,
+            hugepages: self.hugepages,
+        })
+    }
+
+    /// The device the user asked for.
+    pub fn request(&self) -> DeviceRequest {
+        DeviceRequest {
+            device: self.device.clone(),
+            port: self.port,
+            gid_index: self.gid_index,
+        }
+    }
 }
 
 impl ClientArgs {
@@ -161,6 +269,27 @@ impl ClientArgs {
                 "--zerocopy applies to bandwidth tests (bw, bibw), not lat".into(),
             ));
         }
+        let rdma = match self.transport {
+            TransportKind::Tcp => {
+                if let Some(flag) = self.rdma.any_given() {
+                    return Err(CliError(format!(
+                        "{flag} applies to --transport rdma only; add --transport rdma or drop {flag}"
+                    )));
+                }
+                None
+            }
+            TransportKind::Rdma => {
+                if self.zerocopy || self.busy_poll {
+                    return Err(CliError(
+                        "--zerocopy and --busy-poll are TCP options: RDMA is zero-copy and busy-polls by \
+                         default (use --use-event to sleep instead)"
+                            .into(),
+                    ));
+                }
+                Some(self.rdma.settings(self.test)?)
+            }
+        };
+        let rdma_device = self.rdma.request();
         if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
             return Err(CliError("use either --size or --sweep, not both".into()));
         }
@@ -199,7 +328,9 @@ impl ClientArgs {
                 zerocopy: self.zerocopy,
                 busy_poll: self.busy_poll,
                 server_cpus: self.server_cpu.map(|c| c.0),
+                rdma,
             },
+            rdma_device,
             cpus: self.cpu.map(|c| c.0),
             labels,
             command_line,
@@ -258,6 +389,15 @@ pub struct ServerArgs {
     /// Accept connections only from these networks (repeatable): 10.0.0.0/8, 192.0.2.7, fd00::/8.
     #[arg(long = "allow", value_name = "CIDR", value_parser = allow_net)]
     pub allow: Vec<IpNet>,
+    /// RDMA device for RDMA tests (default: the one whose netdev carries the client's connection).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Port of the RDMA device (default: its first active port).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
+    pub port: Option<u8>,
+    /// GID index for RDMA tests (default: the port's RoCE v2 IPv4-mapped GID).
+    #[arg(long)]
+    pub gid_index: Option<u32>,
 }
 
 fn frame_size(text: &str) -> Result<u32, String> {
@@ -298,6 +438,11 @@ impl ServerArgs {
             max_connections: self.max_connections as usize,
             psk,
             allow: self.allow,
+            rdma_device: DeviceRequest {
+                device: self.device,
+                port: self.port,
+                gid_index: self.gid_index,
+            },
             ..ServerConfig::default()
         })
     }

@@ -57,6 +57,12 @@ impl Default for ServerLimits {
     }
 }
 
+/// Largest RDMA queue depth, post list, moderation or read count a client may ask for (devices allow
+/// 16K work requests per queue at most in practice).
+pub const MAX_RDMA_QUEUE: u32 = 16384;
+/// Largest RDMA inline size a client may ask for.
+pub const MAX_RDMA_INLINE: u32 = 1024;
+
 /// Buffer bytes a side allocates for one stream of a trial: a warm-up and a measured message for sending,
 /// and a receive buffer of at least a message.
 pub fn buffer_bytes_per_stream(spec: &TrialSpec) -> u64 {
@@ -167,6 +173,53 @@ impl ServerLimits {
                 "--max-buffer-memory",
             );
         }
+        match (spec.transport, &spec.rdma) {
+            (crate::plan::TransportKind::Rdma, None) => {
+                return invalid(
+                    "RDMA settings",
+                    "none".into(),
+                    "an RDMA trial must carry its operation and queue settings",
+                )
+            }
+            (crate::plan::TransportKind::Tcp, Some(_)) => {
+                return invalid(
+                    "RDMA settings",
+                    "present".into(),
+                    "a TCP trial carries no RDMA settings",
+                )
+            }
+            (_, Some(r)) => {
+                let queues = [
+                    ("RDMA tx depth", r.tx_depth),
+                    ("RDMA rx depth", r.rx_depth),
+                    ("RDMA post list", r.post_list),
+                    ("RDMA cq moderation", r.cq_mod),
+                    ("RDMA outstanding reads", r.outstanding_reads),
+                ];
+                for (what, value) in queues {
+                    if value == 0 || value > MAX_RDMA_QUEUE {
+                        return invalid(what, value.to_string(), "use 1 to 16384");
+                    }
+                }
+                if r.inline_size > MAX_RDMA_INLINE {
+                    return invalid(
+                        "RDMA inline size",
+                        r.inline_size.to_string(),
+                        "use at most 1024 bytes",
+                    );
+                }
+                if let Some(m) = r.mtu {
+                    if ![256, 512, 1024, 2048, 4096].contains(&m) {
+                        return invalid(
+                            "RDMA MTU",
+                            m.to_string(),
+                            "use 256, 512, 1024, 2048 or 4096",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
         if let Some(cpus) = &spec.server_cpus {
             if cpus.is_empty() || cpus.len() > 4096 {
                 return invalid(
@@ -183,6 +236,47 @@ impl ServerLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rdma_settings_are_checked() {
+        let limits = ServerLimits::default();
+        let settings = crate::plan::RdmaSettings {
+            op: crate::plan::RdmaOp::Write,
+            tx_depth: 128,
+            rx_depth: 512,
+            inline_size: 0,
+            post_list: 1,
+            cq_mod: 100,
+            outstanding_reads: 16,
+            mtu: None,
+            use_event: false,
+            hugepages: false,
+        };
+        let mut s = spec();
+        s.transport = crate::plan::TransportKind::Rdma;
+        assert!(limits.validate(&s).is_err(), "RDMA without settings");
+        s.rdma = Some(settings.clone());
+        assert!(limits.validate(&s).is_ok());
+        for (change, why) in [
+            (
+                Box::new(|r: &mut crate::plan::RdmaSettings| r.tx_depth = 0)
+                    as Box<dyn Fn(&mut crate::plan::RdmaSettings)>,
+                "1 to 16384",
+            ),
+            (Box::new(|r| r.cq_mod = 1 << 20), "1 to 16384"),
+            (Box::new(|r| r.inline_size = 4096), "at most 1024"),
+            (Box::new(|r| r.mtu = Some(1500)), "256, 512"),
+        ] {
+            let mut r = settings.clone();
+            change(&mut r);
+            s.rdma = Some(r);
+            let e = limits.validate(&s).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let mut tcp = spec();
+        tcp.rdma = Some(settings);
+        assert!(limits.validate(&tcp).is_err(), "TCP with RDMA settings");
+    }
     use crate::plan::{TestKind, TransportKind};
 
     fn spec() -> TrialSpec {
@@ -199,6 +293,7 @@ mod tests {
             busy_poll: false,
             server_cpus: None,
             trial: 0,
+            rdma: None,
         }
     }
 

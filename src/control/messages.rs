@@ -27,6 +27,9 @@ pub enum ClientMessage {
     },
     Setup {
         spec: TrialSpec,
+        /// RDMA trials: the client's queue pairs (in INIT) and port.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rdma: Option<Box<crate::transport::rdma::RdmaOffer>>,
     },
     Start,
     /// End the running trial now (Ctrl-C on the client); both sides report what they measured.
@@ -79,6 +82,9 @@ pub enum ServerMessage {
     Ready {
         cookie: String,
         cpus: CpuChoice,
+        /// RDMA trials: the server's queue pairs (already connected to the client's) and port.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rdma: Option<Box<crate::transport::rdma::RdmaOffer>>,
     },
     /// A live sample of what the server's measuring threads have counted so far.
     Interval {
@@ -119,4 +125,16 @@ pub struct SideReport {
     /// The server's interface during the trial (counters before and after, module monitors).
     #[serde(default)]
     pub link: Option<crate::diag::link::LinkReport>,
+    /// RDMA bandwidth: what this side posted in the measured phase, timed from the first post to the
+    /// last completion (the direction is where the data went).
+    #[serde(default)]
+    pub posted: Option<DirectionFigures>,
+    /// RDMA send: messages and bytes this side received, warm-up included.
+    #[serde(default)]
+    pub rdma_received_messages: u64,
+    #[serde(default)]
+    pub rdma_received_bytes: u64,
+    /// RDMA work requests this side completed in the warm-up.
+    #[serde(default)]
+    pub rdma_warmup_ops: u64,
 }

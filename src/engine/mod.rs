@@ -8,6 +8,7 @@ pub mod buffer;
 pub mod latency;
 pub mod pinning;
 pub mod progress;
+pub mod rdma;
 
 use crate::plan::{StopCondition, TestKind, TrialSpec};
 use crate::transport::{DataStream, TransportError};
@@ -79,12 +80,16 @@ pub enum Role {
     Receive,
     Ping,
     Echo,
+    /// RDMA bandwidth: posts work requests and times their completions (and may also serve the peer).
+    Post,
+    /// RDMA bandwidth: serves the peer's work requests only.
+    Serve,
 }
 
 impl Role {
     /// Whether this thread's progress is what the side measures (shown in live lines).
     pub fn measures(self) -> bool {
-        matches!(self, Role::Receive | Role::Ping)
+        matches!(self, Role::Receive | Role::Ping | Role::Post)
     }
 }
 
@@ -100,10 +105,16 @@ pub fn roles_for(spec: &TrialSpec, side: Side) -> Vec<Role> {
     }
 }
 
-/// Number of data threads a side runs for a trial.
+/// Number of data threads a side runs for a trial (RDMA: one per queue pair).
 pub fn thread_count(spec: &TrialSpec, side: Side) -> usize {
+    if spec.transport == crate::plan::TransportKind::Rdma {
+        return spec.streams as usize;
+    }
     roles_for(spec, side).len() * spec.streams as usize
 }
+
+/// The work of one data thread: given its progress slot and the side's epoch, returns what it measured.
+type Job = Box<dyn FnOnce(&Progress, Instant) -> (ThreadOutcome, Option<TransportError>) + Send>;
 
 /// The result of one data thread.
 #[derive(Debug)]
@@ -112,6 +123,7 @@ pub enum ThreadOutcome {
     Received(ReceiveOutcome),
     Pinged(Box<PingOutcome>),
     Echoed(u64),
+    Rdma(Box<rdma::RdmaOutcome>),
 }
 
 /// Everything a side measured in one trial.
@@ -121,6 +133,8 @@ pub struct SideOutcome {
     pub received: Vec<ReceiveOutcome>,
     pub pings: Vec<PingOutcome>,
     pub echoed: u64,
+    /// RDMA bandwidth threads (posted and received figures).
+    pub rdma: Vec<rdma::RdmaOutcome>,
     /// One line per failed thread.
     pub errors: Vec<String>,
     /// Whether every data thread was pinned where it was asked to run.
@@ -197,6 +211,7 @@ impl RunningSide {
                         ThreadOutcome::Received(r) => out.received.push(r),
                         ThreadOutcome::Pinged(p) => out.pings.push(*p),
                         ThreadOutcome::Echoed(n) => out.echoed += n,
+                        ThreadOutcome::Rdma(r) => out.rdma.push(*r),
                     }
                 }
                 Err(_) => out.errors.push("a data thread panicked".to_string()),
@@ -237,26 +252,13 @@ pub fn start_side(
             work.push((roles_per_stream[0], stream));
         }
     }
-    let roles: Vec<Role> = work.iter().map(|(r, _)| *r).collect();
-    let progress: Arc<Vec<Progress>> = Arc::new(work.iter().map(|_| Progress::default()).collect());
-    let barrier = Arc::new(Barrier::new(work.len()));
-    let (done_tx, done) = std::sync::mpsc::channel();
-    let epoch = Instant::now();
-    let mut handles = Vec::with_capacity(work.len());
-    for (index, (role, mut stream)) in work.into_iter().enumerate() {
-        let cpu = cpus.cpu_for(index);
-        let progress = Arc::clone(&progress);
-        let barrier = Arc::clone(&barrier);
-        let done_tx = done_tx.clone();
-        let phase = phase.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("data-{index}-{role:?}").to_lowercase())
-            .spawn(move || {
-                let pinned = pinning::pin_current_thread(cpu);
-                barrier.wait();
-                let p = &progress[index];
+    let jobs: Vec<(Role, Job)> = work
+        .into_iter()
+        .map(|(role, mut stream)| {
+            let phase = phase.clone();
+            let job: Job = Box::new(move |p: &Progress, epoch: Instant| {
                 let s: &mut dyn DataStream = stream.as_mut();
-                let (outcome, error) = match role {
+                match role {
                     Role::Send => {
                         let (o, e) = bandwidth::send_loop(s, size, &phase, p);
                         (ThreadOutcome::Sent(o), e)
@@ -277,11 +279,37 @@ pub fn start_side(
                             latency::ping_loop(s, size, &phase, interval_ns, expected_intervals, p);
                         (ThreadOutcome::Pinged(Box::new(o)), e)
                     }
-                    Role::Echo => {
+                    Role::Echo | Role::Post | Role::Serve => {
                         let (n, e) = latency::echo_loop(s, size);
                         (ThreadOutcome::Echoed(n), e)
                     }
-                };
+                }
+            });
+            (role, job)
+        })
+        .collect();
+    spawn_jobs(jobs, cpus)
+}
+
+/// Starts one pinned thread per job; they wait for each other before starting work.
+fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, EngineError> {
+    let roles: Vec<Role> = jobs.iter().map(|(r, _)| *r).collect();
+    let progress: Arc<Vec<Progress>> = Arc::new(jobs.iter().map(|_| Progress::default()).collect());
+    let barrier = Arc::new(Barrier::new(jobs.len()));
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let epoch = Instant::now();
+    let mut handles = Vec::with_capacity(jobs.len());
+    for (index, (role, job)) in jobs.into_iter().enumerate() {
+        let cpu = cpus.cpu_for(index);
+        let progress = Arc::clone(&progress);
+        let barrier = Arc::clone(&barrier);
+        let done_tx = done_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("data-{index}-{role:?}").to_lowercase())
+            .spawn(move || {
+                let pinned = pinning::pin_current_thread(cpu);
+                barrier.wait();
+                let (outcome, error) = job(&progress[index], epoch);
                 let _ = done_tx.send(());
                 (outcome, error, pinned)
             })
@@ -297,4 +325,60 @@ pub fn start_side(
         roles,
         epoch,
     })
+}
+
+/// Starts this side's RDMA data threads, one per connected queue pair. `passive_limit` bounds how long a
+/// passive write/read side waits for the peer's end (the trial's expected length), beyond the stall time.
+pub fn start_rdma_side(
+    spec: &TrialSpec,
+    side: Side,
+    qps: Vec<crate::transport::rdma::verbs::Qp>,
+    cpus: &CpuChoice,
+    stop: Arc<AtomicBool>,
+    stall: Duration,
+) -> Result<RunningSide, EngineError> {
+    let settings = spec.rdma.clone().ok_or_else(|| {
+        EngineError::Transport(TransportError::Rdma(
+            crate::transport::rdma::RdmaError::Peer("an RDMA trial without RDMA settings".into()),
+        ))
+    })?;
+    let phase = Phase::from_spec(spec, stop);
+    let knobs = rdma::Knobs::new(spec, &settings, stall);
+    let rdma_role = rdma::role(spec, side == Side::Client);
+    let passive_limit = match spec.stop {
+        StopCondition::Duration { seconds } => {
+            Some(Duration::from_secs_f64(seconds + spec.warmup_s))
+        }
+        StopCondition::Iterations { .. } => None,
+    };
+    let jobs: Vec<(Role, Job)> = qps
+        .into_iter()
+        .map(|mut qp| {
+            let phase = phase.clone();
+            let knobs = knobs.clone();
+            let role = match rdma_role {
+                rdma::RdmaRole::Ping => Role::Ping,
+                rdma::RdmaRole::Echo => Role::Echo,
+                rdma::RdmaRole::Passive => Role::Serve,
+                rdma::RdmaRole::Active | rdma::RdmaRole::Both => Role::Post,
+            };
+            let job: Job = Box::new(move |p: &Progress, epoch: Instant| match rdma_role {
+                rdma::RdmaRole::Ping => {
+                    let (o, e) = rdma::ping_loop(&mut qp, &knobs, &phase, p);
+                    (ThreadOutcome::Pinged(Box::new(o)), e)
+                }
+                rdma::RdmaRole::Echo => {
+                    let (n, e) = rdma::echo_loop(&mut qp, &knobs, &phase);
+                    (ThreadOutcome::Echoed(n), e)
+                }
+                r => {
+                    let (o, e) =
+                        rdma::bandwidth_loop(&mut qp, &knobs, r, &phase, epoch, p, passive_limit);
+                    (ThreadOutcome::Rdma(Box::new(o)), e)
+                }
+            });
+            (role, job)
+        })
+        .collect();
+    spawn_jobs(jobs, cpus)
 }

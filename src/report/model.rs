@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this report format.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 /// A linkbench run: what was asked, where it ran, and every trial's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -117,7 +117,7 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TestResult {
     pub transport: TransportKind,
-    /// The data-path operation: `stream` for TCP.
+    /// The data-path operation: `stream` for TCP; `write`, `read` or `send` for RDMA.
     pub op: String,
     pub test: TestKind,
     pub message_size: u64,
@@ -147,6 +147,28 @@ pub struct TestResult {
     /// the link verdict (added in 1.1.0; null in older reports).
     #[serde(default)]
     pub link: Option<LinkSides>,
+    /// RDMA trials: the knobs, each side's device, port and GID, and the sanity counts (added in 1.2.0).
+    #[serde(default)]
+    pub rdma: Option<RdmaReport>,
+}
+
+/// What an RDMA trial ran on and with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RdmaReport {
+    pub settings: crate::plan::RdmaSettings,
+    /// Completion moderation actually used (cq_mod capped at tx_depth, whole post lists).
+    pub effective_cq_mod: u32,
+    pub client: Option<crate::transport::rdma::RdmaPortFacts>,
+    pub server: Option<crate::transport::rdma::RdmaPortFacts>,
+    /// Work requests each side completed in the warm-up (bandwidth).
+    pub client_warmup_ops: u64,
+    pub server_warmup_ops: u64,
+    /// Send op: messages and bytes each side's receive queue took, warm-up included. For a one-way send
+    /// test the receiver's count equals the sender's warm-up plus measured messages.
+    pub client_received_messages: u64,
+    pub client_received_bytes: u64,
+    pub server_received_messages: u64,
+    pub server_received_bytes: u64,
 }
 
 /// Each side's link during one trial; a side is null when its interface could not be found (or, for the
@@ -178,7 +200,8 @@ pub struct Bandwidth {
     pub directions: Vec<DirectionFigures>,
 }
 
-/// What one direction of a trial delivered, measured by its receiver.
+/// What one direction of a trial delivered, measured by its receiver (TCP) or, for RDMA, by the side that
+/// posted the work requests from its first post to its last completion (perftest's method).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DirectionFigures {
     pub direction: Direction,

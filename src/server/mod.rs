@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub allow: Vec<IpNet>,
     /// Root of the file system facts are read from (normally `/`).
     pub root: PathBuf,
+    /// RDMA device, port and GID index for RDMA trials (chosen per connection when absent).
+    pub rdma_device: crate::transport::rdma::select::DeviceRequest,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +79,7 @@ impl Default for ServerConfig {
             psk: None,
             allow: Vec::new(),
             root: PathBuf::from("/"),
+            rdma_device: Default::default(),
         }
     }
 }

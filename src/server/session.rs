@@ -15,9 +15,11 @@ use crate::control::{
 use crate::diag::link::LinkProbe;
 use crate::diag::route;
 use crate::engine::{self, pinning, Side};
-use crate::plan::{TestKind, TrialSpec};
+use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::report::model::Direction;
 use crate::results;
+use crate::transport::rdma::setup::RdmaSide;
+use crate::transport::rdma::RdmaOffer;
 use crate::transport::tcp::{TcpDataStream, TcpOptions};
 use crate::transport::DataStream;
 use rand::RngCore;
@@ -153,9 +155,13 @@ impl<'a> Session<'a> {
         // Negotiate / Run, until bye.
         loop {
             match self.next(&frames, self.shared.config.idle_timeout)? {
-                ClientMessage::Setup { spec } => {
-                    self.run_trial(&spec, nic_local.as_deref(), interface.as_deref(), &frames)?
-                }
+                ClientMessage::Setup { spec, rdma } => self.run_trial(
+                    &spec,
+                    rdma.as_deref(),
+                    nic_local.as_deref(),
+                    interface.as_deref(),
+                    &frames,
+                )?,
                 ClientMessage::Bye => return Ok(()),
                 // A stop that arrived after its trial had already ended.
                 ClientMessage::Stop => {}
@@ -248,9 +254,36 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Opens this side's queue pairs and connects them to the client's.
+    fn open_rdma(
+        &self,
+        spec: &TrialSpec,
+        client_offer: Option<&RdmaOffer>,
+        interface: Option<&str>,
+    ) -> Result<RdmaSide, String> {
+        let offer = client_offer.ok_or_else(|| {
+            "an RDMA trial needs the client's queue pairs in its setup".to_string()
+        })?;
+        let local = self.control.local_addr().map_err(|e| e.to_string())?.ip();
+        let mut side = RdmaSide::open(
+            &self.shared.config.root,
+            spec,
+            &self.shared.config.rdma_device,
+            local,
+            interface,
+        )
+        .map_err(|e| format!("server: {e}"))?;
+        side.connect(spec, offer)
+            .map_err(|e| format!("server: {e}"))?;
+        info!(peer = %self.peer, device = %side.facts.device, "RDMA queue pairs connected: {}",
+            crate::transport::rdma::setup::describe(&side.offer().endpoints));
+        Ok(side)
+    }
+
     fn run_trial(
         &mut self,
         spec: &TrialSpec,
+        client_offer: Option<&RdmaOffer>,
         nic_local: Option<&[usize]>,
         interface: Option<&str>,
         frames: &Frames,
@@ -282,21 +315,37 @@ impl<'a> Session<'a> {
         };
         // Counters and module monitors before the data connections open, read again after the trial.
         let probe = interface.map(|i| LinkProbe::begin(&self.shared.config.root, i));
+        let rdma = spec.transport == TransportKind::Rdma;
+        let rdma_side = if rdma {
+            match self.open_rdma(spec, client_offer, interface) {
+                Ok(side) => Some(side),
+                Err(message) => {
+                    info!(peer = %self.peer, "RDMA trial could not start: {message}");
+                    return self.send(&ServerMessage::Error { message });
+                }
+            }
+        } else {
+            None
+        };
         let mut cookie = [0u8; COOKIE_BYTES];
         rand::thread_rng().fill_bytes(&mut cookie);
         let (tx, rx) = mpsc::channel();
-        self.shared.set_pending_data(Some(super::PendingData {
-            cookie,
-            streams: tx,
-        }));
+        if !rdma {
+            self.shared.set_pending_data(Some(super::PendingData {
+                cookie,
+                streams: tx,
+            }));
+        }
         self.send(&ServerMessage::Ready {
             cookie: auth::hex(&cookie),
             cpus: cpus.clone(),
+            rdma: rdma_side.as_ref().map(|s| Box::new(s.offer())),
         })?;
 
-        // Exchange: the client connects its data streams, then says start.
+        // Exchange: the client connects its data streams (or its queue pairs), then says start.
         let start = self.next(frames, self.shared.config.handshake_timeout);
         let streams = match start {
+            Ok(ClientMessage::Start) if rdma => Ok(Vec::new()),
             Ok(ClientMessage::Start) => self.collect_streams(spec, &rx),
             Ok(other) => Err(format!("expected start, got {}", message_name(&other))),
             Err(e) => Err(e.to_string()),
@@ -314,17 +363,27 @@ impl<'a> Session<'a> {
 
         // Run
         self.stop.store(false, Ordering::SeqCst);
-        let mut running =
-            match engine::start_side(spec, Side::Server, streams, &cpus, Arc::clone(&self.stop)) {
-                Ok(r) => r,
-                Err(e) => {
-                    let message = format!("server could not start the test: {e}");
-                    self.send(&ServerMessage::Error {
-                        message: message.clone(),
-                    })?;
-                    return Err(SessionError::Refused(message));
-                }
-            };
+        let started_side = match rdma_side {
+            Some(side) => engine::start_rdma_side(
+                spec,
+                Side::Server,
+                side.into_qps().0,
+                &cpus,
+                Arc::clone(&self.stop),
+                self.shared.config.stall_timeout,
+            ),
+            None => engine::start_side(spec, Side::Server, streams, &cpus, Arc::clone(&self.stop)),
+        };
+        let mut running = match started_side {
+            Ok(r) => r,
+            Err(e) => {
+                let message = format!("server could not start the test: {e}");
+                self.send(&ServerMessage::Error {
+                    message: message.clone(),
+                })?;
+                return Err(SessionError::Refused(message));
+            }
+        };
         let interval = Duration::from_secs_f64(spec.interval_s);
         let started = Instant::now();
         let mut next_tick = started + interval;

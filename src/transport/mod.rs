@@ -1,9 +1,11 @@
-//! Data paths. The engine moves messages through a [`DataStream`] and never sees sockets or verbs.
+//! Data paths. TCP moves messages through a [`DataStream`]; RDMA ([`rdma`]) has its own loops in
+//! `engine::rdma`, because one-sided writes and reads have no receiver to read from a stream.
 //!
-//! # The backend contract
+//! # The stream contract (TCP)
 //! - A `DataStream` is one connection between two pinned threads, opened during the control session's
-//!   Run state (TCP: a connection to the server's port that presents the session cookie; RDMA, later: an RC
-//!   queue pair whose endpoint details travel over the control channel).
+//!   Run state (a connection to the server's port that presents the session cookie). RDMA queue pairs
+//!   are created before the setup message and their endpoint details travel in the setup and ready
+//!   messages instead.
 //! - `send_message` returns when the whole message has been handed to the transport (TCP: accepted by the
 //!   socket; RDMA: posted, completions reaped as the backend sees fit); it never allocates.
 //! - `recv_some` returns what has arrived, `Ok(0)` once the peer has finished and everything was received;
@@ -13,6 +15,7 @@
 //!   completions) so the byte counts are final.
 //! - `split` gives independent send and receive halves for bidirectional tests.
 
+pub mod rdma;
 pub mod tcp;
 pub mod zerocopy;
 
@@ -36,6 +39,8 @@ pub enum TransportError {
     },
     #[error("zero-copy send is not available: {0}")]
     ZeroCopyUnavailable(String),
+    #[error(transparent)]
+    Rdma(#[from] rdma::RdmaError),
 }
 
 impl TransportError {

@@ -1,0 +1,523 @@
+//! RDMA workloads on connected RC queue pairs, one pinned thread per queue pair, with perftest's methods.
+//!
+//! - Bandwidth: the active side keeps up to `tx_depth` work requests in flight, chains `post_list` per
+//!   post call and asks for a completion every `cq_mod` (selective signaling). The figure runs from the
+//!   first post of the measured phase to its last completion (perftest's "first post to last
+//!   completion"); the warm-up runs the same way before it and is drained first. Intervals count
+//!   completions as they are reaped. The passive side reposts receives (send) or waits (write, read).
+//! - Latency: write spins on the last byte of the buffer that the peer's write fills (ib_write_lat);
+//!   send waits for the receive completion of the echo (ib_send_lat); read waits for its own completion
+//!   (ib_read_lat). Every round trip is one histogram sample; nothing is dropped.
+//! - The end: each side that posted sends a zero-length FIN send-with-immediate on the queue pair; a
+//!   passive or echoing side ends at the peer's FIN, at the trial's stop flag, or when nothing arrives
+//!   for the stall timeout. A write/read target has nothing to poll but that FIN, so it naps 1 ms
+//!   between looks instead of spinning (perftest's passive side sleeps as well).
+
+use crate::engine::bandwidth::ReceiveOutcome;
+use crate::engine::latency::{IntervalLatency, PingOutcome};
+use crate::engine::progress::Progress;
+use crate::engine::Phase;
+use crate::plan::{RdmaOp, RdmaSettings, StopCondition, TestKind, TrialSpec};
+use crate::stats::{IntervalCounter, LatencyRecorder};
+use crate::transport::rdma::verbs::Qp;
+use crate::transport::rdma::RdmaError;
+use crate::transport::TransportError;
+use std::time::{Duration, Instant};
+
+/// How long a side with nothing to do but wait for the peer's FIN sleeps between looks.
+const PASSIVE_NAP: Duration = Duration::from_millis(1);
+
+/// What one RDMA data thread did in a bandwidth trial.
+#[derive(Debug, Clone, Default)]
+pub struct RdmaOutcome {
+    /// The measured phase of the work requests this side posted, timed first post to last completion.
+    pub posted: Option<ReceiveOutcome>,
+    /// Work requests completed in the warm-up.
+    pub warmup_ops: u64,
+    /// Messages and bytes this side received (send op only), warm-up included.
+    pub received_messages: u64,
+    pub received_bytes: u64,
+}
+
+/// What a thread does on its queue pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RdmaRole {
+    /// Posts bandwidth traffic.
+    Active,
+    /// Serves the peer's bandwidth traffic (reposts receives, waits for FIN).
+    Passive,
+    /// Both at once (bibw).
+    Both,
+    Ping,
+    Echo,
+}
+
+/// The role of this side's threads.
+pub fn role(spec: &TrialSpec, client: bool) -> RdmaRole {
+    match (spec.test, client) {
+        (TestKind::Lat, true) => RdmaRole::Ping,
+        (TestKind::Lat, false) => RdmaRole::Echo,
+        (TestKind::Bibw, _) => RdmaRole::Both,
+        (TestKind::Bw, c) => {
+            if c != spec.reverse {
+                RdmaRole::Active
+            } else {
+                RdmaRole::Passive
+            }
+        }
+    }
+}
+
+/// The knobs of one thread's loop.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    pub op: RdmaOp,
+    pub size: usize,
+    pub tx_depth: u64,
+    pub post_list: u64,
+    pub cq_mod: u64,
+    pub use_event: bool,
+    pub stall: Duration,
+    pub interval_ns: u64,
+    pub expected_intervals: usize,
+}
+
+impl Knobs {
+    pub fn new(spec: &TrialSpec, settings: &RdmaSettings, stall: Duration) -> Knobs {
+        let tx_depth = crate::transport::rdma::setup::tx_depth(spec, settings) as u64;
+        let post_list = (settings.post_list.max(1) as u64).min(tx_depth);
+        // A completion at least every tx_depth requests, or the queue would fill with none to reap; and
+        // a whole number of post lists per completion.
+        let cq_mod = (settings.cq_mod.max(1) as u64).min(tx_depth);
+        let cq_mod = (cq_mod / post_list).max(1) * post_list;
+        Knobs {
+            op: settings.op,
+            size: spec.message_size as usize,
+            tx_depth,
+            post_list,
+            cq_mod,
+            use_event: settings.use_event,
+            stall,
+            interval_ns: (spec.interval_s * 1e9) as u64,
+            expected_intervals: match spec.stop {
+                StopCondition::Duration { seconds } => {
+                    ((seconds / spec.interval_s).ceil() as usize).min(100_000)
+                }
+                StopCondition::Iterations { .. } => 64,
+            },
+        }
+    }
+}
+
+fn stalled(since: Instant, stall: Duration) -> Result<(), RdmaError> {
+    if since.elapsed() > stall {
+        Err(RdmaError::Stalled {
+            seconds: since.elapsed().as_secs_f64(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Receive-side bookkeeping shared by the loops.
+struct Inbox {
+    receives: bool,
+    fin: bool,
+    messages: u64,
+    bytes: u64,
+    last_arrival: Instant,
+}
+
+impl Inbox {
+    fn new(op: RdmaOp) -> Inbox {
+        Inbox {
+            receives: op == RdmaOp::Send,
+            fin: false,
+            messages: 0,
+            bytes: 0,
+            last_arrival: Instant::now(),
+        }
+    }
+
+    /// Reaps receive completions (reposting them); the FIN can arrive on any op.
+    #[inline]
+    fn poll(&mut self, qp: &mut Qp) -> Result<bool, RdmaError> {
+        let r = qp.poll_recv()?;
+        if r.messages > 0 || r.fin {
+            self.last_arrival = Instant::now();
+        }
+        self.messages += r.messages;
+        self.bytes += r.bytes;
+        self.fin |= r.fin;
+        Ok(r.messages > 0 || r.fin)
+    }
+}
+
+/// One posting phase (warm-up or measured): returns (work requests completed, first post, last completion).
+#[allow(clippy::too_many_arguments)]
+fn post_phase(
+    qp: &mut Qp,
+    k: &Knobs,
+    inbox: &mut Inbox,
+    until: Option<Instant>,
+    count: Option<u64>,
+    phase: &Phase,
+    mut on_completion: impl FnMut(Instant, u64),
+) -> Result<(u64, Instant, Instant), RdmaError> {
+    let mut posted = 0u64;
+    let mut completed = 0u64;
+    let mut since_signal = 0u64;
+    let mut done_posting = false;
+    let first = Instant::now();
+    let mut last = first;
+    let mut last_progress = first;
+    loop {
+        // Post while there is room in the send queue.
+        while !done_posting && posted - completed + k.post_list <= k.tx_depth {
+            let left = count.map(|c| c.saturating_sub(posted));
+            let out_of_time = until.is_some_and(|u| Instant::now() >= u) || phase.stopped();
+            if left == Some(0) || (out_of_time && since_signal == 0) {
+                done_posting = true;
+                break;
+            }
+            let n = left.unwrap_or(k.post_list).min(k.post_list);
+            let is_last = left == Some(n) || out_of_time;
+            since_signal += n;
+            let signal = since_signal >= k.cq_mod || is_last;
+            qp.post(n as usize, signal, if signal { since_signal } else { 0 })?;
+            if signal {
+                since_signal = 0;
+            }
+            posted += n;
+            if is_last {
+                done_posting = true;
+            }
+        }
+        let reaped = qp.poll_send()?;
+        if reaped.completed > 0 {
+            completed += reaped.completed;
+            last = Instant::now();
+            last_progress = last;
+            on_completion(last, reaped.completed);
+        }
+        // Receives (send op) and the peer's FIN (bibw).
+        inbox.poll(qp)?;
+        if done_posting && completed >= posted {
+            return Ok((completed, first, last));
+        }
+        if reaped.completed == 0 {
+            if k.use_event {
+                qp.wait_event(Duration::from_millis(100))?;
+            }
+            stalled(last_progress, k.stall)?;
+        }
+    }
+}
+
+/// Sends FIN and waits for its completion, then (when `wait_peer`) for the peer's FIN.
+fn finish(
+    qp: &mut Qp,
+    k: &Knobs,
+    inbox: &mut Inbox,
+    send_fin: bool,
+    wait_peer: bool,
+    phase: &Phase,
+) -> Result<(), RdmaError> {
+    let mut fin_done = !send_fin;
+    if send_fin {
+        qp.post_fin()?;
+    }
+    let started = Instant::now();
+    while !fin_done || (wait_peer && !inbox.fin) {
+        if !fin_done {
+            fin_done = qp.poll_send()?.fin_sent;
+        }
+        let got = inbox.poll(qp)?;
+        if !got && wait_peer && !inbox.fin {
+            if phase.stopped() && fin_done {
+                return Ok(());
+            }
+            if k.use_event {
+                qp.wait_event(Duration::from_millis(100))?;
+            } else if !inbox.receives && fin_done {
+                // Write/read target: nothing to do but notice the FIN. Nap instead of spinning, as
+                // perftest's passive side sleeps, so this side's CPU does not compete with the transfer.
+                std::thread::sleep(PASSIVE_NAP);
+            }
+            // A receiver hears from its sender all along; anything else only at the end.
+            let since = if inbox.receives {
+                inbox.last_arrival.max(started)
+            } else {
+                started
+            };
+            stalled(since, k.stall)?;
+        } else if !fin_done {
+            stalled(started, k.stall)?;
+        }
+    }
+    Ok(())
+}
+
+/// The bandwidth loop of one queue pair: active, passive or both.
+pub fn bandwidth_loop(
+    qp: &mut Qp,
+    k: &Knobs,
+    role: RdmaRole,
+    phase: &Phase,
+    epoch: Instant,
+    progress: &Progress,
+    passive_limit: Option<Duration>,
+) -> (RdmaOutcome, Option<TransportError>) {
+    let mut out = RdmaOutcome::default();
+    let mut inbox = Inbox::new(k.op);
+    let active = matches!(role, RdmaRole::Active | RdmaRole::Both);
+    let result = (|| -> Result<(), RdmaError> {
+        if active {
+            if !phase.warmup.is_zero() {
+                let until = Instant::now() + phase.warmup;
+                let (ops, _, _) =
+                    post_phase(qp, k, &mut inbox, Some(until), None, phase, |_, _| {})?;
+                out.warmup_ops = ops;
+            }
+            progress.start_measuring();
+            let until = phase
+                .count
+                .is_none()
+                .then(|| Instant::now() + phase.duration);
+            let ns_since = |t: Instant| t.saturating_duration_since(epoch).as_nanos() as u64;
+            let measured_start = Instant::now();
+            let mut intervals = IntervalCounter::new(k.interval_ns, k.expected_intervals);
+            let mut done = 0u64;
+            let size = k.size as u64;
+            let (ops, first, last) =
+                post_phase(qp, k, &mut inbox, until, phase.count, phase, |t, n| {
+                    let offset = t.saturating_duration_since(measured_start).as_nanos() as u64;
+                    intervals.add(offset, n * size, n);
+                    done += n;
+                    progress.publish(done * size, done, 0);
+                })?;
+            out.posted = Some(ReceiveOutcome {
+                warmup_bytes: out.warmup_ops * size,
+                bytes: ops * size,
+                messages: ops,
+                start_ns: ns_since(first),
+                end_ns: ns_since(last.max(first)),
+                intervals,
+            });
+        } else {
+            progress.start_measuring();
+        }
+        // Passive sides wait for the peer's FIN; bibw sides for both FINs.
+        let wait_peer = matches!(role, RdmaRole::Passive | RdmaRole::Both);
+        let mut k = k.clone();
+        if role == RdmaRole::Passive && !inbox.receives {
+            // Write/read: nothing arrives until the FIN, so the wait is the whole trial plus the stall time.
+            if let Some(limit) = passive_limit {
+                k.stall += limit;
+            } else {
+                k.stall = Duration::from_secs(u64::MAX / 4);
+            }
+        }
+        finish(qp, &k, &mut inbox, active, wait_peer, phase)
+    })();
+    out.received_messages = inbox.messages;
+    out.received_bytes = inbox.bytes;
+    (out, result.err().map(TransportError::from))
+}
+
+/// The client's latency loop.
+pub fn ping_loop(
+    qp: &mut Qp,
+    k: &Knobs,
+    phase: &Phase,
+    progress: &Progress,
+) -> (PingOutcome, Option<TransportError>) {
+    let mut out = PingOutcome {
+        warmup_round_trips: 0,
+        recorder: LatencyRecorder::new(),
+        measured_ns: 0,
+        intervals: IntervalCounter::new(k.interval_ns, k.expected_intervals),
+        interval_latency: Vec::with_capacity(k.expected_intervals + 2),
+    };
+    let mut inbox = Inbox::new(k.op);
+    let mut slot_recorder = LatencyRecorder::new();
+    let mut slot = 0usize;
+    let mut iteration = 0u64;
+    let result = (|| -> Result<(), RdmaError> {
+        let warm_end = Instant::now() + phase.warmup;
+        while Instant::now() < warm_end && !phase.stopped() {
+            iteration += 1;
+            round_trip(qp, k, &mut inbox, iteration)?;
+            out.warmup_round_trips += 1;
+        }
+        progress.start_measuring();
+        let measured_start = Instant::now();
+        let mut count = 0u64;
+        let mut latency_sum = 0u64;
+        loop {
+            let t0 = Instant::now();
+            match phase.count {
+                Some(limit) if count >= limit => break,
+                None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
+                _ if phase.stopped() => break,
+                _ => {}
+            }
+            iteration += 1;
+            let t1 = round_trip(qp, k, &mut inbox, iteration)?;
+            let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
+            out.recorder.record(rtt);
+            count += 1;
+            latency_sum += rtt;
+            let offset = t1.saturating_duration_since(measured_start).as_nanos() as u64;
+            let this_slot = out.intervals.slot(offset);
+            if this_slot != slot {
+                if slot_recorder.count() > 0 {
+                    out.interval_latency.push(IntervalLatency {
+                        slot,
+                        recorder: std::mem::take(&mut slot_recorder),
+                    });
+                }
+                slot = this_slot;
+            }
+            slot_recorder.record(rtt);
+            let moved = if k.op == RdmaOp::Read { 1 } else { 2 } * k.size as u64;
+            out.intervals.add(offset, moved, 1);
+            out.measured_ns = offset;
+            progress.publish(0, count, latency_sum);
+        }
+        Ok(())
+    })();
+    if slot_recorder.count() > 0 {
+        out.interval_latency.push(IntervalLatency {
+            slot,
+            recorder: slot_recorder,
+        });
+    }
+    let finished = finish(qp, k, &mut inbox, true, false, phase);
+    (
+        out,
+        result.err().or(finished.err()).map(TransportError::from),
+    )
+}
+
+/// One timed round trip; returns when it completed.
+#[inline]
+fn round_trip(
+    qp: &mut Qp,
+    k: &Knobs,
+    inbox: &mut Inbox,
+    iteration: u64,
+) -> Result<Instant, RdmaError> {
+    let started = Instant::now();
+    let mut spins = 0u32;
+    match k.op {
+        RdmaOp::Write => {
+            let mark = iteration as u8;
+            qp.set_source_last(mark);
+            qp.post(1, true, 1)?;
+            while qp.target_last() != mark {
+                spins = spins.wrapping_add(1);
+                if spins % 4096 == 0 {
+                    stalled(started, k.stall)?;
+                }
+                std::hint::spin_loop();
+            }
+            let done = Instant::now();
+            reap_one_send(qp, k, started)?;
+            Ok(done)
+        }
+        RdmaOp::Send => {
+            qp.post(1, true, 1)?;
+            let before = inbox.messages;
+            while inbox.messages == before {
+                if !inbox.poll(qp)? {
+                    spins = spins.wrapping_add(1);
+                    if spins % 4096 == 0 {
+                        stalled(started, k.stall)?;
+                    }
+                }
+            }
+            let done = Instant::now();
+            reap_one_send(qp, k, started)?;
+            Ok(done)
+        }
+        RdmaOp::Read => {
+            qp.post(1, true, 1)?;
+            reap_one_send(qp, k, started)?;
+            Ok(Instant::now())
+        }
+    }
+}
+
+/// Waits for the one signaled send in flight.
+#[inline]
+fn reap_one_send(qp: &mut Qp, k: &Knobs, started: Instant) -> Result<(), RdmaError> {
+    let mut spins = 0u32;
+    loop {
+        if qp.poll_send()?.completed > 0 {
+            return Ok(());
+        }
+        spins = spins.wrapping_add(1);
+        if spins % 4096 == 0 {
+            stalled(started, k.stall)?;
+        }
+    }
+}
+
+/// The server's latency loop: answers each ping until the client's FIN. Returns round trips served.
+pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<TransportError>) {
+    let mut inbox = Inbox::new(k.op);
+    let mut echoed = 0u64;
+    let result = (|| -> Result<(), RdmaError> {
+        let mut idle_since = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            match k.op {
+                RdmaOp::Write => {
+                    let mark = (echoed + 1) as u8;
+                    if qp.target_last() == mark {
+                        qp.set_source_last(mark);
+                        qp.post(1, true, 1)?;
+                        reap_one_send(qp, k, Instant::now())?;
+                        echoed += 1;
+                        idle_since = Instant::now();
+                        continue;
+                    }
+                    spins = spins.wrapping_add(1);
+                    if spins % 256 != 0 {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    inbox.poll(qp)?;
+                }
+                RdmaOp::Send => {
+                    let before = inbox.messages;
+                    inbox.poll(qp)?;
+                    if inbox.messages > before {
+                        qp.post(1, true, 1)?;
+                        reap_one_send(qp, k, Instant::now())?;
+                        echoed += 1;
+                        idle_since = Instant::now();
+                        continue;
+                    }
+                }
+                RdmaOp::Read => {
+                    // Reads never involve this side's CPU: count nothing, nap until the FIN (perftest's
+                    // read_lat server sleeps too; a spinning one would steal the CPU the reads need).
+                    inbox.poll(qp)?;
+                    if k.use_event && !inbox.fin {
+                        qp.wait_event(Duration::from_millis(100))?;
+                    } else if !inbox.fin {
+                        std::thread::sleep(PASSIVE_NAP);
+                    }
+                    idle_since = Instant::now();
+                }
+            }
+            if inbox.fin || phase.stopped() {
+                return Ok(());
+            }
+            stalled(idle_since, k.stall)?;
+        }
+    })();
+    (echoed, result.err().map(TransportError::from))
+}

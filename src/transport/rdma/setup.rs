@@ -1,0 +1,184 @@
+//! Opens one side's RDMA resources for a trial (device, one RC queue pair per stream) and connects them
+//! to the peer's endpoints once those arrive over the control channel.
+
+use super::select::{self, Choice, DeviceRequest};
+use super::verbs::{self, Device, Qp, QpConfig, CONTROL_RECEIVES};
+use super::{QpEndpoint, RdmaError, RdmaOffer, RdmaPortFacts};
+use crate::plan::{RdmaOp, RdmaSettings, TestKind, TrialSpec};
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
+
+/// Says why RDMA cannot run here, before anything is opened: libibverbs missing, or no device.
+pub fn check_available() -> Result<Vec<String>, RdmaError> {
+    let names = verbs::device_names()?;
+    if names.is_empty() {
+        return Err(RdmaError::NoDevice);
+    }
+    Ok(names)
+}
+
+/// One side's queue pairs for one trial.
+pub struct RdmaSide {
+    device: Device,
+    choice: Choice,
+    gid: Ipv6Addr,
+    pub qps: Vec<Qp>,
+    pub facts: RdmaPortFacts,
+}
+
+/// Send-queue work requests in flight for a trial (perftest: -t for bandwidth, 1 for latency).
+pub fn tx_depth(spec: &TrialSpec, settings: &RdmaSettings) -> u32 {
+    match spec.test {
+        TestKind::Lat => 1,
+        _ => settings.tx_depth.max(1),
+    }
+}
+
+impl RdmaSide {
+    /// Chooses the device and creates `spec.streams` queue pairs in INIT with their receives posted.
+    pub fn open(
+        root: &Path,
+        spec: &TrialSpec,
+        request: &DeviceRequest,
+        local: IpAddr,
+        route_interface: Option<&str>,
+    ) -> Result<RdmaSide, RdmaError> {
+        let settings = spec
+            .rdma
+            .as_ref()
+            .ok_or_else(|| RdmaError::Peer("an RDMA trial without RDMA settings".into()))?;
+        check_available()?;
+        let choice = select::choose(root, request, local, route_interface)?;
+        let device = Device::open(&choice.port.device, choice.port.port as u8)?;
+        let gid = device.gid(choice.gid_index.unwrap_or(0))?;
+        let depth = tx_depth(spec, settings);
+        let recv_depth = match settings.op {
+            RdmaOp::Send => settings.rx_depth.max(depth).max(2) + CONTROL_RECEIVES,
+            _ => CONTROL_RECEIVES,
+        };
+        let config = QpConfig {
+            message_size: spec.message_size as usize,
+            // Headroom over what is kept in flight: the FIN, and soft-RoCE frees a slot only after it
+            // has shown the completion.
+            send_depth: depth + 2,
+            recv_depth,
+            max_inline: settings.inline_size,
+            post_list: settings.post_list,
+            hugepages: settings.hugepages,
+            use_event: settings.use_event,
+        };
+        let qps = (0..spec.streams)
+            .map(|_| Qp::create(&device, &config))
+            .collect::<Result<Vec<_>, _>>()?;
+        let facts = RdmaPortFacts {
+            device: choice.port.device.clone(),
+            port: choice.port.port as u8,
+            selected_by: choice.selected_by.clone(),
+            firmware: choice.firmware.clone(),
+            netdev: choice.port.netdev.clone(),
+            state: choice.port.state.clone(),
+            link_layer: choice.port.link_layer.clone(),
+            rate: choice.port.rate.clone(),
+            width: choice.port.width,
+            active_mtu: device.info.active_mtu,
+            path_mtu: 0,
+            addressing: if choice.gid_index.is_some() {
+                "gid".into()
+            } else {
+                "lid".into()
+            },
+            gid_index: choice.gid_index,
+            gid: choice.gid_index.map(|_| gid.to_string()),
+            gid_type: choice.gid_type.clone(),
+            lid: device.info.lid,
+            qpns: Vec::new(),
+        };
+        let mut side = RdmaSide {
+            device,
+            choice,
+            gid,
+            qps,
+            facts,
+        };
+        side.facts.qpns = side.offer().endpoints.iter().map(|e| e.qpn).collect();
+        Ok(side)
+    }
+
+    /// What the peer needs: one endpoint per queue pair, and the port facts.
+    pub fn offer(&self) -> RdmaOffer {
+        RdmaOffer {
+            endpoints: self
+                .qps
+                .iter()
+                .map(|q| q.endpoint(&self.device, self.gid))
+                .collect(),
+            port: self.facts.clone(),
+        }
+    }
+
+    /// Connects every queue pair to the peer's matching endpoint (RTR, RTS).
+    pub fn connect(&mut self, spec: &TrialSpec, peer: &RdmaOffer) -> Result<(), RdmaError> {
+        let settings = spec
+            .rdma
+            .as_ref()
+            .ok_or_else(|| RdmaError::Peer("an RDMA trial without RDMA settings".into()))?;
+        if peer.endpoints.len() != self.qps.len() {
+            return Err(RdmaError::Peer(format!(
+                "the peer offered {} queue pairs for {} streams",
+                peer.endpoints.len(),
+                self.qps.len()
+            )));
+        }
+        let need = spec.message_size;
+        if let Some(short) = peer.endpoints.iter().find(|e| e.len < need) {
+            return Err(RdmaError::Peer(format!(
+                "the peer's buffer of {} bytes is smaller than a {need}-byte message",
+                short.len
+            )));
+        }
+        let path_mtu = match settings.mtu {
+            Some(m) => {
+                verbs::mtu_from_bytes(m).ok_or(RdmaError::BadMtu(m))?;
+                m
+            }
+            None => self.facts.active_mtu.min(peer.port.active_mtu.max(256)),
+        };
+        let reads = settings
+            .outstanding_reads
+            .min(self.device.max_outstanding_reads()?.max(1));
+        // GRH addressing unless both ends are InfiniBand without a GID index.
+        let gid_index = if self.choice.gid_index.is_none() && peer.port.addressing == "lid" {
+            None
+        } else {
+            Some(self.choice.gid_index.unwrap_or(0))
+        };
+        let inline = settings.inline_size;
+        for (qp, remote) in self.qps.iter_mut().zip(&peer.endpoints) {
+            qp.connect(
+                &self.device,
+                remote,
+                gid_index,
+                path_mtu,
+                reads,
+                settings.op,
+                inline,
+            )?;
+        }
+        self.facts.path_mtu = path_mtu;
+        Ok(())
+    }
+
+    /// Hands the queue pairs to the data threads.
+    pub fn into_qps(self) -> (Vec<Qp>, RdmaPortFacts) {
+        (self.qps, self.facts)
+    }
+}
+
+/// The endpoints of an offer, for logs.
+pub fn describe(endpoints: &[QpEndpoint]) -> String {
+    endpoints
+        .iter()
+        .map(|e| format!("qpn {:#x} psn {:#x}", e.qpn, e.psn))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
