@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what linkbench's build, tests and benchmarks need on Debian/Ubuntu, idempotently:
 #   - the Rust toolchain must already be there (cargo); this script says so clearly if it is not
-#   - Debian packages: build tools, iproute2, and the peer tools (iperf3, sockperf, qperf)
+#   - Debian packages: build tools (with cmake and libclang for the RDMA bindings), iproute2, and the
+#     peer tools (iperf3, sockperf, qperf)
 #   - the Python HdrHistogram reference decoder (PyPI: hdrhistogram) for the interop test
 # Usage: scripts/deps.sh [--peers]   (--peers: also the peer benchmark tools)
 set -euo pipefail
@@ -32,6 +33,9 @@ apt_install() {
 }
 
 apt_install build-essential pkg-config iproute2 python3 python3-pip ca-certificates procps chromium fonts-dejavu-core
+# The RDMA backend: rdma-mummy-sys builds a small C shim (cmake) and its bindings (bindgen: libclang).
+# Not rdma-core: libibverbs is loaded at run time, so the binaries start and run TCP without it.
+apt_install cmake libclang-dev
 # The harness tests: a Slurm cluster, sshd and pdsh inside network namespaces (harness/testbed/).
 apt_install slurm-wlm munge pdsh openssh-server openssh-client
 [ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf

@@ -1,7 +1,9 @@
 #!/bin/sh
 # /init of the soft-RoCE guest (scripts/softroce-vm.sh): brings up rxe0 on a dummy netdev, runs
-# linkbench-inspect, a linkbench TCP test and perftest's ib_write_bw, prints each output file between
-# "=== FILE name" and "=== END FILE" markers (base64) for the host to collect, and powers off.
+# linkbench-inspect, a linkbench TCP test, then linkbench's RDMA suite and perftest's equivalents
+# (write/read/send x bw/lat, alternating tool by tool, ROUNDS times) plus sanity runs (iterations,
+# several QPs, bibw, reverse, --use-event), prints each output file between "=== FILE name" and
+# "=== END FILE" markers (base64) for the host to collect, and powers off.
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts
@@ -34,6 +36,73 @@ linkbench-server --bind 127.0.0.1:18515 > $O/server.log 2>&1 & lp=$!
 sleep 1
 linkbench-client 127.0.0.1 --test bw --duration 1 --json $O/tcp-bw.json > $O/tcp-bw.txt 2>&1
 echo "=== linkbench tcp bw rc=$?"
+kill $lp 2>/dev/null
+wait $lp 2>/dev/null
+
+# --- RDMA: linkbench and perftest on rxe0, same sizes, same boot ----------------------------------
+ROUNDS=$(sed -n 's/.*lb_rounds=\([0-9]*\).*/\1/p' /proc/cmdline); ROUNDS=${ROUNDS:-5}
+BW_S=3; LAT_N=5000
+echo "=== rdma suite: GID index $GIDX, $ROUNDS rounds"
+# Not 18515: perftest exchanges its queue-pair details on that port.
+linkbench-server --bind 10.0.2.15:18600 > $O/rdma-server.log 2>&1 & lp=$!
+sleep 1
+LB="timeout 120 linkbench-client 10.0.2.15:18600 --transport rdma --quiet"
+perftest_pair() { # name out args...
+  name=$1; out=$2; shift 2
+  timeout 60 $name -d rxe0 -x $GIDX -F "$@" > $out.server 2>&1 & ps=$!
+  sleep 1
+  timeout 60 $name -d rxe0 -x $GIDX -F "$@" 127.0.0.1 > $out 2>&1; prc=$?
+  wait $ps; src=$?
+  [ $src = 0 ] || prc=$src
+  echo "=== perftest $name rc=$prc"
+  rm -f $out.server
+}
+r=1
+while [ $r -le $ROUNDS ]; do
+  for op in write read send; do
+    # Alternate which tool goes first, so drift in the emulator favours neither.
+    if [ $((r % 2)) = 1 ]; then
+      $LB --op $op --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$op-bw-$r.json > $O/lb-$op-bw-$r.txt 2>&1
+      echo "=== linkbench $op bw round $r rc=$?"
+      perftest_pair ib_${op}_bw $O/pt-$op-bw-$r.txt -s 65536 -D $BW_S --report_gbits
+    else
+      perftest_pair ib_${op}_bw $O/pt-$op-bw-$r.txt -s 65536 -D $BW_S --report_gbits
+      $LB --op $op --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$op-bw-$r.json > $O/lb-$op-bw-$r.txt 2>&1
+      echo "=== linkbench $op bw round $r rc=$?"
+    fi
+    if [ $((r % 2)) = 1 ]; then
+      $LB --op $op --test lat --size 2 --iterations $LAT_N --warmup 0.5 --json $O/lb-$op-lat-$r.json > $O/lb-$op-lat-$r.txt 2>&1
+      echo "=== linkbench $op lat round $r rc=$?"
+      perftest_pair ib_${op}_lat $O/pt-$op-lat-$r.txt -s 2 -n $LAT_N
+    else
+      perftest_pair ib_${op}_lat $O/pt-$op-lat-$r.txt -s 2 -n $LAT_N
+      $LB --op $op --test lat --size 2 --iterations $LAT_N --warmup 0.5 --json $O/lb-$op-lat-$r.json > $O/lb-$op-lat-$r.txt 2>&1
+      echo "=== linkbench $op lat round $r rc=$?"
+    fi
+  done
+  r=$((r + 1))
+done
+# Sanity runs: exact counts in iteration mode, several queue pairs, both directions, the server
+# posting, event-driven completions, huge pages refused cleanly, a sweep.
+$LB --op write --test bw --size 64K --iterations 3000 --qps 2 --warmup 0 --json $O/sanity-write-iter.json > $O/sanity-write-iter.txt 2>&1
+echo "=== sanity write iterations rc=$?"
+$LB --op send --test bw --size 4K --iterations 20000 --warmup 0.5 --post-list 4 --cq-mod 16 --json $O/sanity-send-iter.json > $O/sanity-send-iter.txt 2>&1
+echo "=== sanity send iterations rc=$?"
+$LB --op read --test bw --size 16K --iterations 4000 --warmup 0 --reverse --json $O/sanity-read-reverse.json > $O/sanity-read-reverse.txt 2>&1
+echo "=== sanity read reverse rc=$?"
+$LB --op write --test bibw --size 64K --duration 1 --warmup 0.3 --qps 2 --json $O/sanity-write-bibw.json > $O/sanity-write-bibw.txt 2>&1
+echo "=== sanity write bibw rc=$?"
+$LB --op send --test bw --size 64K --iterations 2000 --warmup 0 --use-event --json $O/sanity-send-event.json > $O/sanity-send-event.txt 2>&1
+echo "=== sanity send event rc=$?"
+$LB --op write --test lat --iterations 3000 --warmup 0 --qps 2 --json $O/sanity-write-lat-qps.json > $O/sanity-write-lat-qps.txt 2>&1
+echo "=== sanity write lat qps rc=$?"
+$LB --op send --test bw --sweep 2:64K --iterations 500 --warmup 0 --json $O/sanity-send-sweep.json > $O/sanity-send-sweep.txt 2>&1
+echo "=== sanity send sweep rc=$?"
+echo 16 > /proc/sys/vm/nr_hugepages
+$LB --op write --test bw --hugepages --size 64K --iterations 1000 --warmup 0 --json $O/sanity-hugepages.json > $O/sanity-hugepages.txt 2>&1
+echo "=== sanity hugepages rc=$?"
+$LB --op write --test bw --device mlx5_9 --iterations 10 > $O/sanity-bad-device.txt 2>&1
+echo "=== sanity bad device rc=$?"
 kill $lp 2>/dev/null
 for f in $O/*; do
   echo "=== FILE $(basename $f)"; base64 $f; echo "=== END FILE"

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Boots Debian's own kernel with soft-RoCE (rdma_rxe) under qemu (TCG; no KVM needed) with the freshly
-# built linkbench binaries inside, runs linkbench-inspect and a TCP test there, and perftest's
-# ib_write_bw as the verbs sanity check, all in one boot. Leaves every output in OUTDIR, prints a
-# summary, and exits non-zero unless every check passed.
+# built linkbench binaries inside, and in one boot runs linkbench-inspect, a TCP test, linkbench's RDMA
+# suite (write/read/send x bw/lat) and perftest's equivalents (ib_write_bw ... ib_send_lat), plus RDMA
+# sanity runs. Leaves linkbench's JSON reports and perftest's output in OUTDIR, prints a side-by-side
+# table with ratios (also OUTDIR/comparison.md and comparison.json), and exits non-zero unless every
+# check passed: every test ran and its figures are sane, linkbench bw >= 0.95 x perftest's at 64 KiB and
+# p50 latency <= 1.05 x perftest's typical latency at 2 bytes.
 #
 # Usage: scripts/softroce-vm.sh OUTDIR
 # Env:   SOFTROCE_CACHE (default target/softroce-vm): kernel, guest root and base initramfs, built on
 #        demand and reused (never committed).  SKIP_BUILD=1 uses target/release as it is.
-#        MEM (2048) SMP (2) guest size.
+#        MEM (2048) SMP (2) guest size.  ROUNDS (5): rounds of the linkbench/perftest comparison.
+# The guest boots with clocksource=tsc: TCG's TSC is not flagged invariant, so the kernel would pick
+# HPET, whose every read is an emulated MMIO access (~1 us); perftest stamps with rdtsc directly, and
+# linkbench's clock_gettime then reads the same counter through the vDSO.
 # Needs root (debootstrap, chroot) and Debian's package mirror; installs qemu-system-x86, debootstrap and
 # cpio when missing. Nothing leaves the VM: it has no network card, only a dummy netdev for rxe0.
 set -euo pipefail
@@ -16,7 +22,7 @@ repo=$PWD
 out=${1:?usage: scripts/softroce-vm.sh OUTDIR}
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 cache=${SOFTROCE_CACHE:-$repo/target/softroce-vm}; mkdir -p "$cache"; cache=$(cd "$cache" && pwd)
-MEM=${MEM:-2048}; SMP=${SMP:-2}
+MEM=${MEM:-2048}; SMP=${SMP:-2}; ROUNDS=${ROUNDS:-5}
 PKGS=rdma-core,ibverbs-providers,ibverbs-utils,perftest,iproute2,kmod,ethtool
 log() { echo "softroce-vm: $*" >&2; }
 
@@ -91,7 +97,7 @@ log "booting (TCG, ${SMP} vCPU, ${MEM} MiB)"
 t0=$SECONDS
 timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nographic -no-reboot \
   -kernel "$cache/vmlinuz" -initrd "$cache/run.cpio" -nic none \
-  -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4" </dev/null > "$out/console.log" 2>&1 || true
+  -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 clocksource=tsc tsc=reliable lb_rounds=$ROUNDS" </dev/null > "$out/console.log" 2>&1 || true
 log "guest ran $((SECONDS - t0))s; console in $out/console.log"
 
 # Files come back through the console between markers, base64-encoded.
@@ -138,6 +144,145 @@ except Exception as e:  # noqa: BLE001
     check("TCP test report", False, str(e))
 m = re.search(r"=== perftest ib_write_bw rc=(\d+)", text)
 check("perftest ib_write_bw on rxe0", m and m.group(1) == "0", m.group(0) if m else "did not run")
+
+# --- RDMA: linkbench vs perftest --------------------------------------------------------------------
+def load(name):
+    try:
+        return json.loads((out / name).read_text())
+    except Exception:  # noqa: BLE001
+        return None
+
+def perftest_row(name, size):
+    """The figures line of a perftest output: the row that starts with the message size."""
+    try:
+        for line in (out / name).read_text().splitlines():
+            cols = line.split()
+            if len(cols) >= 4 and cols[0] == str(size) and all(re.match(r"^[0-9.]+$", c) for c in cols):
+                return [float(c) for c in cols]
+    except OSError:
+        pass
+    return None
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return None if n == 0 else (xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2)
+
+rounds = sorted({int(m) for m in re.findall(r"=== linkbench \w+ bw round (\d+)", text)})
+check("RDMA suite ran", len(rounds) > 0, f"{len(rounds)} rounds")
+table = []
+for op in ("write", "read", "send"):
+    # Bandwidth at 64 KiB: linkbench's first-post-to-last-completion Gbit/s vs perftest's BW average.
+    lb_bw, pt_bw = [], []
+    for r in rounds:
+        rep = load(f"lb-{op}-bw-{r}.json")
+        ok = bool(rep) and rep["status"] == "complete"
+        if ok:
+            res = rep["results"][0]
+            ok = res["transport"] == "rdma" and res["op"] == op and res["message_size"] == 65536
+            ok = ok and res["bytes"] == res["messages"] * 65536 and res["messages"] > 0
+            lb_bw.append(res["bandwidth"]["bits_per_second"] / 1e9)
+        check(f"linkbench {op} bw round {r}: complete, bytes = messages x 64 KiB", ok)
+        row = perftest_row(f"pt-{op}-bw-{r}.txt", 65536)
+        check(f"perftest ib_{op}_bw round {r} reported", row is not None)
+        if row:
+            pt_bw.append(row[3])
+    # Latency at 2 bytes: linkbench's p50 (round trip; halved for write and send, which perftest
+    # halves; read latency is a whole round trip in both) vs perftest's t_typical (its median).
+    lb_lat, pt_lat = [], []
+    for r in rounds:
+        rep = load(f"lb-{op}-lat-{r}.json")
+        ok = bool(rep) and rep["status"] == "complete"
+        if ok:
+            lat = rep["results"][0]["latency"]
+            ok = lat["count"] == 5000
+            p50_us = lat["round_trip_ns"]["p50"] / 1000.0
+            lb_lat.append(p50_us if op == "read" else p50_us / 2)
+        check(f"linkbench {op} lat round {r}: complete, 5000 samples, none dropped", ok)
+        row = perftest_row(f"pt-{op}-lat-{r}.txt", 2)
+        check(f"perftest ib_{op}_lat round {r} reported", row is not None)
+        if row:
+            pt_lat.append(row[4])
+    # The gate is the median of per-round ratios: each round runs the two tools back to back, so the
+    # emulator's drift between rounds (often 10-20% here) cancels within a pair.
+    bw_l, bw_p, lat_l, lat_p = median(lb_bw), median(pt_bw), median(lb_lat), median(pt_lat)
+    paired = lambda a, b: median([x / y for x, y in zip(a, b) if y]) if len(a) == len(b) and a else None
+    bw_ratio = paired(lb_bw, pt_bw)
+    lat_ratio = paired(lb_lat, pt_lat)
+    table.append({"op": op, "linkbench_gbps": bw_l, "perftest_gbps": bw_p, "bw_ratio": bw_ratio,
+                  "linkbench_p50_us": lat_l, "perftest_typical_us": lat_p, "lat_ratio": lat_ratio,
+                  "rounds": {"linkbench_gbps": lb_bw, "perftest_gbps": pt_bw,
+                             "linkbench_p50_us": lb_lat, "perftest_typical_us": pt_lat}})
+    check(f"{op} bw >= 0.95 x perftest", bw_ratio is not None and bw_ratio >= 0.95,
+          f"{bw_ratio:.3f}" if bw_ratio else "missing")
+    check(f"{op} p50 latency <= 1.05 x perftest", lat_ratio is not None and lat_ratio <= 1.05,
+          f"{lat_ratio:.3f}" if lat_ratio else "missing")
+
+def sane(name, want_messages=None, directions=1):
+    rep = load(name)
+    if not rep:
+        return False, "no report"
+    results = rep["results"]
+    if rep["status"] != "complete" or not results:
+        return False, f"status {rep['status']}: {[e['message'] for e in rep['errors']]}"
+    for res in results:
+        bw = res["bandwidth"]
+        if res["bytes"] != res["messages"] * res["message_size"]:
+            return False, f"bytes {res['bytes']} != messages x size"
+        if want_messages is not None and res["messages"] != want_messages:
+            return False, f"messages {res['messages']} != {want_messages}"
+        if len(bw["directions"]) != directions:
+            return False, f"{len(bw['directions'])} directions"
+        port = res["rdma"]["client"]
+        if (port["device"], port["gid_type"], port["addressing"]) != ("rxe0", "RoCE v2", "gid"):
+            return False, f"port {port}"
+    return True, f"{len(results)} result(s), {results[0]['messages']} messages"
+
+check("sanity: write bw 2 QPs x 3000 iterations", *sane("sanity-write-iter.json", 6000))
+ok, detail = sane("sanity-send-iter.json", 20000)
+rep = load("sanity-send-iter.json")
+if ok:
+    rd = rep["results"][0]["rdma"]
+    got, want = rd["server_received_messages"], rd["client_warmup_ops"] + 20000
+    ok = got == want and rd["server_received_bytes"] == want * 4096
+    detail = f"server received {got} messages, client posted {want} (post list 4, cq_mod 16)"
+check("sanity: send bw receiver counted every posted message", ok, detail)
+ok, detail = sane("sanity-read-reverse.json", 4000)
+if ok:
+    d = load("sanity-read-reverse.json")["results"][0]["bandwidth"]["directions"][0]["direction"]
+    ok, detail = d == "client_to_server", f"server's reads pull {d}"
+check("sanity: read bw --reverse (the server posts)", ok, detail)
+check("sanity: write bibw 2 QPs has both directions", *sane("sanity-write-bibw.json", None, 2))
+check("sanity: send bw --use-event", *sane("sanity-send-event.json", 2000))
+ok, detail = sane("sanity-hugepages.json", 1000)
+check("sanity: write bw --hugepages", ok, detail)
+rep = load("sanity-write-lat-qps.json")
+ok = bool(rep) and rep["status"] == "complete" and rep["results"][0]["latency"]["count"] == 6000
+check("sanity: write lat 2 QPs: 6000 samples", ok)
+rep = load("sanity-send-sweep.json")
+ok = bool(rep) and rep["status"] == "complete" and len(rep["results"]) == 16 and all(
+    r["messages"] == 500 and r["bytes"] == 500 * r["message_size"] for r in rep["results"])
+check("sanity: send sweep 2 B..64 KiB, 500 messages each", ok)
+m = re.search(r"=== sanity bad device rc=(\d+)", text)
+try:
+    err = [l for l in (out / "sanity-bad-device.txt").read_text().splitlines() if "error" in l]
+except OSError:
+    err = []
+check("sanity: unknown --device is a one-line error", m and m.group(1) != "0" and len(err) == 1
+      and "mlx5_9" in err[0], err[0] if err else "no error line")
+
+lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | paired ratio | linkbench p50 (us) | perftest t_typical (us) | paired ratio |",
+         "|---|---:|---:|---:|---:|---:|---:|"]
+fmt = lambda v, p=3: "-" if v is None else f"{v:.{p}f}"
+for t in table:
+    lines.append(f"| {t['op']} | {fmt(t['linkbench_gbps'])} | {fmt(t['perftest_gbps'])} | {fmt(t['bw_ratio'])} "
+                 f"| {fmt(t['linkbench_p50_us'], 2)} | {fmt(t['perftest_typical_us'], 2)} | {fmt(t['lat_ratio'])} |")
+(out / "comparison.md").write_text("\n".join(lines) + "\n")
+(out / "comparison.json").write_text(json.dumps(table, indent=2) + "\n")
+print("\n".join(lines))
+print("figures: medians over rounds; ratios: median of per-round linkbench/perftest ratios;"
+      " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, one-way for write/send"
+      " (linkbench's round-trip p50 / 2, as perftest halves), whole round trip for read")
 width = max(len(c[0]) for c in checks)
 for name, ok, detail in checks:
     print(f"{'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")

@@ -10,8 +10,8 @@
 //!   (ib_read_lat). Every round trip is one histogram sample; nothing is dropped.
 //! - The end: each side that posted sends a zero-length FIN send-with-immediate on the queue pair; a
 //!   passive or echoing side ends at the peer's FIN, at the trial's stop flag, or when nothing arrives
-//!   for the stall timeout. A write/read target has nothing to poll but that FIN, so it naps 1 ms
-//!   between looks instead of spinning (perftest's passive side sleeps as well).
+//!   for the stall timeout. A write/read target has nothing to poll but that FIN, so it sleeps on the
+//!   completion channel instead of spinning (perftest's passive side sleeps as well).
 
 use crate::engine::bandwidth::ReceiveOutcome;
 use crate::engine::latency::{IntervalLatency, PingOutcome};
@@ -24,8 +24,9 @@ use crate::transport::rdma::RdmaError;
 use crate::transport::TransportError;
 use std::time::{Duration, Instant};
 
-/// How long a side with nothing to do but wait for the peer's FIN sleeps between looks.
-const PASSIVE_NAP: Duration = Duration::from_millis(1);
+/// Longest sleep on the completion channel of a side that only waits for the peer's FIN (it wakes at
+/// once when the FIN arrives; the bound covers a FIN that slipped in before the channel was armed).
+const PASSIVE_WAIT: Duration = Duration::from_millis(50);
 
 /// What one RDMA data thread did in a bandwidth trial.
 #[derive(Debug, Clone, Default)]
@@ -240,9 +241,10 @@ fn finish(
             if k.use_event {
                 qp.wait_event(Duration::from_millis(100))?;
             } else if !inbox.receives && fin_done {
-                // Write/read target: nothing to do but notice the FIN. Nap instead of spinning, as
-                // perftest's passive side sleeps, so this side's CPU does not compete with the transfer.
-                std::thread::sleep(PASSIVE_NAP);
+                // Write/read target: nothing to do but notice the FIN. Sleep on the completion channel
+                // instead of spinning, as perftest's passive side sleeps, so this side's CPU does not
+                // compete with the transfer.
+                qp.wait_idle(PASSIVE_WAIT)?;
             }
             // A receiver hears from its sender all along; anything else only at the end.
             let since = if inbox.receives {
@@ -354,8 +356,10 @@ pub fn ping_loop(
         let measured_start = Instant::now();
         let mut count = 0u64;
         let mut latency_sum = 0u64;
+        // One clock read per round trip, as perftest stamps each post: a sample runs from one post to
+        // the next, so it includes reaping the previous send's completion, as perftest's does.
+        let mut t0 = Instant::now();
         loop {
-            let t0 = Instant::now();
             match phase.count {
                 Some(limit) if count >= limit => break,
                 None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
@@ -363,8 +367,10 @@ pub fn ping_loop(
                 _ => {}
             }
             iteration += 1;
-            let t1 = round_trip(qp, k, &mut inbox, iteration)?;
+            round_trip(qp, k, &mut inbox, iteration)?;
+            let t1 = Instant::now();
             let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
+            t0 = t1;
             out.recorder.record(rtt);
             count += 1;
             latency_sum += rtt;
@@ -400,14 +406,10 @@ pub fn ping_loop(
     )
 }
 
-/// One timed round trip; returns when it completed.
+/// One round trip: post, wait for the answer (the peer's write, its echo, or the read's completion) and
+/// reap the send completion, so the next post finds the send queue empty.
 #[inline]
-fn round_trip(
-    qp: &mut Qp,
-    k: &Knobs,
-    inbox: &mut Inbox,
-    iteration: u64,
-) -> Result<Instant, RdmaError> {
+fn round_trip(qp: &mut Qp, k: &Knobs, inbox: &mut Inbox, iteration: u64) -> Result<(), RdmaError> {
     let started = Instant::now();
     let mut spins = 0u32;
     match k.op {
@@ -422,9 +424,7 @@ fn round_trip(
                 }
                 std::hint::spin_loop();
             }
-            let done = Instant::now();
-            reap_one_send(qp, k, started)?;
-            Ok(done)
+            reap_one_send(qp, k, started)
         }
         RdmaOp::Send => {
             qp.post(1, true, 1)?;
@@ -437,14 +437,11 @@ fn round_trip(
                     }
                 }
             }
-            let done = Instant::now();
-            reap_one_send(qp, k, started)?;
-            Ok(done)
+            reap_one_send(qp, k, started)
         }
         RdmaOp::Read => {
             qp.post(1, true, 1)?;
-            reap_one_send(qp, k, started)?;
-            Ok(Instant::now())
+            reap_one_send(qp, k, started)
         }
     }
 }
@@ -508,7 +505,7 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                     if k.use_event && !inbox.fin {
                         qp.wait_event(Duration::from_millis(100))?;
                     } else if !inbox.fin {
-                        std::thread::sleep(PASSIVE_NAP);
+                        qp.wait_idle(PASSIVE_WAIT)?;
                     }
                     idle_since = Instant::now();
                 }

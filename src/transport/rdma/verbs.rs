@@ -266,16 +266,14 @@ impl Qp {
         // of Qp's fields).
         let mr = unsafe { device.pd.reg_mr(mapping.ptr as usize, mapping.len, access) }
             .map_err(|e| RdmaError::verbs("register the data buffer", e))?;
-        let channel = if config.use_event {
-            Some(
-                device
-                    .context
-                    .create_comp_channel()
-                    .map_err(|e| RdmaError::verbs("create a completion channel", e))?,
-            )
-        } else {
-            None
-        };
+        // Every QP gets a completion channel: `--use-event` sleeps on it, and a side with nothing to do
+        // but wait for the peer's FIN blocks on it instead of spinning or waking up periodically.
+        let channel = Some(
+            device
+                .context
+                .create_comp_channel()
+                .map_err(|e| RdmaError::verbs("create a completion channel", e))?,
+        );
         let build_cq = |cqe: u32| {
             let mut builder = device.context.create_cq_builder();
             builder.setup_cqe(cqe);
@@ -360,7 +358,7 @@ impl Qp {
         for _ in 0..config.recv_depth {
             this.post_receive()?;
         }
-        if this.channel.is_some() {
+        if config.use_event {
             this.arm()?;
         }
         Ok(this)
@@ -612,8 +610,16 @@ impl Qp {
         Ok(())
     }
 
-    /// With `--use-event`: sleeps until a completion event arrives or `timeout` passes, then re-arms.
-    /// Returns at once without a completion channel. Callers poll again after it returns.
+    /// Arms the completion queues and sleeps until a completion event or `timeout`. For a side that only
+    /// waits (the FIN): a completion that lands between the caller's last poll and the arming raises no
+    /// event, so the wait is bounded by `timeout` and the caller polls again.
+    pub fn wait_idle(&mut self, timeout: Duration) -> Result<(), RdmaError> {
+        self.arm()?;
+        self.wait_event(timeout)
+    }
+
+    /// With `--use-event` (armed at creation and after every event): sleeps until a completion event
+    /// arrives or `timeout` passes, then re-arms. Callers poll again after it returns.
     pub fn wait_event(&mut self, timeout: Duration) -> Result<(), RdmaError> {
         let Some(channel) = &self.channel else {
             return Ok(());
