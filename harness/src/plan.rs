@@ -110,6 +110,9 @@ pub enum Topology {
 pub struct TestSpec {
     #[serde(default = "default_transport")]
     pub transport: String,
+    /// RDMA operation (`write`, `read`, `send`; transport `rdma` only; the client's default is write).
+    #[serde(default)]
+    pub op: Option<String>,
     #[serde(default = "default_test")]
     pub test: String,
     pub size: Option<String>,
@@ -140,11 +143,15 @@ fn default_streams() -> u32 {
 }
 
 impl TestSpec {
-    /// A short name: `tcp bw 64K x1`.
+    /// A short name: `tcp bw 64K x1`, `rdma write bw 64K x2`.
     pub fn label(&self) -> String {
         format!(
-            "{} {}{} {} x{}",
+            "{}{} {}{} {} x{}",
             self.transport,
+            self.op
+                .as_deref()
+                .map(|o| format!(" {o}"))
+                .unwrap_or_default(),
             self.test,
             if self.reverse { " reverse" } else { "" },
             self.size.as_deref().unwrap_or("default"),
@@ -170,6 +177,9 @@ impl TestSpec {
         ];
         if let Some(s) = &self.size {
             a.extend(["--size".into(), s.clone()]);
+        }
+        if let Some(op) = &self.op {
+            a.extend(["--op".into(), op.clone()]);
         }
         if self.reverse {
             a.push("--reverse".into());
@@ -341,6 +351,25 @@ impl Plan {
                         t.test
                     )));
                 }
+                if !["tcp", "rdma"].contains(&t.transport.as_str()) {
+                    return Err(invalid(format!(
+                        "suite {name}: transport '{}' is not tcp or rdma",
+                        t.transport
+                    )));
+                }
+                match (&t.op, t.transport.as_str()) {
+                    (Some(op), "rdma") if !["write", "read", "send"].contains(&op.as_str()) => {
+                        return Err(invalid(format!(
+                            "suite {name}: op '{op}' is not write, read or send"
+                        )))
+                    }
+                    (Some(op), "tcp") => {
+                        return Err(invalid(format!(
+                            "suite {name}: op '{op}' needs transport = \"rdma\""
+                        )))
+                    }
+                    _ => {}
+                }
             }
         }
         let names: Vec<String> = plan.suites.iter().filter_map(|s| s.name.clone()).collect();
@@ -409,6 +438,14 @@ min_bits_per_second = 1.5e9
         assert_eq!(p.suites[0].name.as_deref(), Some("suite0"));
         assert_eq!(p.expect.min_bits_per_second, Some(1.5e9));
         assert_eq!(p.suites[0].tests[0].label(), "tcp bw 64K x1");
+        let rdma = GOOD.replace("transport = \"tcp\"", "transport = \"rdma\", op = \"read\"");
+        let t = &Plan::parse(&rdma, "r.toml").unwrap().suites[0].tests[0];
+        assert_eq!(t.label(), "rdma read bw 64K x1");
+        let args = t.client_args(1).join(" ");
+        assert!(
+            args.contains("--transport rdma") && args.contains("--op read"),
+            "{args}"
+        );
     }
 
     #[test]
@@ -434,6 +471,21 @@ min_bits_per_second = 1.5e9
             (
                 GOOD.replace("test = \"bw\"", "test = \"bandwidth\""),
                 "not bw, bibw or lat",
+            ),
+            (
+                GOOD.replace("transport = \"tcp\"", "transport = \"ib\""),
+                "not tcp or rdma",
+            ),
+            (
+                GOOD.replace("test = \"bw\"", "op = \"write\", test = \"bw\""),
+                "needs transport = \"rdma\"",
+            ),
+            (
+                GOOD.replace(
+                    "transport = \"tcp\"",
+                    "transport = \"rdma\", op = \"atomic\"",
+                ),
+                "not write, read or send",
             ),
             ("name = \"x\"\n[launcher\nkind=1".to_string(), "line"),
         ];
