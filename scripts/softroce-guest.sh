@@ -82,6 +82,15 @@ while [ $r -le $ROUNDS ]; do
   done
   r=$((r + 1))
 done
+# Atomics (fetch-and-add, 8 bytes): one round against perftest, reported but not gated.
+$LB --op atomic --test bw --duration $BW_S --warmup 1 --json $O/lb-atomic-bw-1.json > $O/lb-atomic-bw-1.txt 2>&1
+echo "=== linkbench atomic bw rc=$?"
+perftest_pair ib_atomic_bw $O/pt-atomic-bw-1.txt -D $BW_S --report_gbits
+$LB --op atomic --test lat --iterations $LAT_N --warmup 0.5 --json $O/lb-atomic-lat-1.json > $O/lb-atomic-lat-1.txt 2>&1
+echo "=== linkbench atomic lat rc=$?"
+perftest_pair ib_atomic_lat $O/pt-atomic-lat-1.txt -n $LAT_N
+$LB --op atomic --test bw --iterations 20000 --warmup 0 --qps 2 --json $O/sanity-atomic-iter.json > $O/sanity-atomic-iter.txt 2>&1
+echo "=== sanity atomic iterations rc=$?"
 # Sanity runs: exact counts in iteration mode, several queue pairs, both directions, the server
 # posting, event-driven completions, huge pages refused cleanly, a sweep.
 $LB --op write --test bw --size 64K --iterations 3000 --qps 2 --warmup 0 --json $O/sanity-write-iter.json > $O/sanity-write-iter.txt 2>&1

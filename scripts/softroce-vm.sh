@@ -218,6 +218,24 @@ for op in ("write", "read", "send"):
     check(f"{op} p50 latency <= 1.05 x perftest", lat_ratio is not None and lat_ratio <= 1.05,
           f"{lat_ratio:.3f}" if lat_ratio else "missing")
 
+# Atomics: one round, reported, not gated (the gate covers write, read and send).
+rep = load("lb-atomic-bw-1.json")
+row = perftest_row("pt-atomic-bw-1.txt", 8)
+lat_rep = load("lb-atomic-lat-1.json")
+lat_row = perftest_row("pt-atomic-lat-1.txt", 8)
+ok = bool(rep) and rep["status"] == "complete" and rep["results"][0]["message_size"] == 8
+check("linkbench atomic bw complete (8-byte fetch-and-add)", ok)
+ok_lat = bool(lat_rep) and lat_rep["status"] == "complete" and lat_rep["results"][0]["latency"]["count"] == 5000
+check("linkbench atomic lat complete, 5000 samples", ok_lat)
+check("perftest ib_atomic_bw and ib_atomic_lat reported", row is not None and lat_row is not None)
+a_bw = rep["results"][0]["bandwidth"]["bits_per_second"] / 1e9 if ok else None
+a_lat = lat_rep["results"][0]["latency"]["round_trip_ns"]["p50"] / 1000.0 if ok_lat else None
+p_bw, p_lat = (row[3] if row else None), (lat_row[4] if lat_row else None)
+table.append({"op": "atomic (1 round, not gated)", "linkbench_gbps": a_bw, "perftest_gbps": p_bw,
+              "bw_ratio": a_bw / p_bw if a_bw and p_bw else None, "linkbench_p50_us": a_lat,
+              "perftest_typical_us": p_lat, "lat_ratio": a_lat / p_lat if a_lat and p_lat else None,
+              "rounds": {}})
+
 def sane(name, want_messages=None, directions=1):
     rep = load(name)
     if not rep:
@@ -239,6 +257,7 @@ def sane(name, want_messages=None, directions=1):
     return True, f"{len(results)} result(s), {results[0]['messages']} messages"
 
 check("sanity: write bw 2 QPs x 3000 iterations", *sane("sanity-write-iter.json", 6000))
+check("sanity: atomic bw 2 QPs x 20000 iterations", *sane("sanity-atomic-iter.json", 40000))
 ok, detail = sane("sanity-send-iter.json", 20000)
 rep = load("sanity-send-iter.json")
 if ok:

@@ -106,6 +106,16 @@ pub enum RdmaOp {
     Read,
     /// Send/receive: two-sided, the receiver posts receive buffers.
     Send,
+    /// Atomic fetch-and-add on an 8-byte word of the passive side's buffer (ib_atomic_*); one-sided,
+    /// the old value comes back to the poster. Messages are always 8 bytes.
+    Atomic,
+}
+
+impl RdmaOp {
+    /// One-sided operations whose data comes back to the side that posted them.
+    pub fn returns_data(self) -> bool {
+        matches!(self, RdmaOp::Read | RdmaOp::Atomic)
+    }
 }
 
 impl fmt::Display for RdmaOp {
@@ -114,6 +124,7 @@ impl fmt::Display for RdmaOp {
             RdmaOp::Write => "write",
             RdmaOp::Read => "read",
             RdmaOp::Send => "send",
+            RdmaOp::Atomic => "atomic",
         })
     }
 }

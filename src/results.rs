@@ -67,7 +67,7 @@ pub fn direction_figures(
 /// Where the data of RDMA work requests posted by one side went: writes and sends leave the poster,
 /// reads bring data to it.
 pub fn rdma_direction(op: RdmaOp, posted_by_client: bool) -> Direction {
-    match (op == RdmaOp::Read, posted_by_client) {
+    match (op.returns_data(), posted_by_client) {
         (false, true) | (true, false) => Direction::ClientToServer,
         (false, false) | (true, true) => Direction::ServerToClient,
     }

@@ -186,7 +186,14 @@ fn rdma_flags_need_the_rdma_transport_and_tcp_flags_the_tcp_one() {
             vec!["--transport", "rdma", "--mtu", "1500"],
             "not an RDMA path MTU",
         ),
-        (vec!["--transport", "rdma", "--op", "atomic"], "atomic"),
+        (
+            vec!["--transport", "rdma", "--op", "atomic", "--size", "64"],
+            "--op atomic moves 8 bytes",
+        ),
+        (
+            vec!["--transport", "rdma", "--op", "cas"],
+            "invalid value 'cas'",
+        ),
     ] {
         let output = client("127.0.0.1:9").args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");

@@ -293,9 +293,17 @@ impl ClientArgs {
         if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
             return Err(CliError("use either --size or --sweep, not both".into()));
         }
+        let atomic = rdma.as_ref().is_some_and(|r| r.op == RdmaOp::Atomic);
+        if atomic && (self.sweep.is_some() || self.size.is_some_and(|s| s != 8)) {
+            return Err(CliError(
+                "--op atomic moves 8 bytes per operation: drop --size/--sweep (or use --size 8)"
+                    .into(),
+            ));
+        }
         let sizes = match (self.size, self.sweep) {
             (Some(s), None) => vec![s],
             (None, Some(sweep)) => sweep.0,
+            _ if atomic => vec![8],
             _ => vec![self.test.default_message_size(self.transport)],
         };
         let stop = match (self.duration, self.iterations) {

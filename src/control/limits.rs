@@ -208,6 +208,13 @@ impl ServerLimits {
                         "use at most 1024 bytes",
                     );
                 }
+                if r.op == crate::plan::RdmaOp::Atomic && spec.message_size != 8 {
+                    return invalid(
+                        "RDMA atomic message size",
+                        spec.message_size.to_string(),
+                        "atomics move 8 bytes",
+                    );
+                }
                 if let Some(m) = r.mtu {
                     if ![256, 512, 1024, 2048, 4096].contains(&m) {
                         return invalid(

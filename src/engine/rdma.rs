@@ -386,7 +386,7 @@ pub fn ping_loop(
                 slot = this_slot;
             }
             slot_recorder.record(rtt);
-            let moved = if k.op == RdmaOp::Read { 1 } else { 2 } * k.size as u64;
+            let moved = if k.op.returns_data() { 1 } else { 2 } * k.size as u64;
             out.intervals.add(offset, moved, 1);
             out.measured_ns = offset;
             progress.publish(0, count, latency_sum);
@@ -439,7 +439,7 @@ fn round_trip(qp: &mut Qp, k: &Knobs, inbox: &mut Inbox, iteration: u64) -> Resu
             }
             reap_one_send(qp, k, started)
         }
-        RdmaOp::Read => {
+        RdmaOp::Read | RdmaOp::Atomic => {
             qp.post(1, true, 1)?;
             reap_one_send(qp, k, started)
         }
@@ -498,8 +498,8 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                         continue;
                     }
                 }
-                RdmaOp::Read => {
-                    // Reads never involve this side's CPU: count nothing, nap until the FIN (perftest's
+                RdmaOp::Read | RdmaOp::Atomic => {
+                    // Reads and atomics never involve this side's CPU: count nothing, nap until the FIN (perftest's
                     // read_lat server sleeps too; a spinning one would steal the CPU the reads need).
                     inbox.poll(qp)?;
                     if k.use_event && !inbox.fin {

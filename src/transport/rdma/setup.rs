@@ -66,6 +66,7 @@ impl RdmaSide {
             post_list: settings.post_list,
             hugepages: settings.hugepages,
             use_event: settings.use_event,
+            atomic: settings.op == RdmaOp::Atomic,
         };
         let qps = (0..spec.streams)
             .map(|_| Qp::create(&device, &config))

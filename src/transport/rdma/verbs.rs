@@ -10,9 +10,10 @@
 use super::{QpEndpoint, RdmaError};
 use crate::plan::RdmaOp;
 use rdma_mummy_sys::{
-    ibv_ack_cq_events, ibv_cq, ibv_get_cq_event, ibv_poll_cq, ibv_post_recv, ibv_post_send,
-    ibv_recv_wr, ibv_req_notify_cq, ibv_send_flags, ibv_send_wr, ibv_sge, ibv_wc, ibv_wc_flags,
-    ibv_wc_status, ibv_wc_status_str, ibv_wr_opcode, imm_data_invalidated_rkey_union_t,
+    atomic_t, ibv_ack_cq_events, ibv_cq, ibv_get_cq_event, ibv_poll_cq, ibv_post_recv,
+    ibv_post_send, ibv_recv_wr, ibv_req_notify_cq, ibv_send_flags, ibv_send_wr, ibv_sge, ibv_wc,
+    ibv_wc_flags, ibv_wc_status, ibv_wc_status_str, ibv_wr_opcode,
+    imm_data_invalidated_rkey_union_t,
 };
 use sideway::ibverbs::address::{AddressHandleAttribute, Gid};
 use sideway::ibverbs::completion::{BasicCompletionQueue, CompletionChannel, CompletionQueue};
@@ -199,6 +200,8 @@ pub struct QpConfig {
     pub post_list: u32,
     pub hugepages: bool,
     pub use_event: bool,
+    /// The peer will run atomics on this queue pair's buffer.
+    pub atomic: bool,
 }
 
 /// What one poll of the send queue's completions found.
@@ -261,7 +264,12 @@ impl Qp {
         let size = config.message_size.max(1);
         let target_offset = size.div_ceil(64) * 64;
         let mapping = Mapping::new(target_offset + size, config.hugepages)?;
-        let access = AccessFlags::LocalWrite | AccessFlags::RemoteWrite | AccessFlags::RemoteRead;
+        // Remote atomics only when asked for: a device without atomic support may refuse the flag.
+        let mut access =
+            AccessFlags::LocalWrite | AccessFlags::RemoteWrite | AccessFlags::RemoteRead;
+        if config.atomic {
+            access |= AccessFlags::RemoteAtomic;
+        }
         // SAFETY: the mapping is valid for mapping.len bytes and outlives the memory region (drop order
         // of Qp's fields).
         let mr = unsafe { device.pd.reg_mr(mapping.ptr as usize, mapping.len, access) }
@@ -434,8 +442,15 @@ impl Qp {
             RdmaOp::Write => (ibv_wr_opcode::IBV_WR_RDMA_WRITE, self.target_offset, 0),
             RdmaOp::Read => (ibv_wr_opcode::IBV_WR_RDMA_READ, 0, self.target_offset),
             RdmaOp::Send => (ibv_wr_opcode::IBV_WR_SEND, 0, 0),
+            // Fetch-and-add on the first (8-byte aligned) word of the peer's target area; the old
+            // value lands in our source area.
+            RdmaOp::Atomic => (
+                ibv_wr_opcode::IBV_WR_ATOMIC_FETCH_AND_ADD,
+                self.target_offset,
+                0,
+            ),
         };
-        let inline = op != RdmaOp::Read && (self.size as u32) <= inline_size;
+        let inline = !op.returns_data() && (self.size as u32) <= inline_size;
         let base = self.mapping.ptr as u64;
         for sge in &mut self.send_sges {
             sge.addr = base + local_offset as u64;
@@ -448,8 +463,17 @@ impl Qp {
             } else {
                 0
             };
-            wr.wr.rdma.remote_addr = remote.addr + remote_offset as u64;
-            wr.wr.rdma.rkey = remote.rkey;
+            if op == RdmaOp::Atomic {
+                wr.wr.atomic = atomic_t {
+                    remote_addr: remote.addr + remote_offset as u64,
+                    compare_add: 1,
+                    swap: 0,
+                    rkey: remote.rkey,
+                };
+            } else {
+                wr.wr.rdma.remote_addr = remote.addr + remote_offset as u64;
+                wr.wr.rdma.rkey = remote.rkey;
+            }
         }
         Ok(())
     }
