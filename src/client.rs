@@ -783,7 +783,10 @@ impl TrialRun<'_> {
                                 s.latency_sum_ns - last_own.2,
                             )
                         } else {
-                            let label = if spec.test == TestKind::Bibw {
+                            // RDMA: this side times what it posted (and its completions).
+                            let label = if spec.transport == TransportKind::Rdma {
+                                "posted"
+                            } else if spec.test == TestKind::Bibw {
                                 "s->c"
                             } else {
                                 "recv"

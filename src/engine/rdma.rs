@@ -342,6 +342,7 @@ pub fn ping_loop(
         interval_latency: Vec::with_capacity(k.expected_intervals + 2),
     };
     let mut inbox = Inbox::new(k.op);
+    let mut unreaped = Unreaped::default();
     let mut slot_recorder = LatencyRecorder::new();
     let mut slot = 0usize;
     let mut iteration = 0u64;
@@ -349,17 +350,19 @@ pub fn ping_loop(
         let warm_end = Instant::now() + phase.warmup;
         while Instant::now() < warm_end && !phase.stopped() {
             iteration += 1;
-            round_trip(qp, k, &mut inbox, iteration)?;
+            round_trip(qp, k, &mut inbox, &mut unreaped, iteration, Instant::now())?;
             out.warmup_round_trips += 1;
         }
         progress.start_measuring();
         let measured_start = Instant::now();
         let mut count = 0u64;
         let mut latency_sum = 0u64;
-        // One clock read per round trip, as perftest stamps each post: a sample runs from one post to
-        // the next, so it includes reaping the previous send's completion, as perftest's does.
-        let mut t0 = Instant::now();
+        // A sample runs from just before the post to the moment the answer is seen (the peer's write
+        // landing, its echo's receive completion, the read's or atomic's own completion). The
+        // bookkeeping below and the reaping of a write's or send's own completion fall outside it;
+        // perftest's post-to-post samples include them.
         loop {
+            let t0 = Instant::now();
             match phase.count {
                 Some(limit) if count >= limit => break,
                 None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
@@ -367,10 +370,8 @@ pub fn ping_loop(
                 _ => {}
             }
             iteration += 1;
-            round_trip(qp, k, &mut inbox, iteration)?;
-            let t1 = Instant::now();
+            let t1 = round_trip(qp, k, &mut inbox, &mut unreaped, iteration, t0)?;
             let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
-            t0 = t1;
             out.recorder.record(rtt);
             count += 1;
             latency_sum += rtt;
@@ -406,16 +407,24 @@ pub fn ping_loop(
     )
 }
 
-/// One round trip: post, wait for the answer (the peer's write, its echo, or the read's completion) and
-/// reap the send completion, so the next post finds the send queue empty.
+/// One round trip started at `started`: post, wait for the answer (the peer's write, its echo, or the
+/// read's or atomic's completion), reap what send completions are there. Returns when the answer was
+/// seen.
 #[inline]
-fn round_trip(qp: &mut Qp, k: &Knobs, inbox: &mut Inbox, iteration: u64) -> Result<(), RdmaError> {
-    let started = Instant::now();
+fn round_trip(
+    qp: &mut Qp,
+    k: &Knobs,
+    inbox: &mut Inbox,
+    unreaped: &mut Unreaped,
+    iteration: u64,
+    started: Instant,
+) -> Result<Instant, RdmaError> {
     let mut spins = 0u32;
     match k.op {
         RdmaOp::Write => {
             let mark = iteration as u8;
             qp.set_source_last(mark);
+            unreaped.before_post(qp, k)?;
             qp.post(1, true, 1)?;
             while qp.target_last() != mark {
                 spins = spins.wrapping_add(1);
@@ -424,9 +433,12 @@ fn round_trip(qp: &mut Qp, k: &Knobs, inbox: &mut Inbox, iteration: u64) -> Resu
                 }
                 std::hint::spin_loop();
             }
-            reap_one_send(qp, k, started)
+            let answered = Instant::now();
+            unreaped.reap(qp)?;
+            Ok(answered)
         }
         RdmaOp::Send => {
+            unreaped.before_post(qp, k)?;
             qp.post(1, true, 1)?;
             let before = inbox.messages;
             while inbox.messages == before {
@@ -437,12 +449,55 @@ fn round_trip(qp: &mut Qp, k: &Knobs, inbox: &mut Inbox, iteration: u64) -> Resu
                     }
                 }
             }
-            reap_one_send(qp, k, started)
+            let answered = Instant::now();
+            unreaped.reap(qp)?;
+            Ok(answered)
         }
         RdmaOp::Read | RdmaOp::Atomic => {
             qp.post(1, true, 1)?;
-            reap_one_send(qp, k, started)
+            reap_one_send(qp, k, started)?;
+            Ok(Instant::now())
         }
+    }
+}
+
+/// Latency sends whose completions are not reaped yet. Answering a ping must not wait for the
+/// completion of the previous answer (that waits for the peer's ACK, which soft-RoCE may deliver late):
+/// completions are reaped when they are there, and only a send queue holding `MAX_UNREAPED` sends
+/// makes the next post wait. The send queue has room for these plus the FIN.
+#[derive(Default)]
+struct Unreaped(u64);
+
+const MAX_UNREAPED: u64 = 2;
+
+impl Unreaped {
+    /// Reaps what has completed, without waiting.
+    #[inline]
+    fn reap(&mut self, qp: &mut Qp) -> Result<(), RdmaError> {
+        if self.0 > 0 {
+            self.0 = self.0.saturating_sub(qp.poll_send()?.completed);
+        }
+        Ok(())
+    }
+
+    /// Makes room for one more send (waiting for completions only when the queue holds the most we
+    /// allow), then counts it.
+    #[inline]
+    fn before_post(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
+        self.reap(qp)?;
+        if self.0 >= MAX_UNREAPED {
+            let started = Instant::now();
+            let mut spins = 0u32;
+            while self.0 >= MAX_UNREAPED {
+                self.reap(qp)?;
+                spins = spins.wrapping_add(1);
+                if spins % 4096 == 0 {
+                    stalled(started, k.stall)?;
+                }
+            }
+        }
+        self.0 += 1;
+        Ok(())
     }
 }
 
@@ -464,6 +519,7 @@ fn reap_one_send(qp: &mut Qp, k: &Knobs, started: Instant) -> Result<(), RdmaErr
 /// The server's latency loop: answers each ping until the client's FIN. Returns round trips served.
 pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<TransportError>) {
     let mut inbox = Inbox::new(k.op);
+    let mut unreaped = Unreaped::default();
     let mut echoed = 0u64;
     let result = (|| -> Result<(), RdmaError> {
         let mut idle_since = Instant::now();
@@ -474,8 +530,8 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                     let mark = (echoed + 1) as u8;
                     if qp.target_last() == mark {
                         qp.set_source_last(mark);
+                        unreaped.before_post(qp, k)?;
                         qp.post(1, true, 1)?;
-                        reap_one_send(qp, k, Instant::now())?;
                         echoed += 1;
                         idle_since = Instant::now();
                         continue;
@@ -485,14 +541,16 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                         std::hint::spin_loop();
                         continue;
                     }
+                    unreaped.reap(qp)?;
                     inbox.poll(qp)?;
                 }
                 RdmaOp::Send => {
                     let before = inbox.messages;
                     inbox.poll(qp)?;
+                    unreaped.reap(qp)?;
                     if inbox.messages > before {
+                        unreaped.before_post(qp, k)?;
                         qp.post(1, true, 1)?;
-                        reap_one_send(qp, k, Instant::now())?;
                         echoed += 1;
                         idle_since = Instant::now();
                         continue;
