@@ -838,7 +838,11 @@ impl TrialRun<'_> {
             let knobs = engine::rdma::Knobs::new(spec, settings, self.config.stall_timeout);
             result.rdma = Some(RdmaReport {
                 settings: settings.clone(),
-                effective_cq_mod: knobs.cq_mod as u32,
+                effective_cq_mod: if spec.test == TestKind::Lat {
+                    knobs.lat_signal_every as u32
+                } else {
+                    knobs.cq_mod as u32
+                },
                 client: Some(client_port),
                 server: Some(server_port),
                 client_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),

@@ -77,11 +77,18 @@ pub struct Knobs {
     pub tx_depth: u64,
     pub post_list: u64,
     pub cq_mod: u64,
+    /// Latency answers: request a completion every this many sends (send latency signals selectively
+    /// like ib_send_lat: `cq_mod` up to `MAX_LAT_SIGNAL_EVERY`; write latency signals every send,
+    /// like ib_write_lat).
+    pub lat_signal_every: u64,
     pub use_event: bool,
     pub stall: Duration,
     pub interval_ns: u64,
     pub expected_intervals: usize,
 }
+
+/// Most latency sends covered by one requested completion.
+pub const MAX_LAT_SIGNAL_EVERY: u64 = 4;
 
 impl Knobs {
     pub fn new(spec: &TrialSpec, settings: &RdmaSettings, stall: Duration) -> Knobs {
@@ -91,12 +98,19 @@ impl Knobs {
         // a whole number of post lists per completion.
         let cq_mod = (settings.cq_mod.max(1) as u64).min(tx_depth);
         let cq_mod = (cq_mod / post_list).max(1) * post_list;
+        let lat_signal_every = match (spec.test, settings.op) {
+            (TestKind::Lat, RdmaOp::Send) => {
+                (settings.cq_mod as u64).clamp(1, MAX_LAT_SIGNAL_EVERY)
+            }
+            _ => 1,
+        };
         Knobs {
             op: settings.op,
             size: spec.message_size as usize,
             tx_depth,
             post_list,
             cq_mod,
+            lat_signal_every,
             use_event: settings.use_event,
             stall,
             interval_ns: (spec.interval_s * 1e9) as u64,
@@ -350,6 +364,7 @@ pub fn ping_loop(
         let warm_end = Instant::now() + phase.warmup;
         while Instant::now() < warm_end && !phase.stopped() {
             iteration += 1;
+            unreaped.make_room(qp, k)?;
             round_trip(qp, k, &mut inbox, &mut unreaped, iteration, Instant::now())?;
             out.warmup_round_trips += 1;
         }
@@ -362,6 +377,7 @@ pub fn ping_loop(
         // bookkeeping below and the reaping of a write's or send's own completion fall outside it;
         // perftest's post-to-post samples include them.
         loop {
+            unreaped.make_room(qp, k)?;
             let t0 = Instant::now();
             match phase.count {
                 Some(limit) if count >= limit => break,
@@ -424,8 +440,7 @@ fn round_trip(
         RdmaOp::Write => {
             let mark = iteration as u8;
             qp.set_source_last(mark);
-            unreaped.before_post(qp, k)?;
-            qp.post(1, true, 1)?;
+            unreaped.post(qp, k)?;
             while qp.target_last() != mark {
                 spins = spins.wrapping_add(1);
                 if spins % 4096 == 0 {
@@ -438,8 +453,7 @@ fn round_trip(
             Ok(answered)
         }
         RdmaOp::Send => {
-            unreaped.before_post(qp, k)?;
-            qp.post(1, true, 1)?;
+            unreaped.post(qp, k)?;
             let before = inbox.messages;
             while inbox.messages == before {
                 if !inbox.poll(qp)? {
@@ -463,32 +477,33 @@ fn round_trip(
 
 /// Latency sends whose completions are not reaped yet. Answering a ping must not wait for the
 /// completion of the previous answer (that waits for the peer's ACK, which soft-RoCE may deliver late):
-/// completions are reaped when they are there, and only a send queue holding `MAX_UNREAPED` sends
-/// makes the next post wait. The send queue has room for these plus the FIN.
+/// completions are reaped when they are there, and only a send queue holding two signaling periods of
+/// sends makes the next post wait. The send queue has room for these plus the FIN.
 #[derive(Default)]
-struct Unreaped(u64);
-
-const MAX_UNREAPED: u64 = 2;
+struct Unreaped {
+    outstanding: u64,
+    since_signal: u64,
+}
 
 impl Unreaped {
     /// Reaps what has completed, without waiting.
     #[inline]
     fn reap(&mut self, qp: &mut Qp) -> Result<(), RdmaError> {
-        if self.0 > 0 {
-            self.0 = self.0.saturating_sub(qp.poll_send()?.completed);
+        if self.outstanding > 0 {
+            self.outstanding = self.outstanding.saturating_sub(qp.poll_send()?.completed);
         }
         Ok(())
     }
 
-    /// Makes room for one more send (waiting for completions only when the queue holds the most we
-    /// allow), then counts it.
+    /// Makes room for one more send: polls only when the queue holds the most we allow, so the path
+    /// from a ping to its answer (and from a sample's start to its post) has no extra poll.
     #[inline]
-    fn before_post(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
-        self.reap(qp)?;
-        if self.0 >= MAX_UNREAPED {
+    fn make_room(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
+        let limit = 2 * k.lat_signal_every;
+        if self.outstanding >= limit {
             let started = Instant::now();
             let mut spins = 0u32;
-            while self.0 >= MAX_UNREAPED {
+            while self.outstanding >= limit {
                 self.reap(qp)?;
                 spins = spins.wrapping_add(1);
                 if spins % 4096 == 0 {
@@ -496,7 +511,19 @@ impl Unreaped {
                 }
             }
         }
-        self.0 += 1;
+        Ok(())
+    }
+
+    /// Posts one send of the connected op, signaled every `lat_signal_every`, and counts it.
+    #[inline]
+    fn post(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
+        self.since_signal += 1;
+        let signal = self.since_signal >= k.lat_signal_every;
+        qp.post(1, signal, if signal { self.since_signal } else { 0 })?;
+        if signal {
+            self.since_signal = 0;
+        }
+        self.outstanding += 1;
         Ok(())
     }
 }
@@ -530,8 +557,8 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                     let mark = (echoed + 1) as u8;
                     if qp.target_last() == mark {
                         qp.set_source_last(mark);
-                        unreaped.before_post(qp, k)?;
-                        qp.post(1, true, 1)?;
+                        unreaped.make_room(qp, k)?;
+                        unreaped.post(qp, k)?;
                         echoed += 1;
                         idle_since = Instant::now();
                         continue;
@@ -547,14 +574,14 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                 RdmaOp::Send => {
                     let before = inbox.messages;
                     inbox.poll(qp)?;
-                    unreaped.reap(qp)?;
                     if inbox.messages > before {
-                        unreaped.before_post(qp, k)?;
-                        qp.post(1, true, 1)?;
+                        unreaped.make_room(qp, k)?;
+                        unreaped.post(qp, k)?;
                         echoed += 1;
                         idle_since = Instant::now();
                         continue;
                     }
+                    unreaped.reap(qp)?;
                 }
                 RdmaOp::Read | RdmaOp::Atomic => {
                     // Reads and atomics never involve this side's CPU: count nothing, nap until the FIN (perftest's

@@ -156,7 +156,9 @@ pub struct TestResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RdmaReport {
     pub settings: crate::plan::RdmaSettings,
-    /// Completion moderation actually used (cq_mod capped at tx_depth, whole post lists).
+    /// Completion moderation actually used: bandwidth, cq_mod capped at tx_depth in whole post lists;
+    /// latency, a completion every min(cq_mod, 4) sends for send (ib_send_lat signals selectively too),
+    /// every send for write, read and atomic.
     pub effective_cq_mod: u32,
     pub client: Option<crate::transport::rdma::RdmaPortFacts>,
     pub server: Option<crate::transport::rdma::RdmaPortFacts>,

@@ -58,9 +58,10 @@ impl RdmaSide {
         };
         let config = QpConfig {
             message_size: spec.message_size as usize,
-            // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two at
-            // most), and soft-RoCE frees a slot only after it has shown the completion.
-            send_depth: depth + 4,
+            // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
+            // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
+            // completion.
+            send_depth: depth + 2 * crate::engine::rdma::MAX_LAT_SIGNAL_EVERY as u32 + 4,
             recv_depth,
             max_inline: settings.inline_size,
             post_list: settings.post_list,
