@@ -203,20 +203,28 @@ for op in ("write", "read", "send"):
         check(f"perftest ib_{op}_lat round {r} reported", row is not None)
         if row:
             pt_lat.append(row[4])
-    # The gate is the median of per-round ratios: each round runs the two tools back to back, so the
-    # emulator's drift between rounds (often 10-20% here) cancels within a pair.
+    # Bandwidth gate: the median of per-round ratios (each round runs the two tools back to back, so
+    # the emulator's drift between rounds cancels within a pair). Latency gate: each tool's best
+    # (lowest) p50 over the rounds. Under TCG a whole latency run lands in a fast (~11-12 us one-way)
+    # or a slow (~17-27 us) mode at random, for perftest as for linkbench, so a pair often compares
+    # one tool's fast mode with the other's slow one; the best of N compares both in their fast mode.
+    # The paired median is printed too.
     bw_l, bw_p, lat_l, lat_p = median(lb_bw), median(pt_bw), median(lb_lat), median(pt_lat)
     paired = lambda a, b: median([x / y for x, y in zip(a, b) if y]) if len(a) == len(b) and a else None
     bw_ratio = paired(lb_bw, pt_bw)
-    lat_ratio = paired(lb_lat, pt_lat)
+    lat_paired = paired(lb_lat, pt_lat)
+    lat_best_l, lat_best_p = (min(lb_lat) if lb_lat else None), (min(pt_lat) if pt_lat else None)
+    lat_ratio = lat_best_l / lat_best_p if lat_best_l and lat_best_p else None
     table.append({"op": op, "linkbench_gbps": bw_l, "perftest_gbps": bw_p, "bw_ratio": bw_ratio,
-                  "linkbench_p50_us": lat_l, "perftest_typical_us": lat_p, "lat_ratio": lat_ratio,
+                  "linkbench_p50_us": lat_l, "perftest_typical_us": lat_p,
+                  "linkbench_best_p50_us": lat_best_l, "perftest_best_typical_us": lat_best_p,
+                  "lat_ratio": lat_ratio, "lat_paired_ratio": lat_paired,
                   "rounds": {"linkbench_gbps": lb_bw, "perftest_gbps": pt_bw,
                              "linkbench_p50_us": lb_lat, "perftest_typical_us": pt_lat}})
     check(f"{op} bw >= 0.95 x perftest", bw_ratio is not None and bw_ratio >= 0.95,
           f"{bw_ratio:.3f}" if bw_ratio else "missing")
-    check(f"{op} p50 latency <= 1.05 x perftest", lat_ratio is not None and lat_ratio <= 1.05,
-          f"{lat_ratio:.3f}" if lat_ratio else "missing")
+    check(f"{op} p50 latency <= 1.05 x perftest (best of rounds)", lat_ratio is not None and lat_ratio <= 1.05,
+          f"{lat_ratio:.3f} (paired median {lat_paired:.3f})" if lat_ratio and lat_paired else "missing")
 
 # Atomics: one round, reported, not gated (the gate covers write, read and send).
 rep = load("lb-atomic-bw-1.json")
@@ -290,16 +298,19 @@ except OSError:
 check("sanity: unknown --device is a one-line error", m and m.group(1) != "0" and len(err) == 1
       and "mlx5_9" in err[0], err[0] if err else "no error line")
 
-lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | paired ratio | linkbench p50 (us) | perftest t_typical (us) | paired ratio |",
-         "|---|---:|---:|---:|---:|---:|---:|"]
+lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | bw ratio (paired median) | linkbench p50 best / median (us) | perftest t_typical best / median (us) | lat ratio (best) | lat ratio (paired median) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|"]
 fmt = lambda v, p=3: "-" if v is None else f"{v:.{p}f}"
 for t in table:
     lines.append(f"| {t['op']} | {fmt(t['linkbench_gbps'])} | {fmt(t['perftest_gbps'])} | {fmt(t['bw_ratio'])} "
-                 f"| {fmt(t['linkbench_p50_us'], 2)} | {fmt(t['perftest_typical_us'], 2)} | {fmt(t['lat_ratio'])} |")
+                 f"| {fmt(t.get('linkbench_best_p50_us'), 2)} / {fmt(t['linkbench_p50_us'], 2)} "
+                 f"| {fmt(t.get('perftest_best_typical_us'), 2)} / {fmt(t['perftest_typical_us'], 2)} "
+                 f"| {fmt(t['lat_ratio'])} | {fmt(t.get('lat_paired_ratio'))} |")
 (out / "comparison.md").write_text("\n".join(lines) + "\n")
 (out / "comparison.json").write_text(json.dumps(table, indent=2) + "\n")
 print("\n".join(lines))
-print("figures: medians over rounds; ratios: median of per-round linkbench/perftest ratios;"
+print("figures: medians over rounds (latency: best / median); bw gated on the median of per-round ratios,"
+      " latency on each tool's best p50;"
       " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, one-way for write/send"
       " (linkbench's round-trip p50 / 2, as perftest halves), whole round trip for read")
 width = max(len(c[0]) for c in checks)
