@@ -94,7 +94,7 @@ pub fn ping_loop(
 
 /// Keeps the finished slot's histogram. This allocates once per interval, between two round trips,
 /// never inside a timed region.
-fn close_slot(out: &mut PingOutcome, slot_recorder: &mut LatencyRecorder, slot: usize) {
+pub(crate) fn close_slot(out: &mut PingOutcome, slot_recorder: &mut LatencyRecorder, slot: usize) {
     if slot_recorder.count() > 0 {
         let recorder = std::mem::take(slot_recorder);
         out.interval_latency

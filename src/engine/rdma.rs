@@ -14,7 +14,7 @@
 //!   completion channel instead of spinning (perftest's passive side sleeps as well).
 
 use crate::engine::bandwidth::ReceiveOutcome;
-use crate::engine::latency::{IntervalLatency, PingOutcome};
+use crate::engine::latency::{close_slot, PingOutcome};
 use crate::engine::progress::Progress;
 use crate::engine::Phase;
 use crate::plan::{RdmaOp, RdmaSettings, StopCondition, TestKind, TrialSpec};
@@ -394,12 +394,7 @@ pub fn ping_loop(
             let offset = t1.saturating_duration_since(measured_start).as_nanos() as u64;
             let this_slot = out.intervals.slot(offset);
             if this_slot != slot {
-                if slot_recorder.count() > 0 {
-                    out.interval_latency.push(IntervalLatency {
-                        slot,
-                        recorder: std::mem::take(&mut slot_recorder),
-                    });
-                }
+                close_slot(&mut out, &mut slot_recorder, slot);
                 slot = this_slot;
             }
             slot_recorder.record(rtt);
@@ -410,12 +405,7 @@ pub fn ping_loop(
         }
         Ok(())
     })();
-    if slot_recorder.count() > 0 {
-        out.interval_latency.push(IntervalLatency {
-            slot,
-            recorder: slot_recorder,
-        });
-    }
+    close_slot(&mut out, &mut slot_recorder, slot);
     let finished = finish(qp, k, &mut inbox, true, false, phase);
     (
         out,
