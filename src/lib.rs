@@ -19,5 +19,6 @@ pub mod report;
 pub mod results;
 pub mod server;
 pub mod stats;
+pub mod text;
 pub mod transport;
 pub mod units;

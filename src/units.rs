@@ -70,6 +70,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Seconds as a `Duration`, never panicking: negative or NaN is zero, too large is `Duration::MAX`.
+/// For values that came over the network (already validated, but a conversion must not be what fails).
+pub fn seconds_saturating(seconds: f64) -> Duration {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) => d,
+        Err(_) if seconds > 0.0 => Duration::MAX,
+        Err(_) => Duration::ZERO,
+    }
+}
+
 /// Parses `MIN:MAX` into every power of two from MIN to MAX inclusive (MIN is rounded up to a power of
 /// two), the way `perftest -a` sweeps message sizes.
 pub fn parse_sweep(text: &str) -> Result<Vec<u64>, UnitError> {

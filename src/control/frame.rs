@@ -19,8 +19,12 @@ pub enum FrameError {
     TooLarge { len: u32, max: u32 },
     #[error("empty control frame")]
     Empty,
+    /// The decoder's complaint, control characters escaped and cut to one short line (it may quote the
+    /// peer's text, which reaches logs and terminals).
     #[error("control frame is not valid JSON for this protocol: {0}")]
-    Malformed(#[from] serde_json::Error),
+    Malformed(String),
+    #[error("cannot encode a control frame: {0}")]
+    Encode(serde_json::Error),
     #[error("the peer sent nothing for too long (timed out) while {0}")]
     TimedOut(&'static str),
     #[error("control connection failed while {context}: {source}")]
@@ -43,7 +47,7 @@ fn io_error(context: &'static str, e: io::Error) -> FrameError {
 
 /// Encodes one message as a frame (length prefix + JSON).
 pub fn encode_frame<T: Serialize>(message: &T) -> Result<Vec<u8>, FrameError> {
-    let json = serde_json::to_vec(message)?;
+    let json = serde_json::to_vec(message).map_err(FrameError::Encode)?;
     let len = u32::try_from(json.len()).map_err(|_| FrameError::TooLarge {
         len: u32::MAX,
         max: MAX_FRAME_BYTES,
@@ -62,8 +66,12 @@ pub fn encode_frame<T: Serialize>(message: &T) -> Result<Vec<u8>, FrameError> {
 
 /// Decodes the JSON body of a frame.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
-    Ok(serde_json::from_slice(body)?)
+    serde_json::from_slice(body)
+        .map_err(|e| FrameError::Malformed(crate::text::one_line(&e.to_string(), MALFORMED_CHARS)))
 }
+
+/// Characters of a decoding error kept for the log line.
+const MALFORMED_CHARS: usize = 200;
 
 /// Writes one message as a frame.
 pub fn write_frame<T: Serialize>(writer: &mut impl Write, message: &T) -> Result<(), FrameError> {
@@ -87,10 +95,20 @@ pub fn decode_untrusted(data: &[u8]) {
 
 /// Reads one frame of at most `max` bytes and decodes it.
 pub fn read_frame<T: DeserializeOwned>(reader: &mut impl Read, max: u32) -> Result<T, FrameError> {
+    read_frame_limited(reader, || max)
+}
+
+/// Reads one frame and decodes it; its limit is asked for once the length prefix has arrived, so a limit
+/// changed while the reader waited applies to the frame that came.
+pub fn read_frame_limited<T: DeserializeOwned>(
+    reader: &mut impl Read,
+    max: impl Fn() -> u32,
+) -> Result<T, FrameError> {
     let mut prefix = [0u8; 4];
     reader
         .read_exact(&mut prefix)
         .map_err(|e| io_error("reading a control frame", e))?;
+    let max = max();
     let len = u32::from_be_bytes(prefix);
     if len == 0 {
         return Err(FrameError::Empty);

@@ -63,6 +63,17 @@ pub const MAX_RDMA_QUEUE: u32 = 16384;
 /// Largest RDMA inline size a client may ask for.
 pub const MAX_RDMA_INLINE: u32 = 1024;
 
+/// Most per-interval slots one trial may have (`duration / interval`, or for `--iterations` the trial's
+/// longest run over its interval). Each measuring thread keeps a counter per slot and the result carries
+/// a figure per slot, so this bounds both the server's memory and the result's size.
+pub const MAX_INTERVALS: u64 = 100_000;
+/// Longest reporting interval, in seconds.
+pub const MAX_INTERVAL_S: f64 = 3600.0;
+/// Highest CPU number a client may name in `--server-cpu`.
+pub const MAX_CPU_INDEX: usize = 65_535;
+/// Bytes a measuring thread keeps per interval slot (a byte and a message counter).
+const BYTES_PER_SLOT: u64 = 16;
+
 /// Buffer bytes a side allocates for one stream of a trial: a warm-up and a measured message for sending,
 /// and a receive buffer of at least a message.
 pub fn buffer_bytes_per_stream(spec: &TrialSpec) -> u64 {
@@ -70,18 +81,40 @@ pub fn buffer_bytes_per_stream(spec: &TrialSpec) -> u64 {
     size.saturating_mul(3).max(256 * 1024)
 }
 
+/// Interval slots a measuring thread may fill in this trial: the measured phase's longest run over the
+/// interval, plus the slots a grace of `grace_s` adds.
+pub fn interval_slots(spec: &TrialSpec, measured_bound_s: f64, grace_s: f64) -> u64 {
+    let slots = ((measured_bound_s + grace_s) / spec.interval_s).ceil();
+    if slots.is_finite() && slots >= 0.0 {
+        (slots as u64).saturating_add(1)
+    } else {
+        u64::MAX
+    }
+}
+
 impl ServerLimits {
-    /// Checks a trial against these limits.
+    /// The longest the measured phase of `spec` may last, in seconds: its duration, or for `--iterations`
+    /// the server's longest duration or [`MAX_INTERVALS`] intervals, whichever is shorter. The server
+    /// ends every trial at warm-up + this + a grace, whatever the client does; a client waits no longer.
+    pub fn measured_bound_s(&self, spec: &TrialSpec) -> f64 {
+        let by_intervals = MAX_INTERVALS as f64 * spec.interval_s;
+        match spec.stop {
+            StopCondition::Duration { seconds } => seconds,
+            StopCondition::Iterations { .. } => self.max_duration_s.min(by_intervals),
+        }
+    }
+
+    /// Checks a trial against these limits: every number a client sends has a lower and an upper bound
+    /// here, so nothing later converts or allocates from an unchecked value.
     pub fn validate(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
-        let over = |what, value: String, limit: String, flag| {
-            Err(LimitViolation::OverLimit {
-                what,
-                value,
-                limit,
-                flag,
-            })
-        };
-        let invalid = |what, value: String, why| Err(LimitViolation::Invalid { what, value, why });
+        self.check_sizes(spec)?;
+        self.check_timing(spec)?;
+        self.check_memory(spec)?;
+        check_rdma(spec)?;
+        check_server_cpus(spec)
+    }
+
+    fn check_sizes(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
         if spec.message_size == 0 {
             return invalid("message size", "0".into(), "it must be at least 1 byte");
         }
@@ -104,7 +137,49 @@ impl ServerLimits {
                 "--max-streams",
             );
         }
-        match spec.stop {
+        Ok(())
+    }
+
+    fn check_timing(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+        self.check_stop(spec.stop)?;
+        if !spec.warmup_s.is_finite() || spec.warmup_s < 0.0 {
+            return invalid(
+                "warm-up",
+                format!("{}", spec.warmup_s),
+                "it must be zero or more seconds",
+            );
+        }
+        if spec.warmup_s > self.max_warmup_s {
+            return over(
+                "warm-up",
+                format!("{} s", spec.warmup_s),
+                format!("{} s", self.max_warmup_s),
+                "--max-duration",
+            );
+        }
+        if !spec.interval_s.is_finite()
+            || spec.interval_s < self.min_interval_s
+            || spec.interval_s > MAX_INTERVAL_S
+        {
+            return invalid(
+                "interval",
+                format!("{}", spec.interval_s),
+                "it must be from 0.01 s to 3600 s",
+            );
+        }
+        let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
+        if slots > MAX_INTERVALS + 1 {
+            return invalid(
+                "interval count",
+                format!("{} (duration / interval)", slots - 1),
+                "a trial keeps at most 100000 intervals: use a longer --interval",
+            );
+        }
+        Ok(())
+    }
+
+    fn check_stop(&self, stop: StopCondition) -> Result<(), LimitViolation> {
+        match stop {
             StopCondition::Duration { seconds } => {
                 if !seconds.is_finite() || seconds <= 0.0 {
                     return invalid(
@@ -140,29 +215,14 @@ impl ServerLimits {
                 }
             }
         }
-        if !spec.warmup_s.is_finite() || spec.warmup_s < 0.0 {
-            return invalid(
-                "warm-up",
-                format!("{}", spec.warmup_s),
-                "it must be zero or more seconds",
-            );
-        }
-        if spec.warmup_s > self.max_warmup_s {
-            return over(
-                "warm-up",
-                format!("{} s", spec.warmup_s),
-                format!("{} s", self.max_warmup_s),
-                "--max-duration",
-            );
-        }
-        if !spec.interval_s.is_finite() || spec.interval_s < self.min_interval_s {
-            return invalid(
-                "interval",
-                format!("{}", spec.interval_s),
-                "it must be at least 0.01 s",
-            );
-        }
+        Ok(())
+    }
+
+    /// Message buffers and the per-interval counters of the (up to two) threads of each stream.
+    fn check_memory(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+        let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
         let buffers = buffer_bytes_per_stream(spec)
+            .saturating_add(slots.saturating_mul(BYTES_PER_SLOT))
             .saturating_mul(u64::from(spec.streams))
             .saturating_mul(2);
         if buffers > self.max_buffer_bytes {
@@ -173,70 +233,97 @@ impl ServerLimits {
                 "--max-buffer-memory",
             );
         }
-        match (spec.transport, &spec.rdma) {
-            (crate::plan::TransportKind::Rdma, None) => {
-                return invalid(
-                    "RDMA settings",
-                    "none".into(),
-                    "an RDMA trial must carry its operation and queue settings",
-                )
-            }
-            (crate::plan::TransportKind::Tcp, Some(_)) => {
-                return invalid(
-                    "RDMA settings",
-                    "present".into(),
-                    "a TCP trial carries no RDMA settings",
-                )
-            }
-            (_, Some(r)) => {
-                let queues = [
-                    ("RDMA tx depth", r.tx_depth),
-                    ("RDMA rx depth", r.rx_depth),
-                    ("RDMA post list", r.post_list),
-                    ("RDMA cq moderation", r.cq_mod),
-                    ("RDMA outstanding reads", r.outstanding_reads),
-                ];
-                for (what, value) in queues {
-                    if value == 0 || value > MAX_RDMA_QUEUE {
-                        return invalid(what, value.to_string(), "use 1 to 16384");
-                    }
-                }
-                if r.inline_size > MAX_RDMA_INLINE {
-                    return invalid(
-                        "RDMA inline size",
-                        r.inline_size.to_string(),
-                        "use at most 1024 bytes",
-                    );
-                }
-                if r.op == crate::plan::RdmaOp::Atomic && spec.message_size != 8 {
-                    return invalid(
-                        "RDMA atomic message size",
-                        spec.message_size.to_string(),
-                        "atomics move 8 bytes",
-                    );
-                }
-                if let Some(m) = r.mtu {
-                    if ![256, 512, 1024, 2048, 4096].contains(&m) {
-                        return invalid(
-                            "RDMA MTU",
-                            m.to_string(),
-                            "use 256, 512, 1024, 2048 or 4096",
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some(cpus) = &spec.server_cpus {
-            if cpus.is_empty() || cpus.len() > 4096 {
-                return invalid(
-                    "server CPU list",
-                    format!("{} entries", cpus.len()),
-                    "give 1 to 4096 CPUs",
-                );
-            }
-        }
         Ok(())
+    }
+}
+
+fn over<T>(
+    what: &'static str,
+    value: String,
+    limit: String,
+    flag: &'static str,
+) -> Result<T, LimitViolation> {
+    Err(LimitViolation::OverLimit {
+        what,
+        value,
+        limit,
+        flag,
+    })
+}
+
+fn invalid<T>(what: &'static str, value: String, why: &'static str) -> Result<T, LimitViolation> {
+    Err(LimitViolation::Invalid { what, value, why })
+}
+
+fn check_rdma(spec: &TrialSpec) -> Result<(), LimitViolation> {
+    let r = match (spec.transport, &spec.rdma) {
+        (crate::plan::TransportKind::Rdma, None) => {
+            return invalid(
+                "RDMA settings",
+                "none".into(),
+                "an RDMA trial must carry its operation and queue settings",
+            )
+        }
+        (crate::plan::TransportKind::Tcp, Some(_)) => {
+            return invalid(
+                "RDMA settings",
+                "present".into(),
+                "a TCP trial carries no RDMA settings",
+            )
+        }
+        (_, Some(r)) => r,
+        (_, None) => return Ok(()),
+    };
+    let queues = [
+        ("RDMA tx depth", r.tx_depth),
+        ("RDMA rx depth", r.rx_depth),
+        ("RDMA post list", r.post_list),
+        ("RDMA cq moderation", r.cq_mod),
+        ("RDMA outstanding reads", r.outstanding_reads),
+    ];
+    for (what, value) in queues {
+        if value == 0 || value > MAX_RDMA_QUEUE {
+            return invalid(what, value.to_string(), "use 1 to 16384");
+        }
+    }
+    if r.inline_size > MAX_RDMA_INLINE {
+        return invalid(
+            "RDMA inline size",
+            r.inline_size.to_string(),
+            "use at most 1024 bytes",
+        );
+    }
+    if r.op == crate::plan::RdmaOp::Atomic && spec.message_size != 8 {
+        return invalid(
+            "RDMA atomic message size",
+            spec.message_size.to_string(),
+            "atomics move 8 bytes",
+        );
+    }
+    match r.mtu {
+        Some(m) if ![256, 512, 1024, 2048, 4096].contains(&m) => invalid(
+            "RDMA MTU",
+            m.to_string(),
+            "use 256, 512, 1024, 2048 or 4096",
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn check_server_cpus(spec: &TrialSpec) -> Result<(), LimitViolation> {
+    let Some(cpus) = &spec.server_cpus else {
+        return Ok(());
+    };
+    if cpus.is_empty() || cpus.len() > 4096 {
+        return invalid(
+            "server CPU list",
+            format!("{} entries", cpus.len()),
+            "give 1 to 4096 CPUs",
+        );
+    }
+    match cpus.iter().find(|&&c| c > MAX_CPU_INDEX) {
+        Some(cpu) => invalid("server CPU", cpu.to_string(), "CPU numbers go up to 65535"),
+        None => Ok(()),
     }
 }
 
@@ -335,7 +422,20 @@ mod tests {
                 "--max-iterations",
             ),
             (Box::new(|s| s.warmup_s = -1.0), "zero or more"),
-            (Box::new(|s| s.interval_s = 0.0), "at least 0.01"),
+            (Box::new(|s| s.interval_s = 0.0), "from 0.01 s"),
+            (Box::new(|s| s.interval_s = 1e20), "to 3600 s"),
+            (Box::new(|s| s.interval_s = f64::INFINITY), "to 3600 s"),
+            (
+                Box::new(|s| {
+                    s.interval_s = 0.01;
+                    s.stop = StopCondition::Duration { seconds: 86_400.0 };
+                }),
+                "at most 100000 intervals",
+            ),
+            (
+                Box::new(|s| s.server_cpus = Some(vec![usize::MAX])),
+                "up to 65535",
+            ),
             (
                 Box::new(|s| {
                     s.message_size = 64 << 20;

@@ -18,9 +18,11 @@
 
 pub mod allow;
 pub mod auth;
+pub mod deadline;
 pub mod frame;
 pub mod limits;
 pub mod messages;
+pub mod reader;
 
 pub use frame::{read_frame, write_frame, FrameError, ABSOLUTE_MAX_FRAME_BYTES, MAX_FRAME_BYTES};
 pub use limits::{LimitViolation, ServerLimits};

@@ -9,9 +9,11 @@ pub mod latency;
 pub mod pinning;
 pub mod progress;
 pub mod rdma;
+pub mod stop;
 
 use crate::plan::{StopCondition, TestKind, TrialSpec};
 use crate::transport::{DataStream, TransportError};
+use crate::units::seconds_saturating;
 use bandwidth::{ReceiveOutcome, SendOutcome};
 use latency::PingOutcome;
 use pinning::CpuChoice;
@@ -54,11 +56,11 @@ impl Phase {
 impl Phase {
     pub fn from_spec(spec: &TrialSpec, stop: Arc<AtomicBool>) -> Phase {
         let (duration, count) = match spec.stop {
-            StopCondition::Duration { seconds } => (Duration::from_secs_f64(seconds), None),
+            StopCondition::Duration { seconds } => (seconds_saturating(seconds), None),
             StopCondition::Iterations { count } => (Duration::ZERO, Some(count)),
         };
         Phase {
-            warmup: Duration::from_secs_f64(spec.warmup_s),
+            warmup: seconds_saturating(spec.warmup_s),
             duration,
             count,
             stop,
@@ -346,9 +348,7 @@ pub fn start_rdma_side(
     let knobs = rdma::Knobs::new(spec, &settings, stall);
     let rdma_role = rdma::role(spec, side == Side::Client);
     let passive_limit = match spec.stop {
-        StopCondition::Duration { seconds } => {
-            Some(Duration::from_secs_f64(seconds + spec.warmup_s))
-        }
+        StopCondition::Duration { seconds } => Some(seconds_saturating(seconds + spec.warmup_s)),
         StopCondition::Iterations { .. } => None,
     };
     let jobs: Vec<(Role, Job)> = qps

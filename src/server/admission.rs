@@ -1,11 +1,19 @@
-//! Admitting a new connection: check the peer against `--allow`, read the 8-byte preamble within the
-//! handshake timeout, then route a data connection to the running session by its cookie, refuse a control
-//! connection when busy or not allowed (with a message that says why), or run the session.
+//! Admitting a connection the accept loop let in (its address is allowed and an admission slot was
+//! free): read the 8-byte preamble, then route a data connection to the running session by its cookie,
+//! or run a control connection's handshake, take a session slot, and run the session.
+//!
+//! The preamble, the cookie and the whole handshake share one deadline, `--handshake-timeout` from the
+//! accept. The connection counts against `--max-connections` until it has a session slot; then the
+//! slot holds it. A session that panics is caught here: the panic is logged and its slot and pending
+//! data connections are freed, so the server goes on serving.
 
-use super::{session, Shared};
+use super::handshake::{self, refuse};
+use super::session::Session;
+use super::throttle::throttled_warn;
+use super::Shared;
+use crate::control::deadline::DeadlineStream;
 use crate::control::{
-    write_frame, RefusalReason, ServerMessage, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE,
-    SERVER_PREAMBLE,
+    RefusalReason, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, SERVER_PREAMBLE,
 };
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -14,126 +22,133 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// What a connection turned out to be.
-enum Kind {
-    Control,
-    Data,
-    Dropped,
+/// How long a client waits for the slot of a session that is ending (a client that reconnects at once).
+const SLOT_GRACE: Duration = Duration::from_secs(2);
+
+/// A connection counted against `--max-connections`; uncounted on drop.
+pub(super) struct Admitting(Arc<Shared>);
+
+impl Admitting {
+    /// Counts one more connection, unless `--max-connections` are already being admitted.
+    pub(super) fn try_new(shared: &Arc<Shared>) -> Option<Self> {
+        let before = shared.admitting.fetch_add(1, Ordering::SeqCst);
+        if before >= shared.config.max_connections {
+            shared.admitting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Admitting(Arc::clone(shared)))
+    }
 }
 
-/// Handles one accepted connection from start to end (for a control connection: the whole session).
-pub(super) fn admit(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAddr) {
-    let allowed = crate::control::allow::is_allowed(&shared.config.allow, peer.ip());
-    let kind = classify(shared, &mut stream, peer, allowed);
-    shared.admitting.fetch_sub(1, Ordering::SeqCst);
-    if !matches!(kind, Kind::Control) {
-        return;
+impl Drop for Admitting {
+    fn drop(&mut self) {
+        self.0.admitting.fetch_sub(1, Ordering::SeqCst);
     }
-    if !allowed {
-        info!(%peer, "refused session: address not in --allow");
-        refuse(
-            &mut stream,
-            RefusalReason::NotAllowed,
-            format!("this server does not accept connections from {}: it is not in the server's --allow list", peer.ip()),
+}
+
+/// Handles one admitted connection from start to end (for a control connection: the whole session).
+pub(super) fn admit(stream: TcpStream, peer: SocketAddr, ticket: Admitting) {
+    let shared = &Arc::clone(&ticket.0);
+    if stream.set_nonblocking(false).is_err() {
+        return drop_connection(shared, stream, peer, "socket setup failed");
+    }
+    let mut wire = DeadlineStream::within(&stream, shared.config.handshake_timeout);
+    let mut preamble = [0u8; 8];
+    if let Err(e) = wire.read_exact(&mut preamble) {
+        let why = format!("no preamble within the handshake deadline ({e})");
+        return drop_connection(shared, stream, peer, &why);
+    }
+    if &preamble == DATA_PREAMBLE {
+        return route_data(shared, wire, &stream, peer);
+    }
+    if &preamble != CONTROL_PREAMBLE {
+        return drop_connection(
+            shared,
+            stream,
+            peer,
+            "not a linkbench client (unknown preamble)",
         );
-        return;
     }
-    if shared
-        .busy
-        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
+    let greeted = wire
+        .write_all(SERVER_PREAMBLE)
+        .map_err(|e| handshake::HandshakeError::Refused(format!("client went away ({e})")))
+        .and_then(|_| handshake::greet(shared, &mut wire));
+    let server_proof = match greeted {
+        Ok(proof) => proof,
+        Err(e) => {
+            info!(%peer, "refused session: {e}");
+            return shared.closer.close(stream);
+        }
+    };
+    let Some(slot) = shared.slots.acquire(SLOT_GRACE) else {
         info!(%peer, "refused session: busy with another client");
-        refuse(
-            &mut stream,
+        let _ = refuse::<()>(
+            &mut wire,
             RefusalReason::Busy,
             "the server is busy running another client's test; try again when it is done".into(),
         );
-        return;
-    }
-    info!(%peer, "session started");
-    match session::Session::new(shared, &stream, peer).and_then(|s| s.run()) {
-        Ok(()) => info!(%peer, "session ended"),
-        Err(e) => warn!(%peer, "session failed: {e}"),
-    }
-    let _ = stream.shutdown(Shutdown::Both);
-    shared.set_pending_data(None);
-    shared.busy.store(false, Ordering::SeqCst);
+        return shared.closer.close(stream);
+    };
+    // From here the session slot, not the admission count, holds this connection.
+    drop(ticket);
+    run_session(shared, &stream, peer, server_proof);
+    drop(slot);
     if shared.config.once {
         shared.stop.store(true, Ordering::SeqCst);
     }
 }
 
-/// Reads the preamble. A control connection is answered with the server preamble; a data connection with
-/// the right cookie is handed to the session; anything else is dropped (and logged in one line).
-fn classify(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, allowed: bool) -> Kind {
-    let drop_with = |why: &str| {
-        info!(%peer, "closed connection: {why}");
-        Kind::Dropped
-    };
-    let timeout = Some(shared.config.handshake_timeout);
-    if stream.set_nonblocking(false).is_err()
-        || stream.set_read_timeout(timeout).is_err()
-        || stream.set_write_timeout(timeout).is_err()
-    {
-        return drop_with("socket setup failed");
-    }
-    let mut preamble = [0u8; 8];
-    if let Err(e) = stream.read_exact(&mut preamble) {
-        return drop_with(&format!("no preamble within the handshake timeout ({e})"));
-    }
-    if &preamble == CONTROL_PREAMBLE {
-        if stream.write_all(SERVER_PREAMBLE).is_err() {
-            return drop_with("client went away during the handshake");
+/// Runs a session; a panic in it is logged and ends only that session.
+fn run_session(shared: &Shared, stream: &TcpStream, peer: SocketAddr, proof: Option<String>) {
+    info!(%peer, "session started");
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Session::new(shared, stream, peer).and_then(|s| s.run(proof))
+    }));
+    match ran {
+        Ok(Ok(())) => info!(%peer, "session ended"),
+        Ok(Err(e)) => warn!(%peer, "session failed: {e}"),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            warn!(%peer, "session panicked ({what}); ended it and freed its slot: please report this as a bug");
         }
-        return Kind::Control;
     }
-    if &preamble != DATA_PREAMBLE {
-        return drop_with("not a linkbench client (unknown preamble)");
-    }
-    if !allowed {
-        return drop_with("data connection from an address not in --allow");
-    }
+    shared.set_pending_data(None);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// A data connection: reads its cookie and stream index, and hands it to the session that expects it.
+fn route_data(shared: &Shared, mut wire: DeadlineStream<'_>, stream: &TcpStream, peer: SocketAddr) {
     let mut cookie = [0u8; COOKIE_BYTES];
     let mut index = [0u8; 4];
-    if stream
+    if wire
         .read_exact(&mut cookie)
-        .and_then(|_| stream.read_exact(&mut index))
+        .and_then(|_| wire.read_exact(&mut index))
         .is_err()
     {
-        return drop_with("data connection ended before its cookie");
+        return throttled_warn!(shared.log_throttle, %peer, "closed connection: data connection ended before its cookie");
     }
     let guard = shared
         .pending_data
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    match (guard.as_ref(), stream.try_clone()) {
-        (Some(pending), Ok(clone)) if pending.cookie == cookie => {
-            let _ = pending.streams.send((u32::from_be_bytes(index), clone));
-            Kind::Data
-        }
-        _ => drop_with("data connection with an unknown session cookie"),
+    let handed = match (guard.as_ref(), stream.try_clone()) {
+        (Some(pending), Ok(clone)) if pending.cookie == cookie => pending
+            .streams
+            .try_send((u32::from_be_bytes(index), clone))
+            .is_ok(),
+        _ => false,
+    };
+    if !handed {
+        throttled_warn!(shared.log_throttle, %peer, "closed connection: data connection with an unknown session cookie (or more than its trial's streams)");
     }
 }
 
-/// Sends a refusal and closes without resetting the connection, so the client reads the reason.
-fn refuse(stream: &mut TcpStream, reason: RefusalReason, message: String) {
-    let _ = write_frame(stream, &ServerMessage::Refused { reason, message });
-    close_gracefully(stream);
-}
-
-/// Closes after the peer has read what we sent: shut down our side, then discard what the peer still sends
-/// (closing with unread input would reset the connection and could destroy the refusal in flight).
-pub(super) fn close_gracefully(stream: &mut TcpStream) {
-    let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut sink = [0u8; 4096];
-    let mut budget: usize = 64 * 1024;
-    while budget > 0 {
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => budget = budget.saturating_sub(n),
-        }
-    }
+/// Closes a connection that turned out not to be a linkbench client, with one (throttled) log line.
+fn drop_connection(shared: &Shared, stream: TcpStream, peer: SocketAddr, why: &str) {
+    throttled_warn!(shared.log_throttle, %peer, "closed connection: {why}");
+    shared.closer.close(stream);
 }

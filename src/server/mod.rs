@@ -1,20 +1,35 @@
 //! linkbench-server: one port for control and data connections, one test session at a time.
 //!
-//! The accept loop ([`Server::run`]) sleeps in `poll()` and hands each connection to a short-lived
-//! admission thread ([`admission`]) that checks the peer against `--allow`, reads the 8-byte preamble with
-//! a timeout, and either routes a data connection to the running session by its cookie, refuses a second
-//! control connection as busy (like iperf3), or starts the [`session`]. At most `max_connections`
-//! connections are being admitted at once; more are closed at once, so a flood costs bounded threads and
-//! memory.
+//! The accept loop ([`Server::run`]) sleeps in `poll()`. It judges each connection's address against
+//! `--allow` before reading a byte: a peer outside it is sent a refusal and handed to the [`closer`],
+//! without a thread. Others get a short-lived admission thread ([`admission`]) that reads the 8-byte
+//! preamble and routes a data connection to the running session by its cookie, or runs a control
+//! connection's [`handshake`] (hello and key) and then the [`session`], which owns a session slot
+//! ([`slots`]; a second client is told "busy", like iperf3). At most `--max-connections` connections are
+//! being admitted at once; more are closed at once.
+//!
+//! What each connection may cost is bounded: an admission thread lives at most `--handshake-timeout`;
+//! a refused or closing connection lingers in the one closer thread at most a second, and at most 64 do;
+//! a trial ends by the server's own clock ([`trial_clock`]); a session's queued control frames are
+//! bounded ([`crate::control::reader`]). Refusal log lines are throttled ([`throttle`]).
 
 mod admission;
+pub(crate) mod closer;
+mod exchange;
+mod handshake;
 mod session;
+pub(crate) mod slots;
+pub(crate) mod throttle;
+mod trial_clock;
+mod watch;
 
 use crate::clock::{self, ClockFacts};
 use crate::control::auth::PreSharedKey;
-use crate::control::{ServerLimits, COOKIE_BYTES};
+use crate::control::{allow, RefusalReason, ServerLimits, COOKIE_BYTES};
 use crate::diag::HostFacts;
+use closer::Closer;
 use ipnet::IpNet;
+use slots::SessionSlots;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -23,7 +38,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
-use tracing::{info, warn};
+use throttle::{throttled_warn, LogThrottle};
+use tracing::info;
 
 /// The server could not start or keep running.
 #[derive(Debug, Error)]
@@ -36,6 +52,8 @@ pub enum ServerError {
     },
     #[error("accepting connections failed: {0}")]
     Accept(io::Error),
+    #[error("cannot start the server's closing thread: {0}")]
+    Thread(io::Error),
 }
 
 /// How the server runs.
@@ -87,16 +105,18 @@ impl Default for ServerConfig {
 /// A session waiting for its data connections.
 struct PendingData {
     cookie: [u8; COOKIE_BYTES],
-    streams: mpsc::Sender<(u32, TcpStream)>,
+    streams: mpsc::SyncSender<(u32, TcpStream)>,
 }
 
 /// State shared by the accept loop, admission threads and the session.
 struct Shared {
     config: ServerConfig,
-    busy: AtomicBool,
+    slots: SessionSlots,
     stop: AtomicBool,
     admitting: AtomicUsize,
     pending_data: Mutex<Option<PendingData>>,
+    closer: Closer,
+    log_throttle: LogThrottle,
     host: HostFacts,
     clock: ClockFacts,
 }
@@ -129,10 +149,12 @@ impl Server {
         let clock = clock::measure(&config.root);
         let shared = Arc::new(Shared {
             config,
-            busy: AtomicBool::new(false),
+            slots: SessionSlots::new(1),
             stop: AtomicBool::new(false),
             admitting: AtomicUsize::new(0),
             pending_data: Mutex::new(None),
+            closer: Closer::start().map_err(ServerError::Thread)?,
+            log_throttle: LogThrottle::default(),
             host,
             clock,
         });
@@ -159,7 +181,7 @@ impl Server {
                 Ok((stream, peer)) => self.dispatch(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if is_transient_accept_error(&e) => {
-                    warn!(error = %e, "accept failed; continuing");
+                    throttled_warn!(self.shared.log_throttle, error = %e, "accept failed; continuing");
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => return Err(ServerError::Accept(e)),
@@ -170,20 +192,32 @@ impl Server {
     }
 
     fn dispatch(&self, stream: TcpStream, peer: SocketAddr) {
-        let admitting = self.shared.admitting.fetch_add(1, Ordering::SeqCst);
-        if admitting >= self.shared.config.max_connections {
-            self.shared.admitting.fetch_sub(1, Ordering::SeqCst);
-            warn!(%peer, "refused connection: {admitting} connections already being admitted (--max-connections)");
-            return;
+        let shared = &self.shared;
+        if !allow::is_allowed(&shared.config.allow, peer.ip()) {
+            // Judged before reading a byte: no thread, no read, a bounded linger in the closer.
+            throttled_warn!(shared.log_throttle, %peer, "refused connection: address not in --allow");
+            handshake::refuse_unread(
+                &stream,
+                RefusalReason::NotAllowed,
+                format!(
+                    "this server does not accept connections from {}: it is not in the server's --allow list",
+                    peer.ip()
+                ),
+            );
+            return shared.closer.close(stream);
         }
-        let shared = Arc::clone(&self.shared);
+        let Some(ticket) = admission::Admitting::try_new(shared) else {
+            throttled_warn!(shared.log_throttle, %peer,
+                "refused connection: {} connections already being admitted (--max-connections)",
+                shared.config.max_connections);
+            return;
+        };
         let spawned = std::thread::Builder::new()
             .name("admission".into())
             .stack_size(ADMISSION_STACK_BYTES)
-            .spawn(move || admission::admit(&shared, stream, peer));
+            .spawn(move || admission::admit(stream, peer, ticket));
         if let Err(e) = spawned {
-            self.shared.admitting.fetch_sub(1, Ordering::SeqCst);
-            warn!(%peer, error = %e, "could not start a thread for a connection; closed it");
+            throttled_warn!(shared.log_throttle, %peer, error = %e, "could not start a thread for a connection; closed it");
         }
     }
 }

@@ -1,0 +1,128 @@
+//! Watching a running trial from its control thread: live `interval` frames to the client, the client's
+//! frames (only one `stop` is allowed), and the trial clock. When the client breaks the protocol, goes
+//! away, or the clock runs out, the trial is ended at once ([`TrialStop::abort`]); data threads that do
+//! not stop within the join bound are left behind rather than holding the session.
+
+use super::handshake::message_name;
+use super::session::{Frames, Session, WATCH_TICK};
+use super::trial_clock::TrialClock;
+use crate::control::frame::FrameError;
+use crate::control::reader::Next;
+use crate::control::{write_frame, ClientMessage, ServerMessage};
+use crate::engine::stop::TrialStop;
+use crate::engine::{RunningSide, SideOutcome};
+use crate::plan::TrialSpec;
+use crate::units::seconds_saturating;
+use std::time::Instant;
+
+/// How a trial's run went, seen from its control thread.
+#[derive(Default)]
+pub(super) struct Watched {
+    /// What the data threads measured; `None` when they did not stop in time.
+    pub outcome: Option<SideOutcome>,
+    /// The control connection failed.
+    pub client_gone: Option<FrameError>,
+    /// The client sent what a running trial does not accept.
+    pub violation: Option<String>,
+    /// The trial clock ran out; the report says so.
+    pub cut: Option<String>,
+    pub stop_seen: bool,
+}
+
+impl Watched {
+    fn ended_early(&self) -> bool {
+        self.client_gone.is_some() || self.violation.is_some() || self.cut.is_some()
+    }
+}
+
+impl Session<'_> {
+    /// Runs the watch loop until every data thread has ended.
+    pub(super) fn watch(
+        &mut self,
+        spec: &TrialSpec,
+        mut running: RunningSide,
+        trial_stop: &TrialStop,
+        clock: &TrialClock,
+        frames: &Frames,
+    ) -> Watched {
+        let interval = seconds_saturating(spec.interval_s);
+        let started = Instant::now();
+        let mut next_tick = started + interval;
+        let mut watched = Watched::default();
+        let mut ended_at: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let wake = next_tick.min(now + WATCH_TICK);
+            if running.wait_finished(wake.saturating_duration_since(now)) {
+                break;
+            }
+            if !watched.ended_early() {
+                read_client(frames, &mut watched);
+                if clock.expired() && !watched.ended_early() {
+                    watched.cut = Some(clock.cut_message());
+                }
+                if watched.ended_early() {
+                    trial_stop.abort();
+                    ended_at = Some(Instant::now());
+                }
+            }
+            if ended_at.is_some_and(|t| t.elapsed() > clock.join_bound()) {
+                return watched;
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                if watched.client_gone.is_none() && watched.violation.is_none() {
+                    self.send_interval(&running, started, &mut watched, trial_stop);
+                }
+                // Ticks missed while busy are skipped, not sent in a burst.
+                while next_tick <= now {
+                    next_tick += interval;
+                }
+            }
+        }
+        watched.outcome = Some(running.join());
+        watched
+    }
+
+    fn send_interval(
+        &mut self,
+        running: &RunningSide,
+        started: Instant,
+        watched: &mut Watched,
+        trial_stop: &TrialStop,
+    ) {
+        let sample = running.measured_progress();
+        let live = ServerMessage::Interval {
+            elapsed_s: started.elapsed().as_secs_f64(),
+            measuring: sample.streams_measuring > 0,
+            bytes: sample.bytes,
+            messages: sample.messages,
+        };
+        if let Err(e) = write_frame(&mut self.control, &live) {
+            // Stop sending data to a client that is gone.
+            trial_stop.abort();
+            watched.client_gone = Some(e);
+        }
+    }
+}
+
+/// Takes the client's waiting frames: one `stop` is fine, anything else breaks the trial.
+fn read_client(frames: &Frames, watched: &mut Watched) {
+    loop {
+        match frames.try_next() {
+            Ok(Next::Frame(ClientMessage::Stop)) if !watched.stop_seen => watched.stop_seen = true,
+            Ok(Next::Frame(other)) => {
+                watched.violation = Some(format!(
+                    "the client sent {} during a trial, where only one stop is allowed",
+                    message_name(&other)
+                ));
+                return;
+            }
+            Ok(Next::Quiet) => return,
+            Err(e) => {
+                watched.client_gone = Some(e);
+                return;
+            }
+        }
+    }
+}
