@@ -12,15 +12,12 @@ use crate::engine::pinning::CpuChoice;
 use crate::plan::{TestKind, TrialSpec};
 use crate::transport::rdma::setup::RdmaSide;
 use crate::transport::tcp::{TcpDataStream, TcpOptions};
-use crate::transport::DataStream;
+use crate::transport::{Connected, DataStream};
 use rand::RngCore;
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Instant;
-
-/// A trial's data streams, and clones of their sockets to end the trial with.
-pub(super) type Connected = (Vec<Box<dyn DataStream>>, Vec<TcpStream>);
 
 impl Session<'_> {
     /// Sends `ready`, waits for `start` and the data connections; on failure tells the client why.

@@ -74,6 +74,10 @@ impl ZeroCopyStats {
     }
 }
 
+/// A trial's TCP data streams, and clones of their sockets to end the trial with
+/// ([`crate::engine::stop::TrialStop`]).
+pub type Connected = (Vec<Box<dyn DataStream>>, Vec<std::net::TcpStream>);
+
 /// The send half and the receive half of one connection.
 pub type StreamHalves = (Box<dyn DataStream>, Box<dyn DataStream>);
 

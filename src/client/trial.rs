@@ -1,0 +1,312 @@
+//! One trial from the client's side: choose CPUs and probe the link, send `setup`, take the server's
+//! `ready`, connect the data streams (or queue pairs) and say `start`, watch it run ([`super::watch`]),
+//! and build the result from both sides' figures. A trial that fails keeps what it measured.
+
+use super::trust::TrialBounds;
+use super::watch::{Watch, Watched};
+use super::{message_name, ClientConfig, ClientError};
+use crate::control::auth;
+use crate::control::reader::{FrameReader, Next};
+use crate::control::{
+    write_frame, ClientMessage, RefusalReason, ServerLimits, ServerMessage, SideReport,
+    COOKIE_BYTES, DATA_PREAMBLE,
+};
+use crate::diag::link::LinkProbe;
+use crate::engine::pinning::{self, CpuChoice};
+use crate::engine::stop::TrialStop;
+use crate::engine::{self, RunningSide, Side, SideOutcome};
+use crate::plan::{TestKind, TransportKind, TrialSpec};
+use crate::report::model::{LinkSides, RdmaReport, TestResult};
+use crate::results;
+use crate::text::escape_control;
+use crate::transport::rdma::setup::RdmaSide;
+use crate::transport::rdma::{RdmaOffer, RdmaPortFacts};
+use crate::transport::tcp::{TcpDataStream, TcpOptions};
+use crate::transport::{Connected, DataStream};
+use crate::units::seconds_saturating;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest `ready` accepted (a cookie, CPUs, and up to `--max-streams` queue pairs).
+const READY_LIMIT: u32 = 1 << 20;
+
+/// One trial and what it needs from the session.
+pub struct TrialRun<'a> {
+    pub config: &'a ClientConfig,
+    pub spec: &'a TrialSpec,
+    pub addr: SocketAddr,
+    /// This side's address on the control connection.
+    pub local: IpAddr,
+    pub nic_local: Option<&'a [usize]>,
+    /// The local interface the route to the server uses.
+    pub interface: Option<&'a str>,
+    /// What the server announced in its welcome.
+    pub server_limits: &'a ServerLimits,
+}
+
+/// A trial that failed, with whatever it measured before it failed.
+pub type TrialFailure = (Option<Box<TestResult>>, ClientError);
+
+/// A trial whose data threads run.
+struct Started {
+    running: RunningSide,
+    stop: Arc<AtomicBool>,
+    trial_stop: TrialStop,
+    /// RDMA: this side's and the server's port facts.
+    rdma_facts: Option<(RdmaPortFacts, RdmaPortFacts)>,
+}
+
+impl TrialRun<'_> {
+    /// How long the server may say nothing at all.
+    pub fn silence_limit(&self) -> Duration {
+        seconds_saturating((self.spec.interval_s * 3.0).max(10.0)) + self.config.stall_timeout
+    }
+
+    pub fn run(
+        &self,
+        control: &mut TcpStream,
+        frames: &FrameReader<ServerMessage>,
+        out: &mut dyn Write,
+    ) -> Result<TestResult, TrialFailure> {
+        let spec = self.spec;
+        let cpus = pinning::choose_cpus(
+            self.config.cpus.as_deref(),
+            self.nic_local,
+            &pinning::usable_cpus(),
+            engine::thread_count(spec, Side::Client),
+            false,
+        )
+        .map_err(|e| (None, e.into()))?;
+        let probe = self
+            .interface
+            .map(|i| LinkProbe::begin(&self.config.root, i));
+        let rdma_side = match spec.transport {
+            TransportKind::Rdma => Some(
+                RdmaSide::open(
+                    &self.config.root,
+                    spec,
+                    &self.config.rdma_device,
+                    self.local,
+                    self.interface,
+                )
+                .map_err(|e| (None, e.into()))?,
+            ),
+            TransportKind::Tcp => None,
+        };
+        let bounds = TrialBounds::new(spec, self.server_limits, self.silence_limit());
+        let started = self
+            .negotiate(control, frames, rdma_side, &cpus, &bounds)
+            .map_err(|e| (None, e))?;
+        let watch = Watch {
+            spec,
+            live: self.config.live,
+            bounds,
+            silence: self.silence_limit(),
+            stop: &started.stop,
+        };
+        let watched = watch.run(control, frames, &started.running, out);
+        self.finish(started, watched, &cpus, probe)
+    }
+
+    /// `setup`, `ready`, the data connections (or queue pairs), `start`, and the data threads.
+    fn negotiate(
+        &self,
+        control: &mut TcpStream,
+        frames: &FrameReader<ServerMessage>,
+        rdma_side: Option<RdmaSide>,
+        cpus: &CpuChoice,
+        bounds: &TrialBounds,
+    ) -> Result<Started, ClientError> {
+        let spec = self.spec;
+        frames.set_limit(READY_LIMIT);
+        write_frame(
+            control,
+            &ClientMessage::Setup {
+                spec: spec.clone(),
+                rdma: rdma_side.as_ref().map(|s| Box::new(s.offer())),
+            },
+        )?;
+        let (cookie, server_rdma) = self.await_ready(frames)?;
+        // From `start` on, the largest frame is the trial's result.
+        frames.set_limit(bounds.result_limit());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (running, sockets, rdma_facts) = match rdma_side {
+            Some(mut side) => {
+                let server_offer = server_rdma.ok_or_else(|| {
+                    ClientError::Unexpected(
+                        "ready without queue pairs for an RDMA setup (server)".into(),
+                    )
+                })?;
+                side.connect(spec, &server_offer)?;
+                write_frame(control, &ClientMessage::Start)?;
+                let (qps, facts) = side.into_qps();
+                let stall = self.config.stall_timeout;
+                let running = engine::start_rdma_side(
+                    spec,
+                    Side::Client,
+                    qps,
+                    cpus,
+                    Arc::clone(&stop),
+                    stall,
+                );
+                (running, Vec::new(), Some((facts, server_offer.port)))
+            }
+            None => {
+                let (streams, sockets) = self.open_streams(&cookie)?;
+                write_frame(control, &ClientMessage::Start)?;
+                let running =
+                    engine::start_side(spec, Side::Client, streams, cpus, Arc::clone(&stop));
+                (running, sockets, None)
+            }
+        };
+        let running = running.map_err(|e| ClientError::Data(e.to_string()))?;
+        Ok(Started {
+            running,
+            trial_stop: TrialStop::new(Arc::clone(&stop), sockets),
+            stop,
+            rdma_facts,
+        })
+    }
+
+    /// Waits for `ready` (the cookie and, for RDMA, the server's queue pairs).
+    fn await_ready(
+        &self,
+        frames: &FrameReader<ServerMessage>,
+    ) -> Result<([u8; COOKIE_BYTES], Option<RdmaOffer>), ClientError> {
+        let silence = self.silence_limit();
+        let (cookie, rdma) = match frames.next(silence)? {
+            Next::Frame(ServerMessage::Ready { cookie, rdma, .. }) => (cookie, rdma),
+            Next::Frame(ServerMessage::Refused {
+                reason: RefusalReason::Limit | RefusalReason::Cpu,
+                message,
+            }) => return Err(ClientError::LimitRefused(escape_control(&message).into())),
+            Next::Frame(ServerMessage::Refused { message, .. }) => {
+                return Err(ClientError::Refused(escape_control(&message).into()))
+            }
+            Next::Frame(ServerMessage::Error { message }) => {
+                return Err(ClientError::ServerError(escape_control(&message).into()))
+            }
+            Next::Frame(other) => return Err(ClientError::Unexpected(message_name(&other).into())),
+            Next::Quiet => return Err(ClientError::ServerSilent(silence.as_secs_f64())),
+        };
+        let cookie = auth::unhex(&cookie)
+            .and_then(|v| <[u8; COOKIE_BYTES]>::try_from(v).ok())
+            .ok_or_else(|| {
+                ClientError::Unexpected("a session cookie that is not 16 bytes of hex".into())
+            })?;
+        Ok((cookie, rdma.map(|r| *r)))
+    }
+
+    /// Ends this side's threads and builds the result from both sides' figures.
+    fn finish(
+        &self,
+        started: Started,
+        watched: Watched,
+        cpus: &CpuChoice,
+        probe: Option<LinkProbe>,
+    ) -> Result<TestResult, TrialFailure> {
+        let spec = self.spec;
+        // The client's own threads end by themselves: senders by the plan, receivers at the peer's end.
+        // Without the server's result there is no end to wait for: end them now.
+        if watched.server.is_err() {
+            started.trial_stop.abort();
+        }
+        let outcome = started.running.join();
+        started.trial_stop.disarm();
+        let client_link = probe.map(LinkProbe::finish);
+        let (server_report, error) = match watched.server {
+            Ok(r) if watched.stop_sent => (r, Some(ClientError::Interrupted)),
+            Ok(r) => (r, None),
+            Err(e) => (SideReport::default(), Some(e)),
+        };
+        let mut thread_errors = outcome.errors.clone();
+        thread_errors.extend(
+            server_report
+                .errors
+                .iter()
+                .map(|e| format!("server: {}", escape_control(e))),
+        );
+        let complete = error.is_none() && thread_errors.is_empty();
+        let mut result = results::build_result(spec, &outcome, cpus, &server_report, complete)
+            .map_err(|e| (None, ClientError::Data(e.to_string())))?;
+        result.link = Some(LinkSides {
+            client: client_link,
+            server: server_report.link.clone(),
+        });
+        if let (Some(settings), Some((client_port, server_port))) = (&spec.rdma, started.rdma_facts)
+        {
+            result.rdma = Some(self.rdma_report(
+                settings,
+                client_port,
+                server_port,
+                &outcome,
+                &server_report,
+            ));
+        }
+        match error {
+            Some(e) => Err((Some(Box::new(result)), e)),
+            None if !thread_errors.is_empty() => Err((
+                Some(Box::new(result)),
+                ClientError::TrialFailed(thread_errors.join("; ")),
+            )),
+            None => Ok(result),
+        }
+    }
+
+    fn rdma_report(
+        &self,
+        settings: &crate::plan::RdmaSettings,
+        client: RdmaPortFacts,
+        server: RdmaPortFacts,
+        outcome: &SideOutcome,
+        server_report: &SideReport,
+    ) -> RdmaReport {
+        let knobs = engine::rdma::Knobs::new(self.spec, settings, self.config.stall_timeout);
+        RdmaReport {
+            settings: settings.clone(),
+            effective_cq_mod: if self.spec.test == TestKind::Lat {
+                knobs.lat_signal_every as u32
+            } else {
+                knobs.cq_mod as u32
+            },
+            client: Some(client),
+            server: Some(server),
+            client_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),
+            server_warmup_ops: server_report.rdma_warmup_ops,
+            client_received_messages: outcome.rdma.iter().map(|r| r.received_messages).sum(),
+            client_received_bytes: outcome.rdma.iter().map(|r| r.received_bytes).sum(),
+            server_received_messages: server_report.rdma_received_messages,
+            server_received_bytes: server_report.rdma_received_bytes,
+        }
+    }
+
+    /// Connects one data connection per stream, presenting the session cookie.
+    fn open_streams(&self, cookie: &[u8; COOKIE_BYTES]) -> Result<Connected, ClientError> {
+        let spec = self.spec;
+        let options = TcpOptions {
+            nodelay: spec.test == TestKind::Lat,
+            busy_poll: spec.busy_poll,
+            zerocopy: spec.zerocopy && spec.client_sends() && spec.test != TestKind::Lat,
+            stall_timeout: self.config.stall_timeout,
+        };
+        let mut streams: Vec<Box<dyn DataStream>> = Vec::new();
+        let mut sockets = Vec::new();
+        for index in 0..spec.streams {
+            let failed = |e: String| ClientError::Data(format!("stream {index}: {e}"));
+            let mut stream = TcpStream::connect_timeout(&self.addr, self.config.connect_timeout)
+                .map_err(|e| failed(format!("could not connect to {}: {e}", self.addr)))?;
+            let mut preamble = DATA_PREAMBLE.to_vec();
+            preamble.extend_from_slice(cookie);
+            preamble.extend_from_slice(&index.to_be_bytes());
+            crate::transport::tcp::write_preamble(&mut stream, &preamble)
+                .map_err(|e| failed(e.to_string()))?;
+            sockets.push(stream.try_clone().map_err(|e| failed(e.to_string()))?);
+            let data = TcpDataStream::new(stream, options).map_err(|e| failed(e.to_string()))?;
+            streams.push(Box::new(data));
+        }
+        Ok((streams, sockets))
+    }
+}
