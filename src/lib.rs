@@ -4,7 +4,7 @@
 //! Data flows one way: command line ([`cli`]) -> [`plan::TestPlan`] -> control session ([`client`],
 //! [`server`], protocol in [`control`]) -> data path ([`transport`]) -> workloads ([`engine`]) ->
 //! figures ([`results`], [`stats`]) -> [`report`]. Facts about the machine come from [`diag`] and
-//! [`clock`]; human units from [`units`].
+//! [`clock`]; human units from [`units`]; files the user names are read through [`files`].
 
 pub mod cli;
 pub mod client;
@@ -13,6 +13,7 @@ pub mod compare;
 pub mod control;
 pub mod diag;
 pub mod engine;
+pub mod files;
 pub mod inspect;
 pub mod plan;
 pub mod report;

@@ -229,30 +229,44 @@ pub struct TestPlan {
     pub rdma: Option<RdmaSettings>,
 }
 
+/// The most trials one run may plan (message sizes x `--repeat`). Every trial is a control-session round
+/// trip, at least one measured phase and a result in the report (2-10 KiB each), so 10,000 is days of
+/// testing and a report linkbench-compare still reads (`report::MAX_REPORT_BYTES`); the command
+/// line refuses more before anything is allocated.
+pub const MAX_TRIALS: u64 = 10_000;
+
 impl TestPlan {
-    /// Every trial, size by size; the repeats of one size run back to back.
+    /// How many trials the plan expands into, without expanding it.
+    pub fn trial_count(&self) -> u64 {
+        (self.sizes.len() as u64).saturating_mul(u64::from(self.repeat))
+    }
+
+    /// Every trial, size by size, made one at a time; the repeats of one size run back to back.
+    pub fn iter_trials(&self) -> impl Iterator<Item = TrialSpec> + '_ {
+        self.sizes.iter().flat_map(move |&message_size| {
+            (0..self.repeat).map(move |trial| TrialSpec {
+                transport: self.transport,
+                test: self.test,
+                message_size,
+                streams: self.streams,
+                stop: self.stop,
+                warmup_s: self.warmup_s,
+                interval_s: self.interval_s,
+                reverse: self.reverse,
+                zerocopy: self.zerocopy,
+                busy_poll: self.busy_poll,
+                server_cpus: self.server_cpus.clone(),
+                trial,
+                rdma: self.rdma.clone(),
+            })
+        })
+    }
+
+    /// Every trial, size by size, in a vector. Nothing is reserved ahead, so a plan built around the
+    /// command line's [`MAX_TRIALS`] check grows it only as far as it really goes; prefer
+    /// [`TestPlan::iter_trials`] and [`TestPlan::trial_count`].
     pub fn trials(&self) -> Vec<TrialSpec> {
-        let mut trials = Vec::with_capacity(self.sizes.len() * self.repeat as usize);
-        for &message_size in &self.sizes {
-            for trial in 0..self.repeat {
-                trials.push(TrialSpec {
-                    transport: self.transport,
-                    test: self.test,
-                    message_size,
-                    streams: self.streams,
-                    stop: self.stop,
-                    warmup_s: self.warmup_s,
-                    interval_s: self.interval_s,
-                    reverse: self.reverse,
-                    zerocopy: self.zerocopy,
-                    busy_poll: self.busy_poll,
-                    server_cpus: self.server_cpus.clone(),
-                    trial,
-                    rdma: self.rdma.clone(),
-                });
-            }
-        }
-        trials
+        self.iter_trials().collect()
     }
 }
 
@@ -284,6 +298,16 @@ mod tests {
         let got: Vec<(u64, u32)> = trials.iter().map(|t| (t.message_size, t.trial)).collect();
         assert_eq!(got, vec![(2, 0), (2, 1), (2, 2), (4, 0), (4, 1), (4, 2)]);
         assert!(trials.iter().all(|t| t.reverse && t.streams == 2));
+    }
+
+    #[test]
+    fn a_huge_plan_is_counted_without_being_expanded() {
+        let mut p = plan();
+        p.repeat = u32::MAX;
+        p.sizes = (1..=26).map(|i| 1 << i).collect();
+        assert_eq!(p.trial_count(), 26 * u64::from(u32::MAX));
+        let first: Vec<u32> = p.iter_trials().take(3).map(|t| t.trial).collect();
+        assert_eq!(first, vec![0, 1, 2]);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct BaselineResult {
     /// Median change of the first metric (bandwidth, or latency p50), percent.
     pub change_percent: Option<f64>,
-    /// `regression`, `improvement`, `no_change`, `not_enough_trials`, or `missing` (no such pair
-    /// there).
+    /// `regression`, `improvement`, `no_change`, `not_enough_trials`, `incomplete` (a trial of this run
+    /// did not complete), `missing` (no such pair there), `unreadable: ...` or `not compared: ...`.
     pub verdict: String,
 }
 
@@ -24,9 +24,20 @@ pub struct SuiteComparison {
     pub baseline: String,
     pub candidate: String,
     pub regressed: bool,
+    /// The candidate suite's trials that did not complete: each fails the comparison, as in
+    /// linkbench-compare.
+    #[serde(default)]
+    pub incomplete: Vec<String>,
     /// linkbench-compare's table.
     pub table: String,
     pub error: Option<String>,
+}
+
+impl SuiteComparison {
+    /// True when the comparison could not be made, found a regression or incomplete candidate trials.
+    pub fn failed(&self) -> bool {
+        self.regressed || !self.incomplete.is_empty() || self.error.is_some()
+    }
 }
 
 fn verdict_name(v: MetricVerdict) -> &'static str {
@@ -68,9 +79,27 @@ pub fn against_baseline(
                 continue;
             }
         };
-        let Ok(cmp) = compare::compare(&b, &[c], &Bands::default()) else {
-            continue;
+        let cmp = match compare::compare(&b, &[c], &Bands::default()) {
+            Ok(cmp) => cmp,
+            Err(e) => {
+                o.baseline = Some(BaselineResult {
+                    change_percent: None,
+                    verdict: format!("not compared: {e}"),
+                });
+                continue;
+            }
         };
+        if let Some(first) = cmp.candidates.iter().flat_map(|c| &c.incomplete).next() {
+            o.baseline = Some(BaselineResult {
+                change_percent: None,
+                verdict: "incomplete".into(),
+            });
+            if o.verdict == Verdict::Pass {
+                o.verdict = Verdict::Fail;
+                o.reason = format!("incomplete against the baseline: {first}");
+            }
+            continue;
+        }
         let metrics: Vec<_> = cmp
             .candidates
             .iter()
@@ -142,6 +171,12 @@ pub fn suites(
             baseline: baseline.into(),
             candidate: candidate.into(),
             regressed: cmp.regressed,
+            incomplete: cmp
+                .candidates
+                .iter()
+                .flat_map(|c| &c.incomplete)
+                .map(ToString::to_string)
+                .collect(),
             table: compare::render::table(&cmp, false),
             error: None,
         },
@@ -149,6 +184,7 @@ pub fn suites(
             baseline: baseline.into(),
             candidate: candidate.into(),
             regressed: false,
+            incomplete: Vec::new(),
             table: String::new(),
             error: Some(e),
         },

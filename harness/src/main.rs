@@ -1,6 +1,6 @@
 //! linkbench-harness: `run PLAN --out DIR [--baseline DIR]`, `check PLAN`, `summary DIR`.
 //! Exit codes: 0 every pair passed (and no comparison regressed), 1 some pair failed or ended in an
-//! error, 2 bad input (a plan that cannot be read or is invalid, an output directory that cannot be made).
+//! error (or standard output could not be written; the files in DIR are written first), 2 bad input (a plan that cannot be read or is invalid, an output directory that cannot be made).
 
 use clap::{Parser, Subcommand};
 use linkbench_harness::{baseline, plan::Plan, runner, schedule, summary::Summary};
@@ -36,16 +36,24 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2);
 }
 
+/// Prints to standard output; a full disk or closed pipe is one error line and exit 1, never a panic.
+fn print_or_exit(text: &str) {
+    if let Err(e) = linkbench::cli::print_stdout(text, "redirect it to a file with room") {
+        eprintln!("linkbench-harness: error: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() {
     let args: Args = linkbench::cli::parse_or_exit("linkbench-harness");
     match args.command {
         Cmd::Check { plan } => {
             let plan = Plan::load(&plan).unwrap_or_else(|e| fail(e));
-            print!("{}", schedule::describe(&plan, &schedule::schedule(&plan)));
+            print_or_exit(&schedule::describe(&plan, &schedule::schedule(&plan)));
         }
         Cmd::Summary { dir } => {
             let s = Summary::read(&dir).unwrap_or_else(|e| fail(e));
-            print!("{}", s.table());
+            print_or_exit(&s.table());
             std::process::exit(if s.all_passed() { 0 } else { 1 });
         }
         Cmd::Run {
@@ -91,7 +99,7 @@ fn main() {
                 );
                 std::process::exit(1);
             }
-            print!("{}", summary.table());
+            print_or_exit(&summary.table());
             eprintln!(
                 "linkbench-harness: summary, HTML, JUnit and Prometheus files in {}",
                 out.display()

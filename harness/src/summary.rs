@@ -11,6 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The largest summary.json read back (`summary DIR`, `--baseline DIR`): 64 MiB. A pair's outcome is
+/// about 400 bytes and a suite comparison's table a few KiB, so this is over 100,000 pairs.
+const SUMMARY_LIMIT: linkbench::files::Limit = linkbench::files::Limit {
+    bytes: 64 << 20,
+    what: "a linkbench-harness summary",
+};
+
 /// A host and how its pairs fared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostTally {
@@ -101,20 +108,15 @@ impl Summary {
 
     /// True when every pair passed and no comparison regressed or failed.
     pub fn all_passed(&self) -> bool {
-        self.failed == 0
-            && self.errors == 0
-            && self
-                .comparisons
-                .iter()
-                .all(|c| !c.regressed && c.error.is_none())
+        self.failed == 0 && self.errors == 0 && self.comparisons.iter().all(|c| !c.failed())
     }
 
     /// Reads `DIR/summary.json`.
     pub fn read(dir: &Path) -> Result<Summary, String> {
         let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
+        let text =
+            linkbench::files::read_regular(&path, SUMMARY_LIMIT).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&text)
             .map_err(|e| format!("{} is not a linkbench-harness summary: {e}", path.display()))
     }
 
@@ -165,10 +167,12 @@ impl Summary {
                 "\ncompare suite {} (baseline) with suite {}: {}",
                 c.baseline,
                 c.candidate,
-                match (&c.error, c.regressed) {
-                    (Some(e), _) => format!("could not compare: {e}"),
-                    (None, true) => "REGRESSION".into(),
-                    (None, false) => "no regression".into(),
+                match (&c.error, c.regressed, c.incomplete.is_empty()) {
+                    (Some(e), _, _) => format!("could not compare: {e}"),
+                    (None, true, true) => "REGRESSION".into(),
+                    (None, true, false) => "REGRESSION and INCOMPLETE candidate trials".into(),
+                    (None, false, false) => "INCOMPLETE candidate trials".into(),
+                    (None, false, true) => "no regression".into(),
                 }
             );
             out += &c.table;

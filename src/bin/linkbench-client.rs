@@ -1,28 +1,78 @@
 //! linkbench-client: parse arguments, run the plan, print the table, write the report.
-//! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why);
-//! 2 bad input (a flag, or a request the server refused as over its limits); 130 interrupted (Ctrl-C;
-//! the report is still written). `--json -` writes the report to standard output and the table to
-//! standard error (for launchers that only carry output back: ssh, pdsh, srun).
+//! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why), or the
+//! report could not be written; 2 bad input (a flag, a `--json` destination that cannot be written,
+//! found before anything runs, or a request the server refused as over its limits); 130 interrupted
+//! (Ctrl-C; the report is still written). `--json -` writes the report to standard output and the table
+//! to standard error (for launchers that only carry output back: ssh, pdsh, srun).
 
 use linkbench::cli::{parse_or_exit, ClientArgs};
 use linkbench::client;
-use linkbench::report::{write_report_atomically, Status};
+use linkbench::report::{self, Report, Status};
+use std::path::Path;
+
+/// Exits 2 unless the report's destination can be written (checked by creating a file, not by reading
+/// permission bits), so a long run is not lost at its end.
+fn check_destination(path: &Path) {
+    if let Err(e) = report::write::check_writable(path) {
+        eprintln!("linkbench-client: error: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// Writes the report where `--json` says; returns the exit code that failing to do so adds.
+fn write_report(report: &Report, path: &Path, to_stdout: bool) -> i32 {
+    let encoded = if to_stdout {
+        serde_json::to_string(report).map(|t| t + "\n")
+    } else {
+        serde_json::to_string_pretty(report)
+    };
+    let text = match encoded {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("linkbench-client: error: cannot encode the report: {e}");
+            return 1;
+        }
+    };
+    if text.len() as u64 > report::MAX_REPORT_BYTES {
+        eprintln!(
+            "linkbench-client: warning: the report is {} MiB, more than linkbench-compare reads ({} MiB); \
+             split such runs into several",
+            text.len() >> 20,
+            report::MAX_REPORT_BYTES >> 20
+        );
+    }
+    let written = if to_stdout {
+        linkbench::cli::print_stdout(&text, "write the report to a file with --json FILE")
+            .map_err(|e| e.to_string())
+    } else {
+        report::write::write_bytes_atomically(text.as_bytes(), path).map_err(|e| e.to_string())
+    };
+    match written {
+        Ok(()) if to_stdout => 0,
+        Ok(()) => {
+            let status = match report.status {
+                Status::Complete => "complete",
+                Status::Incomplete => "incomplete",
+            };
+            eprintln!(
+                "linkbench-client: report written to {} ({status})",
+                path.display()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("linkbench-client: error: {e}");
+            1
+        }
+    }
+}
 
 fn main() {
     let args: ClientArgs = parse_or_exit("linkbench-client");
     let json = args.json.clone();
-    let to_stdout = json.as_deref() == Some(std::path::Path::new("-"));
+    let to_stdout = json.as_deref() == Some(Path::new("-"));
     if let Some(path) = json.as_ref().filter(|_| !to_stdout) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                eprintln!(
-                    "linkbench-client: error: cannot write the report to {}: directory {} does not exist",
-                    path.display(),
-                    dir.display()
-                );
-                std::process::exit(2);
-            }
-        }
+        check_destination(path);
     }
     let config = match args.into_config(std::env::args().collect()) {
         Ok(c) => c,
@@ -56,29 +106,8 @@ fn main() {
     if let Some(e) = &outcome.error {
         eprintln!("linkbench-client: error: {e}");
     }
-    if to_stdout {
-        match serde_json::to_string(&outcome.report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("linkbench-client: error: cannot encode the report: {e}");
-                code = code.max(1);
-            }
-        }
-    } else if let Some(path) = &json {
-        match write_report_atomically(&outcome.report, path) {
-            Ok(()) => eprintln!(
-                "linkbench-client: report written to {} ({})",
-                path.display(),
-                match outcome.report.status {
-                    Status::Complete => "complete",
-                    Status::Incomplete => "incomplete",
-                }
-            ),
-            Err(e) => {
-                eprintln!("linkbench-client: error: {e}");
-                code = code.max(1);
-            }
-        }
+    if let Some(path) = &json {
+        code = code.max(write_report(&outcome.report, path, to_stdout));
     }
     std::process::exit(code);
 }

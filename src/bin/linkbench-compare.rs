@@ -1,6 +1,8 @@
 //! linkbench-compare: compare reports, print the verdicts (table, Markdown, JSON or an HTML page with
-//! plots), exit 0 (no regression), 1 (a regression) or
-//! 2 (bad input: a file that cannot be read or parsed, an unknown schema major version, nothing to compare).
+//! plots), exit 0 (no regression), 1 (a regression, a link failure, a candidate trial that did not
+//! complete, or output that could not be written) or 2 (bad input: a file that cannot be read or parsed,
+//! is not a regular file or is larger than a report can be, an unknown schema major version, nothing to
+//! compare, a baseline without one complete trial).
 
 use clap::Parser;
 use linkbench::cli::parse_or_exit;
@@ -65,12 +67,28 @@ fn main() {
         Format::Json => render::json(&comparison),
         Format::Html => compare::html::page(&comparison, &baseline, &candidates),
     };
-    match &args.output {
+    let written = match &args.output {
         Some(path) => {
             linkbench::report::write::write_bytes_atomically(text.trim_end().as_bytes(), path)
-                .unwrap_or_else(|e| fail(e))
+                .map_err(|e| e.to_string())
         }
-        None => print!("{text}"),
+        None => linkbench::cli::print_stdout(&text, "write it to a file with --output FILE")
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(e) = written {
+        eprintln!("linkbench-compare: error: {e}");
+        std::process::exit(1);
     }
-    std::process::exit(if comparison.regressed { 1 } else { 0 });
+    // Said on stderr too, so a CI log shows it whatever --format and --output are.
+    for c in comparison.candidates.iter() {
+        if let Some(first) = c.incomplete.first() {
+            eprintln!(
+                "linkbench-compare: error: candidate {}: {} trial(s) did not complete (first: {first}); \
+                 a run that did not complete cannot pass",
+                c.candidate,
+                c.incomplete.len()
+            );
+        }
+    }
+    std::process::exit(if comparison.failed { 1 } else { 0 });
 }

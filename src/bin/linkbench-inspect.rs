@@ -1,6 +1,7 @@
 //! linkbench-inspect: what this host's links are made of. No arguments: every interface and RDMA device
-//! as JSON; `--interface IF` one; `--eeprom FILE` decodes a raw module EEPROM dump (`ethtool -m IF raw on
-//! > FILE`). Exit 0, or 2 with a one-line error for bad input.
+//! as JSON; `--interface IF` one; `--eeprom FILE` decodes a raw module EEPROM dump
+//! (`ethtool -m IF raw on > FILE`: a regular file of at most 768 bytes, the largest dump the decoders
+//! accept). Exit 0; 1 when standard output cannot be written; 2 with a one-line error for bad input.
 
 use clap::Parser;
 use linkbench::cli::parse_or_exit;
@@ -44,8 +45,11 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 fn main() {
     let args: Args = parse_or_exit("linkbench-inspect");
     let text = if let Some(path) = &args.eeprom {
-        let bytes = std::fs::read(path)
-            .unwrap_or_else(|e| fail(format!("cannot read {}: {e}", path.display())));
+        let limit = linkbench::files::Limit {
+            bytes: module::MAX_DUMP_BYTES as u64,
+            what: "a module EEPROM dump",
+        };
+        let bytes = linkbench::files::read_regular(path, limit).unwrap_or_else(|e| fail(e));
         let m = module::decode(&bytes).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
         match args.format {
             Format::Json => json(&m),
@@ -69,5 +73,8 @@ fn main() {
             Format::Table => inspect::inventory_table(&inv),
         }
     };
-    print!("{text}");
+    if let Err(e) = linkbench::cli::print_stdout(&text, "redirect it to a file with room") {
+        eprintln!("linkbench-inspect: error: {e}");
+        std::process::exit(1);
+    }
 }

@@ -4,13 +4,16 @@
 use crate::client::ClientConfig;
 use crate::control::auth::PreSharedKey;
 use crate::control::ServerLimits;
-use crate::plan::{RdmaOp, RdmaSettings, StopCondition, TestKind, TestPlan, TransportKind};
+use crate::plan::{
+    RdmaOp, RdmaSettings, StopCondition, TestKind, TestPlan, TransportKind, MAX_TRIALS,
+};
 use crate::server::ServerConfig;
 use crate::transport::rdma::select::DeviceRequest;
 use crate::units;
 use clap::Parser;
 use ipnet::IpNet;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +78,14 @@ fn positive_u32(text: &str) -> Result<u32, String> {
         Ok(n) => Ok(n),
     }
 }
+fn repeat_count(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_TRIALS).contains(&u64::from(n)) => Ok(n),
+        _ => Err(format!(
+            "invalid count '{text}': use a whole number from 1 to {MAX_TRIALS} (the most trials one run may plan)"
+        )),
+    }
+}
 
 /// linkbench-client: run bandwidth and latency tests against a linkbench-server.
 #[derive(Debug, Parser)]
@@ -110,7 +121,7 @@ pub struct ClientArgs {
     #[arg(long, value_parser = duration, default_value = "1")]
     pub warmup: Duration,
     /// Independent trials of each size, each kept in the report.
-    #[arg(long, default_value = "1", value_parser = positive_u32)]
+    #[arg(long, default_value = "1", value_parser = repeat_count)]
     pub repeat: u32,
     /// Seconds per interval of the per-interval figures.
     #[arg(long, value_parser = positive_duration, default_value = "1")]
@@ -306,6 +317,15 @@ impl ClientArgs {
             _ if atomic => vec![8],
             _ => vec![self.test.default_message_size(self.transport)],
         };
+        let trials = (sizes.len() as u64).saturating_mul(u64::from(self.repeat));
+        if trials > MAX_TRIALS {
+            return Err(CliError(format!(
+                "{} message sizes x --repeat {} is {trials} trials, more than one run may plan ({MAX_TRIALS}); \
+                 lower --repeat, narrow --sweep, or run several clients one after another",
+                sizes.len(),
+                self.repeat
+            )));
+        }
         let stop = match (self.duration, self.iterations) {
             (_, Some(count)) => StopCondition::Iterations { count },
             (Some(d), None) => StopCondition::Duration {
@@ -456,6 +476,25 @@ impl ServerArgs {
     }
 }
 
+/// Standard output could not be written (a full disk, a closed pipe, `> /dev/full`).
+#[derive(Debug, Error)]
+#[error("cannot write to standard output: {source}; {hint}")]
+pub struct StdoutError {
+    #[source]
+    pub source: std::io::Error,
+    /// What to do instead, e.g. "write to a file with --output FILE".
+    pub hint: &'static str,
+}
+
+/// Writes all of `text` to standard output and flushes it. Unlike `print!`, which panics when standard
+/// output cannot be written, this returns the error so a binary can say so in one line and exit 1.
+pub fn print_stdout(text: &str, hint: &'static str) -> Result<(), StdoutError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| StdoutError { source, hint })
+}
+
 /// Parses arguments; on a bad one prints a single line `PROGRAM: error: ... (see --help)` and exits 2.
 /// `--help` and `--version` print as usual and exit 0.
 pub fn parse_or_exit<T: Parser>(program: &str) -> T {
@@ -542,6 +581,11 @@ mod tests {
             (vec!["h", "--label", "novalue"], "KEY=VALUE"),
             (vec!["h", "--interval", "0"], "more than 0"),
             (vec!["h", "--iterations", "0"], "at least 1"),
+            (vec!["h", "--repeat", "4294967295"], "from 1 to 10000"),
+            (
+                vec!["h", "--repeat", "1000", "--sweep", "2:64M"],
+                "26 message sizes x --repeat 1000 is 26000 trials",
+            ),
         ] {
             let err = parse(&args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");

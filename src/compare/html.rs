@@ -36,9 +36,12 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
          <h1>linkbench-compare: {}</h1>\n<p>Baseline <code>{}</code>. A regression is significant (Mann-Whitney U, \
          Holm-corrected across the metrics of each result, alpha 0.05), larger than the noise band, and its \
          bootstrap 95% interval lies wholly outside the band.</p>\n",
-        if comparison.regressed { "REGRESSION" } else { "no regression" },
+        escape(&render::verdict_words(comparison)),
         escape(&comparison.baseline),
     );
+    for line in render::baseline_note(comparison, "").lines() {
+        let _ = writeln!(out, "<p>{}</p>", escape(line));
+    }
     for (cand_cmp, cand_side) in comparison.candidates.iter().zip(candidates) {
         let cand = group(cand_side);
         let _ = writeln!(
@@ -48,6 +51,13 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
             cand_cmp.regressions,
             cand_cmp.improvements
         );
+        for t in &cand_cmp.incomplete {
+            let _ = writeln!(
+                out,
+                "<p class=\"regression\">INCOMPLETE {}</p>",
+                escape(&t.to_string())
+            );
+        }
         for m in &cand_cmp.matched {
             let _ = writeln!(
                 out,

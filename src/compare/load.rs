@@ -1,8 +1,11 @@
 //! Reading the reports to compare: each argument is a report file or a directory of them (its trials
 //! pooled as one side). A report of an older minor schema version is read; a newer major version, a file
-//! that is not JSON, or one that is not a linkbench report is refused with the file named.
+//! that is not JSON, or one that is not a linkbench report is refused with the file named, and so is
+//! anything that is not a regular file or is larger than a report can be
+//! ([`crate::report::MAX_REPORT_BYTES`]).
 
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::files::{read_regular, FileError};
+use crate::report::{Report, REPORT_LIMIT, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -15,6 +18,8 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: not valid JSON: {message}")]
     Json { path: PathBuf, message: String },
     #[error("{path}: not a linkbench report: {why}")]
@@ -43,10 +48,7 @@ fn major(version: &str) -> Option<u64> {
 
 /// Reads one report file.
 pub fn read_report(path: &Path) -> Result<Report, LoadError> {
-    let text = std::fs::read(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_regular(path, REPORT_LIMIT)?;
     let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| LoadError::Json {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -101,7 +103,8 @@ pub fn read_side(arg: &Path) -> Result<Side, LoadError> {
                 source,
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+            // Not `is_file()`: a FIFO or device named *.json is refused by name, never skipped.
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.is_dir())
             .collect();
         files.sort();
         if files.is_empty() {

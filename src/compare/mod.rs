@@ -5,16 +5,19 @@
 //! across every metric compared for a candidate, alpha 0.05), larger than the metric's noise band, and its
 //! bootstrap 95% interval lies wholly outside the band. With fewer than [`MIN_TRIALS`] trials on a side the
 //! verdict is "not enough trials": four per side is the least for which the test can reach 0.05.
-//! Unmatched results are listed, never dropped; incomplete trials are counted and left out of the
-//! statistics.
+//! Unmatched results are listed, never dropped. Incomplete trials are left out of the statistics and
+//! named ([`incomplete`]): in a candidate each one fails the comparison (exit 1, like a regression); in
+//! the baseline they are listed, and a baseline with no complete trial at all cannot be compared with.
 
 pub mod html;
+pub mod incomplete;
 pub mod load;
 pub mod render;
 pub mod stats;
 
 use crate::plan::{TestKind, TransportKind};
 use crate::report::TestResult;
+use incomplete::IncompleteTrial;
 use load::Side;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -247,6 +250,8 @@ pub struct CandidateComparison {
     pub improvements: usize,
     /// Link-rule failures summed over the matched results.
     pub link_failures: usize,
+    /// The candidate's trials that did not complete (and runs that ended early), each a failure.
+    pub incomplete: Vec<IncompleteTrial>,
 }
 
 /// The whole comparison: what linkbench-compare prints and decides on.
@@ -254,8 +259,12 @@ pub struct CandidateComparison {
 pub struct Comparison {
     pub baseline: String,
     pub candidates: Vec<CandidateComparison>,
-    /// True when some metric of some candidate regressed or a link rule failed (exit code 1).
+    /// True when some metric of some candidate regressed or a link rule failed.
     pub regressed: bool,
+    /// True when `regressed`, or when some candidate has incomplete trials (exit code 1).
+    pub failed: bool,
+    /// The baseline's trials that did not complete: left out of the statistics, not a failure.
+    pub baseline_incomplete: Vec<IncompleteTrial>,
     pub alpha: f64,
     pub min_trials: usize,
 }
@@ -286,24 +295,40 @@ pub fn compare(
     bands: &Bands,
 ) -> Result<Comparison, NothingToCompare> {
     let base = group(baseline);
+    let baseline_incomplete = incomplete::of_side(baseline);
+    let ended_early = |name: &str, side: &[IncompleteTrial]| {
+        let why = side.first().map(|t| format!(" ({t})")).unwrap_or_default();
+        NothingToCompare(format!("{name} holds no results{why}"))
+    };
     if base.is_empty() {
+        return Err(ended_early(&baseline.name, &baseline_incomplete));
+    }
+    if base.values().flatten().all(|r| !r.complete) {
         return Err(NothingToCompare(format!(
-            "{} holds no results",
-            baseline.name
+            "the baseline {} has no complete trial ({}); choose a baseline run that completed",
+            baseline.name,
+            baseline_incomplete
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         )));
     }
     let mut out = Vec::new();
     for candidate in candidates {
         let cand = group(candidate);
-        if cand.is_empty() {
-            return Err(NothingToCompare(format!(
-                "{} holds no results",
-                candidate.name
-            )));
+        let incomplete = incomplete::of_side(candidate);
+        // A candidate whose run failed before any result is a failure to name, not bad input.
+        if cand.is_empty() && incomplete.is_empty() {
+            return Err(ended_early(&candidate.name, &incomplete));
         }
-        out.push(compare_one(&base, &cand, &candidate.name, bands));
+        let mut one = compare_one(&base, &cand, &candidate.name, bands);
+        one.incomplete = incomplete;
+        out.push(one);
     }
-    if out.iter().all(|c| c.matched.is_empty()) {
+    if out
+        .iter()
+        .all(|c| c.matched.is_empty() && c.incomplete.is_empty())
+    {
         return Err(NothingToCompare(format!(
             "no result of {} matches the baseline {} (same transport, op, test, size, streams, direction)",
             candidates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
@@ -311,10 +336,13 @@ pub fn compare(
         )));
     }
     let regressed = out.iter().any(|c| c.regressions > 0 || c.link_failures > 0);
+    let failed = regressed || out.iter().any(|c| !c.incomplete.is_empty());
     Ok(Comparison {
         baseline: baseline.name.clone(),
         candidates: out,
         regressed,
+        failed,
+        baseline_incomplete,
         alpha: ALPHA,
         min_trials: MIN_TRIALS,
     })
@@ -381,6 +409,7 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             .map(ResultKey::label)
             .collect(),
         matched,
+        incomplete: Vec::new(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Output of a comparison: a table for the terminal (coloured when it is one), Markdown for a PR or a
 //! wiki, and JSON for machines. Values are shown in Gbit/s, Mmsg/s and microseconds.
 
-use super::{Comparison, MetricComparison, MetricVerdict, METRICS};
+use super::{
+    CandidateComparison, Comparison, MatchedResult, MetricComparison, MetricVerdict, METRICS,
+};
 use std::fmt::Write;
 
 /// A metric's value in its display unit (Gbit/s, Mmsg/s, us), with the unit.
@@ -93,9 +95,111 @@ pub const HEADERS: [&str; 7] = [
     "verdict",
 ];
 
+/// The overall verdict in words: `REGRESSION`, `INCOMPLETE`, both, or `no regression`.
+pub fn verdict_words(c: &Comparison) -> String {
+    let incomplete = c.candidates.iter().any(|x| !x.incomplete.is_empty());
+    match (c.regressed, incomplete) {
+        (true, true) => "REGRESSION and INCOMPLETE candidate trials".into(),
+        (true, false) => "REGRESSION".into(),
+        (false, true) => "INCOMPLETE candidate trials".into(),
+        (false, false) => "no regression".into(),
+    }
+}
+
+/// The baseline's incomplete trials, one line each, after a heading line; nothing when there are none.
+pub fn baseline_note(c: &Comparison, bullet: &str) -> String {
+    let mut out = String::new();
+    if !c.baseline_incomplete.is_empty() {
+        let _ = writeln!(
+            out,
+            "baseline {}: {} incomplete trial(s) left out of the statistics (not a failure of the candidate):",
+            c.baseline,
+            c.baseline_incomplete.len()
+        );
+        for t in &c.baseline_incomplete {
+            let _ = writeln!(out, "{bullet}{t}");
+        }
+    }
+    out
+}
+
+fn table_result(out: &mut String, m: &MatchedResult, colour: bool) {
+    let _ = writeln!(
+        out,
+        "\n{}  (trials: {} vs {}{})",
+        m.label,
+        m.baseline_trials,
+        m.candidate_trials,
+        if m.baseline_incomplete + m.candidate_incomplete > 0 {
+            format!(
+                "; incomplete left out: {} vs {}",
+                m.baseline_incomplete, m.candidate_incomplete
+            )
+        } else {
+            String::new()
+        }
+    );
+    let rows: Vec<Row> = m.metrics.iter().map(row).collect();
+    let mut widths = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(&r.cells) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let _ = writeln!(out, "  {}", line(&HEADERS.map(String::from)));
+    for r in rows {
+        let text = line(&r.cells);
+        let painted = match (colour, r.verdict) {
+            (true, MetricVerdict::Regression) => format!("\x1b[31m{text}\x1b[0m"),
+            (true, MetricVerdict::Improvement) => format!("\x1b[32m{text}\x1b[0m"),
+            _ => text,
+        };
+        let _ = writeln!(out, "  {}", painted.trim_end());
+    }
+}
+
+fn table_candidate_notes(out: &mut String, cand: &CandidateComparison) {
+    for f in cand
+        .matched
+        .iter()
+        .flat_map(|m| m.link_failures.iter().map(move |f| (m, f)))
+    {
+        let _ = writeln!(out, "\nLINK FAILURE {}: {}", f.0.label, f.1);
+    }
+    for t in &cand.incomplete {
+        let _ = writeln!(out, "\nINCOMPLETE {t}");
+    }
+    for k in &cand.only_in_baseline {
+        let _ = writeln!(out, "\nonly in the baseline (not compared): {k}");
+    }
+    for k in &cand.only_in_candidate {
+        let _ = writeln!(out, "\nonly in the candidate (not compared): {k}");
+    }
+    let mut extra = String::new();
+    if cand.link_failures > 0 {
+        let _ = write!(extra, ", {} link failure(s)", cand.link_failures);
+    }
+    if !cand.incomplete.is_empty() {
+        let _ = write!(extra, ", {} incomplete trial(s)", cand.incomplete.len());
+    }
+    let _ = writeln!(
+        out,
+        "\n{}: {} regression(s), {} improvement(s){extra}",
+        cand.candidate, cand.regressions, cand.improvements
+    );
+}
+
 /// The terminal table; `colour` adds ANSI colours to verdicts.
 pub fn table(c: &Comparison, colour: bool) -> String {
-    let mut out = String::new();
+    let mut out = baseline_note(c, "  ");
     for cand in &c.candidates {
         let _ = writeln!(
             out,
@@ -103,82 +207,11 @@ pub fn table(c: &Comparison, colour: bool) -> String {
             c.baseline, cand.candidate
         );
         for m in &cand.matched {
-            let _ = writeln!(
-                out,
-                "\n{}  (trials: {} vs {}{})",
-                m.label,
-                m.baseline_trials,
-                m.candidate_trials,
-                if m.baseline_incomplete + m.candidate_incomplete > 0 {
-                    format!(
-                        "; incomplete left out: {} vs {}",
-                        m.baseline_incomplete, m.candidate_incomplete
-                    )
-                } else {
-                    String::new()
-                }
-            );
-            let rows: Vec<Row> = m.metrics.iter().map(row).collect();
-            let mut widths = HEADERS.map(str::len);
-            for r in &rows {
-                for (w, cell) in widths.iter_mut().zip(&r.cells) {
-                    *w = (*w).max(cell.len());
-                }
-            }
-            let line = |cells: &[String]| {
-                cells
-                    .iter()
-                    .zip(widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            };
-            let _ = writeln!(out, "  {}", line(&HEADERS.map(String::from)));
-            for r in rows {
-                let text = line(&r.cells);
-                let painted = match (colour, r.verdict) {
-                    (true, MetricVerdict::Regression) => format!("\x1b[31m{text}\x1b[0m"),
-                    (true, MetricVerdict::Improvement) => format!("\x1b[32m{text}\x1b[0m"),
-                    _ => text,
-                };
-                let _ = writeln!(out, "  {}", painted.trim_end());
-            }
+            table_result(&mut out, m, colour);
         }
-        for f in cand
-            .matched
-            .iter()
-            .flat_map(|m| m.link_failures.iter().map(move |f| (m, f)))
-        {
-            let _ = writeln!(out, "\nLINK FAILURE {}: {}", f.0.label, f.1);
-        }
-        for k in &cand.only_in_baseline {
-            let _ = writeln!(out, "\nonly in the baseline (not compared): {k}");
-        }
-        for k in &cand.only_in_candidate {
-            let _ = writeln!(out, "\nonly in the candidate (not compared): {k}");
-        }
-        let _ = writeln!(
-            out,
-            "\n{}: {} regression(s), {} improvement(s){}",
-            cand.candidate,
-            cand.regressions,
-            cand.improvements,
-            if cand.link_failures > 0 {
-                format!(", {} link failure(s)", cand.link_failures)
-            } else {
-                String::new()
-            }
-        );
+        table_candidate_notes(&mut out, cand);
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        if c.regressed {
-            "verdict: REGRESSION"
-        } else {
-            "verdict: no regression"
-        }
-    );
+    let _ = writeln!(out, "verdict: {}", verdict_words(c));
     out
 }
 
@@ -187,11 +220,21 @@ pub fn markdown(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# linkbench-compare\n");
     let _ = writeln!(out, "Baseline: `{}`\n", c.baseline);
+    let note = baseline_note(c, "- ");
+    if !note.is_empty() {
+        let _ = writeln!(out, "{note}");
+    }
     for cand in &c.candidates {
         let _ = writeln!(
             out,
-            "## Candidate `{}`: {} regression(s), {} improvement(s)\n",
-            cand.candidate, cand.regressions, cand.improvements
+            "## Candidate `{}`: {} regression(s), {} improvement(s){}\n",
+            cand.candidate,
+            cand.regressions,
+            cand.improvements,
+            match cand.incomplete.len() {
+                0 => String::new(),
+                n => format!(", {n} incomplete trial(s)"),
+            }
         );
         for m in &cand.matched {
             let _ = writeln!(
@@ -213,6 +256,9 @@ pub fn markdown(c: &Comparison) -> String {
             }
             let _ = writeln!(out);
         }
+        for t in &cand.incomplete {
+            let _ = writeln!(out, "- **INCOMPLETE** {t}");
+        }
         for k in &cand.only_in_baseline {
             let _ = writeln!(out, "- only in the baseline (not compared): {k}");
         }
@@ -220,10 +266,12 @@ pub fn markdown(c: &Comparison) -> String {
             let _ = writeln!(out, "- only in the candidate (not compared): {k}");
         }
     }
+    let _ = writeln!(out, "\n**Verdict: {}**", verdict_words(c));
     let _ = writeln!(
         out,
         "\nA regression is significant (Mann-Whitney U, Holm-corrected across the metrics of each result, alpha {}), beyond the noise band, with its \
-         bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict.",
+         bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict; a candidate \
+         trial that did not complete fails the comparison.",
         c.alpha, c.min_trials
     );
     out

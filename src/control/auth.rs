@@ -27,7 +27,7 @@ const SERVER_LABEL: &[u8] = b"linkbench-v1 server";
 /// The key could not be loaded or a proof did not verify.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("cannot read the pre-shared key file {path}: {reason}")]
+    #[error("pre-shared key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
     #[error(
         "the pre-shared key in {path} is {len} bytes; use at least {MIN_KEY_BYTES} (e.g. `head -c 32 /dev/urandom | base64 > FILE`)"
@@ -50,25 +50,17 @@ impl std::fmt::Debug for PreSharedKey {
 }
 
 impl PreSharedKey {
-    /// Reads a key file; surrounding whitespace (a trailing newline) is not part of the key.
+    /// Reads a key file (a regular file of at most [`MAX_KEY_BYTES`]); surrounding whitespace (a trailing
+    /// newline) is not part of the key.
     pub fn from_file(path: &Path) -> Result<PreSharedKey, AuthError> {
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| AuthError::KeyFile {
+        let limit = crate::files::Limit {
+            bytes: MAX_KEY_BYTES as u64,
+            what: "a key file",
+        };
+        let bytes = crate::files::read_regular(path, limit).map_err(|e| AuthError::KeyFile {
             path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        if meta.len() > MAX_KEY_BYTES as u64 {
-            return Err(AuthError::KeyFile {
-                path: shown,
-                reason: format!(
-                    "it is {} bytes; a key file holds at most {MAX_KEY_BYTES}",
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|e| AuthError::KeyFile {
-            path: shown.clone(),
-            reason: e.to_string(),
+            reason: e.problem.to_string(),
         })?;
         let key = bytes.trim_ascii().to_vec();
         if key.len() < MIN_KEY_BYTES {
@@ -253,6 +245,8 @@ mod tests {
             PreSharedKey::from_file(&huge),
             Err(AuthError::KeyFile { .. })
         ));
+        let zero = PreSharedKey::from_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(zero.to_string().contains("not a regular file"), "{zero}");
         assert!(
             !format!("{k:?}").contains("sufficiently"),
             "keys never print"

@@ -8,6 +8,23 @@ pub mod write;
 pub use model::{Report, Status, TestResult, SCHEMA_VERSION};
 pub use write::{write_report_atomically, WriteError};
 
+/// The largest report file read back (linkbench-compare, the harness): 256 MiB.
+///
+/// Per-interval figures dominate a long trial: about 255 bytes each, pretty-printed, once for the trial
+/// and once per direction. A day-long trial (the server's default `--max-duration`, 86400 s) at the
+/// default 1 s interval is about 45 MiB (bw) to 70 MiB (bibw); the server's side of a trial arrives in
+/// one control frame of at most 16 MiB (`control::ABSOLUTE_MAX_FRAME_BYTES`). An ordinary
+/// trial is 2-10 KiB, so the most trials one run may plan (`plan::MAX_TRIALS`) stay under
+/// 100 MiB. A larger file is not a report linkbench writes for a sane run, and parsing it would take
+/// gigabytes; it is refused with its size (split very long runs: compare pools a directory of reports).
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
+/// [`MAX_REPORT_BYTES`] for [`crate::files::read_regular`].
+pub const REPORT_LIMIT: crate::files::Limit = crate::files::Limit {
+    bytes: MAX_REPORT_BYTES,
+    what: "a linkbench report",
+};
+
 /// Parses a report from untrusted bytes and, when it parses, checks it survives a round trip; the fuzz
 /// target and its regression test call this. Never panics.
 pub fn parse_untrusted(data: &[u8]) {

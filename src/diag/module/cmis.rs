@@ -13,7 +13,7 @@ const PAGE02: usize = 384 - 128;
 const PAGE11: usize = 640 - 128;
 
 pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
-    let (upper, mut warnings) = paged_layout(dump, 768)?;
+    let (upper, mut warnings) = paged_layout(dump, super::MAX_DUMP_BYTES)?;
     check(&mut warnings, dump, 128, 222, "CMIS page 00h");
     let flat = dump[2] & 0x80 != 0;
     let byte = |at: usize| dump.get(at).copied().unwrap_or(0);

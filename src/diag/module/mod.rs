@@ -146,6 +146,10 @@ impl ModuleInfo {
     }
 }
 
+/// The largest dump any decoder accepts: CMIS's lower page and pages 00h, 01h, 02h, 10h and 11h (SFP
+/// dumps stop at 512 bytes, SFF-8636 at 640).
+pub const MAX_DUMP_BYTES: usize = 768;
+
 /// Decodes a raw module EEPROM dump (see the module documentation for the layout).
 pub fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
     if dump.len() < 128 {
