@@ -208,9 +208,9 @@ pub fn run(config: &ClientConfig, out: &mut dyn Write) -> RunOutcome {
             message_size: None,
         });
     }
-    let planned = config.plan.trials().len();
+    let planned = config.plan.trial_count();
     report.status = if error.is_none()
-        && report.results.len() == planned
+        && report.results.len() as u64 == planned
         && report.results.iter().all(|r| r.complete)
     {
         Status::Complete
@@ -422,7 +422,7 @@ fn run_trials(
         .map(|i| i.local_cpus.clone())
         .filter(|c| !c.is_empty());
     let mut last_test: Option<TestKind> = None;
-    for spec in config.plan.trials() {
+    for spec in config.plan.iter_trials() {
         if interrupted() {
             return Err(ClientError::Interrupted);
         }
