@@ -10,7 +10,7 @@ seconds=${1:-60}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
 export RUSTC_BOOTSTRAP=1
 failed=0
-for target in control_frame report histogram units module_eeprom plan; do
+for target in control_frame server_frames report histogram units module_eeprom plan; do
   corpus=target/fuzz-corpus/$target
   mkdir -p "$corpus"
   echo "== fuzz $target for ${seconds}s"

@@ -32,6 +32,14 @@ fn control_frame_regressions() {
 }
 
 #[test]
+fn server_frames_regressions() {
+    for (name, data) in inputs("server_frames") {
+        eprintln!("server_frames/{name}");
+        linkbench::client::trust::decode_untrusted(&data);
+    }
+}
+
+#[test]
 fn report_regressions() {
     for (name, data) in inputs("report") {
         eprintln!("report/{name}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, read_valid_report, ServerProcess};
+use common::{client, read_valid_report, still_serves, ServerProcess};
 use linkbench::control::{
     frame, ClientMessage, RefusalReason, ServerMessage, CONTROL_PREAMBLE, SERVER_PREAMBLE,
 };
@@ -12,48 +12,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-const RSS_LIMIT_KIB: u64 = 200 * 1024;
-
-fn rss_kib(server: &ServerProcess) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/PID/status")
-}
-
-/// The server still runs a real (short) test, and is small.
-fn still_serves(server: &mut ServerProcess, extra: &[&str]) {
-    assert!(server.is_running(), "the server process died");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let output = client(&server.addr)
-            .args(["--iterations", "200", "--warmup", "0", "--size", "4K"])
-            .args(extra)
-            .output()
-            .unwrap();
-        if output.status.success() {
-            break;
-        }
-        let err = String::from_utf8_lossy(&output.stderr).to_string();
-        // Transient while the attack winds down: the previous session ending ("busy"), or connections
-        // still being shed because the flood filled the admission slots (--max-connections).
-        let transient = err.contains("busy") || err.contains("shedding load");
-        assert!(
-            transient && Instant::now() < deadline,
-            "a real test failed after the attack: {err}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let rss = rss_kib(server);
-    assert!(
-        rss < RSS_LIMIT_KIB,
-        "server resident memory {rss} KiB is over {RSS_LIMIT_KIB} KiB"
-    );
-}
 
 fn connect(server: &ServerProcess) -> TcpStream {
     let s = TcpStream::connect(&server.addr).unwrap();

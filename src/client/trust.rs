@@ -185,6 +185,52 @@ impl LiveUpdates {
     }
 }
 
+/// Reads arbitrary bytes as a server's frames the way a client does during a five-second trial: frames
+/// bounded by the trial's result limit, live updates and the result checked. The fuzz target
+/// `server_frames` and its regression test call this. Never panics.
+pub fn decode_untrusted(data: &[u8]) {
+    use crate::control::frame::read_frame_limited;
+    use crate::control::ServerMessage;
+    let spec = TrialSpec {
+        transport: crate::plan::TransportKind::Tcp,
+        test: crate::plan::TestKind::Bw,
+        message_size: 65536,
+        streams: 2,
+        stop: crate::plan::StopCondition::Duration { seconds: 5.0 },
+        warmup_s: 1.0,
+        interval_s: 1.0,
+        reverse: false,
+        zerocopy: false,
+        busy_poll: false,
+        server_cpus: None,
+        trial: 0,
+        rdma: None,
+    };
+    let bounds = TrialBounds::new(&spec, &ServerLimits::default(), Duration::from_secs(13));
+    let mut live = LiveUpdates::new(bounds.clone(), Instant::now());
+    let mut wire = data;
+    while let Ok(message) = read_frame_limited::<ServerMessage>(&mut wire, || bounds.result_limit())
+    {
+        match message {
+            ServerMessage::Interval {
+                elapsed_s,
+                bytes,
+                messages,
+                ..
+            } => {
+                let _ = live.check(elapsed_s, bytes, messages);
+            }
+            ServerMessage::TrialResult { report } => {
+                let _ = bounds.check_result(&report);
+            }
+            ServerMessage::Refused { message, .. } | ServerMessage::Error { message } => {
+                let _ = crate::text::escape_control(&message);
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

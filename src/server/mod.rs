@@ -172,6 +172,7 @@ impl Server {
             .set_nonblocking(true)
             .map_err(ServerError::Accept)?;
         while !self.shared.stop.load(Ordering::SeqCst) {
+            self.shared.log_throttle.flush();
             // Sleep in poll() until a connection arrives, waking now and then only to notice a stop
             // request: a short sleep loop would wake the machine hundreds of times a second.
             if !wait_readable(&self.listener, ACCEPT_WAKE_MS) {

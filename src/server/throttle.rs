@@ -1,6 +1,7 @@
 //! Log lines for refused connections, at most [`LINES_PER_SECOND`] a second. A flood of connections from
 //! outside `--allow`, or an accept loop out of descriptors, would otherwise write thousands of lines a
-//! second; the first line after a quiet spell says how many were left out, so nothing goes unsaid.
+//! second; the lines left out are counted and said once the second is over ([`LogThrottle::flush`], which
+//! the accept loop calls whenever it wakes), so nothing goes unsaid.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -49,6 +50,22 @@ impl LogThrottle {
     }
 }
 
+impl LogThrottle {
+    /// Says how many lines were left out, once their window is over.
+    pub fn flush(&self) {
+        let left_out = {
+            let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if w.left_out == 0 || w.started.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            std::mem::take(&mut w.left_out)
+        };
+        tracing::warn!(
+            "({left_out} similar lines left out: more than {LINES_PER_SECOND} a second)"
+        );
+    }
+}
+
 /// Writes one `warn!` line through `throttle`, saying how many similar lines were left out before it.
 macro_rules! throttled_warn {
     ($throttle:expr, $($arg:tt)+) => {
@@ -74,5 +91,13 @@ mod tests {
         assert_eq!(written, LINES_PER_SECOND as usize);
         t.state.lock().unwrap().started -= Duration::from_secs(2);
         assert_eq!(t.admit(), Some(100 - u64::from(LINES_PER_SECOND)));
+        assert_eq!(t.admit(), Some(0));
+        t.admit();
+        (0..20).for_each(|_| {
+            t.admit();
+        });
+        t.state.lock().unwrap().started -= Duration::from_secs(2);
+        t.flush();
+        assert_eq!(t.state.lock().unwrap().left_out, 0, "said by flush");
     }
 }

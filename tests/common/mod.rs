@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -65,6 +67,57 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Resident memory a server may use after an attack.
+pub const RSS_LIMIT_KIB: u64 = 200 * 1024;
+
+/// A line of `/proc/PID/status` as a number (`VmRSS` in KiB, `Threads`).
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+/// Open file descriptors of a process.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// The server still runs a real (short) test, and is small.
+pub fn still_serves(server: &mut ServerProcess, extra: &[&str]) {
+    assert!(server.is_running(), "the server process died");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = client(&server.addr)
+            .args(["--iterations", "200", "--warmup", "0", "--size", "4K"])
+            .args(extra)
+            .output()
+            .unwrap();
+        if output.status.success() {
+            break;
+        }
+        let err = String::from_utf8_lossy(&output.stderr).to_string();
+        // Transient while the attack winds down: the previous session ending ("busy"), or connections
+        // still being shed because the flood filled the admission slots (--max-connections).
+        let transient = err.contains("busy") || err.contains("shedding load");
+        assert!(
+            transient && std::time::Instant::now() < deadline,
+            "a real test failed after the attack: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rss = proc_status(server.child.id(), "VmRSS");
+    assert!(
+        rss < RSS_LIMIT_KIB,
+        "server resident memory {rss} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
 }
 
 /// A client command against `addr` with fast test timings unless overridden.
