@@ -15,6 +15,11 @@
 //! | Exchange  | data connections, then `start` | (accepts the data connections)     |
 //! | Run       | `stop` (to end early)   | `interval` frames, then `trial_result`    |
 //! | Done      | `bye`, or `setup` again | closes                                     |
+//!
+//! Neither side takes the other's word: the server accepts in each state only what the table says (one
+//! `stop` during a trial, anything else ends the session) and ends every trial by its own clock; the
+//! client bounds what it accepts from the server (`crate::client::trust`). Each handshake runs against
+//! one deadline ([`deadline`]) and each side's frames wait in a bounded queue ([`reader`]).
 
 pub mod allow;
 pub mod auth;
