@@ -3,8 +3,8 @@
 //! says what went wrong (`status: incomplete`).
 //!
 //! The client trusts the server no more than the server trusts it: the handshake runs against one
-//! deadline ([`handshake`]), every later exchange against its own (the `ready`, the trial's result), the
-//! server's frames are bounded in size and number ([`trust`]), and text from the server is escaped
+//! deadline (`handshake`), every later exchange against its own (the `ready`, the trial's result), the
+//! server's frames are bounded in size and number (`trust`), and text from the server is escaped
 //! before it reaches a terminal ([`crate::text`]).
 
 mod handshake;

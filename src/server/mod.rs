@@ -1,17 +1,17 @@
 //! linkbench-server: one port for control and data connections, one test session at a time.
 //!
 //! The accept loop ([`Server::run`]) sleeps in `poll()`. It judges each connection's address against
-//! `--allow` before reading a byte: a peer outside it is sent a refusal and handed to the [`closer`],
-//! without a thread. Others get a short-lived admission thread ([`admission`]) that reads the 8-byte
+//! `--allow` before reading a byte: a peer outside it is sent a refusal and handed to the `closer`,
+//! without a thread. Others get a short-lived admission thread (`admission`) that reads the 8-byte
 //! preamble and routes a data connection to the running session by its cookie, or runs a control
-//! connection's [`handshake`] (hello and key) and then the [`session`], which owns a session slot
-//! ([`slots`]; a second client is told "busy", like iperf3). At most `--max-connections` connections are
+//! connection's `handshake` (hello and key) and then the `session`, which owns a session slot
+//! (`slots`; a second client is told "busy", like iperf3). At most `--max-connections` connections are
 //! being admitted at once; more are closed at once.
 //!
 //! What each connection may cost is bounded: an admission thread lives at most `--handshake-timeout`;
 //! a refused or closing connection lingers in the one closer thread at most a second, and at most 64 do;
-//! a trial ends by the server's own clock ([`trial_clock`]); a session's queued control frames are
-//! bounded ([`crate::control::reader`]). Refusal log lines are throttled ([`throttle`]).
+//! a trial ends by the server's own clock (`trial_clock`); a session's queued control frames are
+//! bounded ([`crate::control::reader`]). Refusal log lines are throttled (`throttle`).
 
 mod admission;
 pub(crate) mod closer;
