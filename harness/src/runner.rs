@@ -432,12 +432,12 @@ pub fn run_pair(
 pub fn run(plan: &Plan, sched: &Schedule, dir: &Path) -> Vec<PairOutcome> {
     let mut all = Vec::new();
     for (suite, ss) in plan.suites.iter().zip(&sched.suites) {
-        for (i, round) in ss.rounds.iter().enumerate() {
+        for (i, round) in ss.rounds().enumerate() {
             eprintln!(
                 "linkbench-harness: suite {} round {}/{}: {} pairs",
                 ss.suite,
                 i + 1,
-                ss.rounds.len(),
+                ss.round_count(),
                 round.len()
             );
             let results: Vec<Vec<PairOutcome>> = std::thread::scope(|scope| {
