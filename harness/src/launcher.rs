@@ -154,12 +154,20 @@ pub fn command(launcher: &Launcher, node: &str, argv: &[String]) -> Command {
     }
 }
 
-/// Removes a launcher's per-line prefix (`pdsh` writes `node: ` before every line).
+/// Removes a launcher's per-line prefix (`pdsh` writes `node: ` before every line; for a node name
+/// with dots it writes the name up to the first dot).
 pub fn strip_prefix<'a>(launcher: &Launcher, node: &str, line: &'a str) -> &'a str {
-    match launcher.kind {
-        LauncherKind::Pdsh => line.strip_prefix(&format!("{node}: ")).unwrap_or(line),
-        _ => line,
+    if launcher.kind != LauncherKind::Pdsh {
+        return line;
     }
+    let short = match node.split_once('.') {
+        Some((first, _)) if node.parse::<std::net::IpAddr>().is_err() => first,
+        _ => node,
+    };
+    [node, short]
+        .iter()
+        .find_map(|n| line.strip_prefix(n)?.strip_prefix(": "))
+        .unwrap_or(line)
 }
 
 #[cfg(test)]
@@ -244,5 +252,15 @@ mod tests {
         let want: String = words.iter().map(|w| format!("<{w}>")).collect();
         assert_eq!(String::from_utf8_lossy(&out.stdout), want);
         assert_eq!(pdsh_exec_escape("50%h%"), "50%%h%%");
+    }
+
+    #[test]
+    fn pdsh_prefixes_come_off_for_short_and_full_names() {
+        let l = launcher("pdsh", "");
+        assert_eq!(strip_prefix(&l, "h1", "h1: {}"), "{}");
+        assert_eq!(strip_prefix(&l, "n1.example.org", "n1: {}"), "{}");
+        assert_eq!(strip_prefix(&l, "n1.example.org", "n1.example.org: x"), "x");
+        assert_eq!(strip_prefix(&l, "10.0.0.1", "10.0.0.1: x"), "x");
+        assert_eq!(strip_prefix(&l, "10.0.0.1", "10: x"), "10: x");
     }
 }

@@ -109,7 +109,8 @@ fn pdsh_exec_hands_every_word_over_intact() {
     let l = launcher_of("kind='pdsh'\npdsh_rcmd='exec'");
     let mut words = code_words(dir.path());
     words.extend(awkward_words());
-    let got = words_through(&l, "h1", &words, None);
+    // A dotted name too: pdsh prefixes its lines with the first part only (`n1: `).
+    let got = words_through(&l, "n1.cluster.example", &words, None);
     assert_no_markers(dir.path());
     assert_eq!(got, words);
 }
