@@ -285,104 +285,81 @@ impl Plan {
             .and_then(|h| h.as_table())
             .map(|t| t.keys().cloned().collect())
             .unwrap_or_default();
-        let invalid = |message: String| PlanError::Invalid {
+        plan.check().map_err(|message| PlanError::Invalid {
             path: path.into(),
             message,
-        };
-        if plan.hosts.len() < 2 {
-            return Err(invalid("[hosts] needs at least two hosts".into()));
+        })?;
+        Ok(plan)
+    }
+
+    /// Every check after parsing; the message of the first that fails.
+    fn check(&mut self) -> Result<(), String> {
+        if self.hosts.len() < 2 {
+            return Err("[hosts] needs at least two hosts".into());
         }
-        if plan.suites.is_empty() {
-            return Err(invalid("no [[suite]]: nothing to run".into()));
+        if self.suites.is_empty() {
+            return Err("no [[suite]]: nothing to run".into());
         }
-        linkbench::units::parse_duration(&plan.launcher.timeout)
-            .map_err(|e| invalid(format!("launcher.timeout: {e}")))?;
-        for (i, suite) in plan.suites.iter_mut().enumerate() {
+        linkbench::units::parse_duration(&self.launcher.timeout)
+            .map_err(|e| format!("launcher.timeout: {e}"))?;
+        self.check_hosts()?;
+        no_nul("name", &self.name)?;
+        for (i, suite) in self.suites.iter_mut().enumerate() {
             let name = suite
                 .name
                 .get_or_insert_with(|| format!("suite{i}"))
                 .clone();
-            if suite.tests.is_empty() {
-                return Err(invalid(format!("suite {name}: tests = [] runs nothing")));
-            }
-            if suite.repeat == 0 {
-                return Err(invalid(format!("suite {name}: repeat must be at least 1")));
-            }
-            match suite.topology {
-                Topology::Pairs if suite.pairs.is_empty() => {
-                    return Err(invalid(format!(
-                        "suite {name}: topology \"pairs\" needs pairs = [[\"client\", \"server\"], ...]"
-                    )))
-                }
-                Topology::Pairs => {}
-                _ if !suite.pairs.is_empty() => {
-                    return Err(invalid(format!(
-                        "suite {name}: pairs are only read with topology = \"pairs\""
-                    )))
-                }
-                _ => {}
-            }
-            for [c, s] in &suite.pairs {
-                for h in [c, s] {
-                    if !plan.hosts.contains_key(h) {
-                        return Err(invalid(format!(
-                            "suite {name}: pair host '{h}' is not in [hosts]"
-                        )));
-                    }
-                }
-                if c == s {
-                    return Err(invalid(format!(
-                        "suite {name}: pair [{c}, {s}] is one host"
-                    )));
-                }
-            }
-            for t in &suite.tests {
-                for (what, v) in [("duration", &t.duration), ("warmup", &t.warmup)] {
-                    linkbench::units::parse_duration(v)
-                        .map_err(|e| invalid(format!("suite {name}: {what}: {e}")))?;
-                }
-                if let Some(s) = &t.size {
-                    linkbench::units::parse_size(s)
-                        .map_err(|e| invalid(format!("suite {name}: size: {e}")))?;
-                }
-                if !["bw", "bibw", "lat"].contains(&t.test.as_str()) {
-                    return Err(invalid(format!(
-                        "suite {name}: test '{}' is not bw, bibw or lat",
-                        t.test
-                    )));
-                }
-                if !["tcp", "rdma"].contains(&t.transport.as_str()) {
-                    return Err(invalid(format!(
-                        "suite {name}: transport '{}' is not tcp or rdma",
-                        t.transport
-                    )));
-                }
-                match (&t.op, t.transport.as_str()) {
-                    (Some(op), "rdma") if !["write", "read", "send"].contains(&op.as_str()) => {
-                        return Err(invalid(format!(
-                            "suite {name}: op '{op}' is not write, read or send"
-                        )))
-                    }
-                    (Some(op), "tcp") => {
-                        return Err(invalid(format!(
-                            "suite {name}: op '{op}' needs transport = \"rdma\""
-                        )))
-                    }
-                    _ => {}
-                }
-            }
+            check_suite(suite, &self.hosts).map_err(|e| format!("suite {name}: {e}"))?;
         }
-        let names: Vec<String> = plan.suites.iter().filter_map(|s| s.name.clone()).collect();
-        for c in &plan.compare {
+        let names: Vec<String> = self.suites.iter().filter_map(|s| s.name.clone()).collect();
+        for c in &self.compare {
             for s in [&c.baseline, &c.candidate] {
                 if !names.contains(s) {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "[[compare]] names suite '{s}', which the plan does not have"
-                    )));
+                    ));
                 }
             }
         }
-        Ok(plan)
+        Ok(())
+    }
+
+    /// Host names, node names and addresses must be names or addresses: they reach ssh, pdsh and srun
+    /// as destinations and the hosts' command lines as words. A bracketed IPv6 address loses its
+    /// brackets (the runner adds them where a port follows).
+    fn check_hosts(&mut self) -> Result<(), String> {
+        for (host, entry) in self.hosts.iter_mut() {
+            let bad = |what: &str, value: &str, problem: &str| {
+                Err(format!(
+                    "host '{}': {what} '{}' {problem}: {HOST_NAME_RULE}",
+                    host.escape_debug(),
+                    value.escape_debug()
+                ))
+            };
+            if let Some(p) = host_name_problem(host) {
+                return bad("name", host, p);
+            }
+            let address = match entry {
+                HostEntry::Address(a) => a,
+                HostEntry::Full { node, address } => {
+                    if let Some(p) = host_name_problem(node) {
+                        return bad("node", node, p);
+                    }
+                    address
+                }
+            };
+            if let Some(v6) = address
+                .strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .filter(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+            {
+                *address = v6.to_string();
+            }
+            if let Some(p) = host_name_problem(address) {
+                return bad("address", address, p);
+            }
+        }
+        Ok(())
     }
 
     /// The node name launchers use for a host.
@@ -406,6 +383,117 @@ impl Plan {
     /// The per-pair allowance beyond the test's own time.
     pub fn timeout(&self) -> Duration {
         linkbench::units::parse_duration(&self.launcher.timeout).unwrap_or(Duration::from_secs(60))
+    }
+}
+
+/// What a host name, node name or address may be, for errors.
+pub const HOST_NAME_RULE: &str =
+    "use a host name (letters, digits, '.', '_' and '-', starting with a \
+letter or digit, at most 253 characters) or an IPv4 or IPv6 address";
+
+/// Why `s` is not a host name or address, or `None` when it is one: a DNS-style name (letters, digits,
+/// `.`, `_`, `-`, starting with a letter or digit) or an IPv4/IPv6 literal. Such a word means the same
+/// to a shell, to ssh, pdsh and srun (never an option, a list or a pattern) and to linkbench.
+pub fn host_name_problem(s: &str) -> Option<&'static str> {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    if s.is_empty() {
+        Some("is empty")
+    } else if s.len() > 253 {
+        Some("is longer than 253 characters")
+    } else if s.starts_with('-') {
+        Some("starts with '-' (it would be read as an option)")
+    } else if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("does not start with a letter or digit")
+    } else if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        Some("is not a host name or address")
+    } else {
+        None
+    }
+}
+
+/// A word that must reach the hosts' command lines whole cannot hold a NUL (no argv can).
+fn no_nul(what: &str, value: &str) -> Result<(), String> {
+    match value.contains('\0') {
+        true => Err(format!(
+            "{what} '{}' holds a NUL character, which no command line can carry: remove it",
+            value.escape_debug()
+        )),
+        false => Ok(()),
+    }
+}
+
+/// One suite's checks (its name is added to the message by the caller).
+fn check_suite(suite: &Suite, hosts: &BTreeMap<String, HostEntry>) -> Result<(), String> {
+    if suite.tests.is_empty() {
+        return Err("tests = [] runs nothing".into());
+    }
+    if suite.repeat == 0 {
+        return Err("repeat must be at least 1".into());
+    }
+    match suite.topology {
+        Topology::Pairs if suite.pairs.is_empty() => {
+            return Err("topology \"pairs\" needs pairs = [[\"client\", \"server\"], ...]".into())
+        }
+        Topology::Pairs => {}
+        _ if !suite.pairs.is_empty() => {
+            return Err("pairs are only read with topology = \"pairs\"".into())
+        }
+        _ => {}
+    }
+    for [c, s] in &suite.pairs {
+        for h in [c, s] {
+            if !hosts.contains_key(h) {
+                return Err(format!(
+                    "pair host '{}' is not in [hosts]",
+                    h.escape_debug()
+                ));
+            }
+        }
+        if c == s {
+            return Err(format!("pair [{c}, {s}] is one host"));
+        }
+    }
+    if let Some(name) = &suite.name {
+        no_nul("name", name)?;
+    }
+    for (key, value) in &suite.labels {
+        if key.trim().is_empty() || key.contains('=') || key.trim() != key {
+            return Err(format!(
+                "label key '{}' cannot reach linkbench-client intact (it reads KEY=VALUE and trims \
+                 the key): use a key without '=' or surrounding spaces",
+                key.escape_debug()
+            ));
+        }
+        no_nul("label", value)?;
+    }
+    suite.tests.iter().try_for_each(check_test)
+}
+
+/// One test's checks.
+fn check_test(t: &TestSpec) -> Result<(), String> {
+    for (what, v) in [("duration", &t.duration), ("warmup", &t.warmup)] {
+        linkbench::units::parse_duration(v).map_err(|e| format!("{what}: {e}"))?;
+    }
+    if let Some(s) = &t.size {
+        linkbench::units::parse_size(s).map_err(|e| format!("size: {e}"))?;
+    }
+    if !["bw", "bibw", "lat"].contains(&t.test.as_str()) {
+        return Err(format!("test '{}' is not bw, bibw or lat", t.test));
+    }
+    if !["tcp", "rdma"].contains(&t.transport.as_str()) {
+        return Err(format!("transport '{}' is not tcp or rdma", t.transport));
+    }
+    match (&t.op, t.transport.as_str()) {
+        (Some(op), "rdma") if !["write", "read", "send"].contains(&op.as_str()) => {
+            Err(format!("op '{op}' is not write, read or send"))
+        }
+        (Some(op), "tcp") => Err(format!("op '{op}' needs transport = \"rdma\"")),
+        _ => Ok(()),
     }
 }
 
@@ -449,6 +537,38 @@ min_bits_per_second = 1.5e9
     }
 
     #[test]
+    fn host_names_and_addresses_are_names_or_addresses() {
+        for ok in [
+            "h1",
+            "n-1.cluster.example",
+            "node_7",
+            "1a",
+            "10.0.0.1",
+            "fd00::1",
+            "::1",
+        ] {
+            assert_eq!(host_name_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("-oProxyCommand=x", "starts with '-'"),
+            (".h1", "does not start"),
+            ("h1;x", "not a host name"),
+            ("h[1-4]", "not a host name"),
+            ("a b", "not a host name"),
+            ("[fd00::1]", "does not start"),
+            ("fe80::1%eth0", "not a host name"),
+        ] {
+            let p = host_name_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(p.contains(why), "{bad}: {p}");
+        }
+        assert!(host_name_problem(&"a".repeat(254)).is_some());
+        let text = GOOD.replace("10.1.0.1", "[fd00::1]");
+        let p = Plan::parse(&text, "v6.toml").unwrap();
+        assert_eq!(p.address("h1_dac"), "fd00::1", "brackets come off");
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let cases = [
             (
@@ -488,6 +608,22 @@ min_bits_per_second = 1.5e9
                 "not write, read or send",
             ),
             ("name = \"x\"\n[launcher\nkind=1".to_string(), "line"),
+            (
+                GOOD.replace("h2 = \"10.77.0.2\"", "h2 = \"10.77.0.2 \""),
+                "host 'h2': address '10.77.0.2 ' is not a host name or address: use a host name",
+            ),
+            (
+                GOOD.replace("node = \"h1\"", "node = \"-h1\""),
+                "host 'h1_dac': node '-h1' starts with '-'",
+            ),
+            (
+                GOOD.replace("[expect]", "labels = { \"a=b\" = \"c\" }\n[expect]"),
+                "label key 'a=b'",
+            ),
+            (
+                GOOD.replace("name = \"acceptance\"", "name = \"a\\u0000b\""),
+                "NUL",
+            ),
         ];
         for (text, expect) in cases {
             let e = Plan::parse(&text, "p.toml").unwrap_err().to_string();

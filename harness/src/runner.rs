@@ -180,30 +180,26 @@ fn stop(child: &mut Child) {
     kill(child);
 }
 
-/// One attempt at one test between a pair.
-fn attempt(
-    plan: &Plan,
-    suite: &Suite,
-    pair: &Pair,
-    test: &TestSpec,
-    port: u16,
-) -> Result<Report, String> {
-    let l = &plan.launcher;
-    let budget = test.seconds() * suite.repeat as f64 + plan.timeout().as_secs_f64();
-    let (snode, cnode) = (plan.node(&pair.server), plan.node(&pair.client));
+/// The data-path endpoint of a pair's server: the server binds to it and the client connects to it.
+fn endpoint(plan: &Plan, pair: &Pair, port: u16) -> String {
     let saddr = plan.address(&pair.server);
-    // The server binds to, and the client connects to, the same data-path endpoint.
-    let endpoint = if saddr.contains(':') {
+    if saddr.contains(':') {
         format!("[{saddr}]:{port}")
     } else {
         format!("{saddr}:{port}")
-    };
+    }
+}
+
+/// Starts linkbench-server on the pair's server host and waits for its "listening" line.
+fn start_server(plan: &Plan, pair: &Pair, endpoint: &str, budget: f64) -> Result<Child, String> {
+    let l = &plan.launcher;
+    let snode = plan.node(&pair.server);
     let server_argv: Vec<String> = vec![
         "timeout".into(),
         format!("{:.0}", budget.ceil() + 10.0),
         l.server_bin.clone(),
         "--bind".into(),
-        endpoint.clone(),
+        endpoint.to_string(),
         "--once".into(),
     ];
     let mut server = launcher::command(l, &snode, &server_argv)
@@ -219,7 +215,7 @@ fn attempt(
         match server_log.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => {
                 if line.contains("listening on") {
-                    break;
+                    return Ok(server);
                 }
                 seen.push(launcher::strip_prefix(l, &snode, &line).to_string());
             }
@@ -245,14 +241,26 @@ fn attempt(
             ));
         }
     }
-    let mut client_argv: Vec<String> = vec![
+}
+
+/// linkbench-client's command line for one test. Labels go as `--label=KEY=VALUE`, one word whatever
+/// the value holds (a value may start with `-`).
+fn client_argv(
+    plan: &Plan,
+    suite: &Suite,
+    pair: &Pair,
+    test: &TestSpec,
+    endpoint: String,
+    budget: f64,
+) -> Vec<String> {
+    let mut argv: Vec<String> = vec![
         "timeout".into(),
         format!("{:.0}", budget.ceil() + 5.0),
-        l.client_bin.clone(),
+        plan.launcher.client_bin.clone(),
         endpoint,
     ];
-    client_argv.extend(test.client_args(suite.repeat));
-    client_argv.extend([
+    argv.extend(test.client_args(suite.repeat));
+    argv.extend([
         "--json".into(),
         "-".into(),
         "--connect-timeout".into(),
@@ -265,9 +273,24 @@ fn attempt(
         format!("harness.server={}", pair.server),
     ];
     labels.extend(suite.labels.iter().map(|(k, v)| format!("{k}={v}")));
-    for lab in labels {
-        client_argv.extend(["--label".into(), lab]);
-    }
+    argv.extend(labels.into_iter().map(|lab| format!("--label={lab}")));
+    argv
+}
+
+/// One attempt at one test between a pair.
+fn attempt(
+    plan: &Plan,
+    suite: &Suite,
+    pair: &Pair,
+    test: &TestSpec,
+    port: u16,
+) -> Result<Report, String> {
+    let l = &plan.launcher;
+    let budget = test.seconds() * suite.repeat as f64 + plan.timeout().as_secs_f64();
+    let cnode = plan.node(&pair.client);
+    let endpoint = endpoint(plan, pair, port);
+    let mut server = start_server(plan, pair, &endpoint, budget)?;
+    let client_argv = client_argv(plan, suite, pair, test, endpoint, budget);
     let mut client = match launcher::command(l, &cnode, &client_argv)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -432,12 +455,12 @@ pub fn run_pair(
 pub fn run(plan: &Plan, sched: &Schedule, dir: &Path) -> Vec<PairOutcome> {
     let mut all = Vec::new();
     for (suite, ss) in plan.suites.iter().zip(&sched.suites) {
-        for (i, round) in ss.rounds.iter().enumerate() {
+        for (i, round) in ss.rounds().enumerate() {
             eprintln!(
                 "linkbench-harness: suite {} round {}/{}: {} pairs",
                 ss.suite,
                 i + 1,
-                ss.rounds.len(),
+                ss.round_count(),
                 round.len()
             );
             let results: Vec<Vec<PairOutcome>> = std::thread::scope(|scope| {

@@ -1,9 +1,15 @@
 //! The schedule: every suite's pairs in rounds where no host is in two tests at once; the pairs of a
 //! round run in parallel. All-pairs uses the round-robin tournament (circle method): N-1 rounds of N/2
 //! pairs for even N, N rounds for odd N (one host rests each round), which is the fewest possible.
+//!
+//! Rounds are kept small: an all-pairs suite is the host list alone and each round is computed when it
+//! is asked for (6,000 hosts make 17,997,000 pairs; `check` counts them and lists 50 rounds), and
+//! listed pairs and rings are host indices.
 
 use crate::plan::{Plan, Topology};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A test between two hosts: `client` connects to `server`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,17 +18,69 @@ pub struct Pair {
     pub server: String,
 }
 
+/// A pair as indices into the host list: (client, server).
+type Indices = (usize, usize);
+
+/// A suite's rounds, as host indices.
+#[derive(Debug, Clone)]
+enum Rounds {
+    /// The circle method over every host, computed round by round.
+    RoundRobin,
+    /// Rounds of (client, server) pairs.
+    Listed(Vec<Vec<(usize, usize)>>),
+}
+
 /// One suite's rounds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SuiteSchedule {
     pub suite: String,
-    pub rounds: Vec<Vec<Pair>>,
+    /// The plan's hosts in order; rounds refer to them by index.
+    hosts: Arc<[String]>,
+    rounds: Rounds,
     /// Seconds one pair spends on all the suite's tests and repeats, with launch overhead.
     pub seconds_per_round: f64,
 }
 
+impl SuiteSchedule {
+    /// How many rounds.
+    pub fn round_count(&self) -> usize {
+        match &self.rounds {
+            Rounds::RoundRobin => circle_rounds(self.hosts.len()),
+            Rounds::Listed(r) => r.len(),
+        }
+    }
+
+    /// How many pairs in all the rounds.
+    pub fn pair_count(&self) -> usize {
+        match &self.rounds {
+            Rounds::RoundRobin => self.hosts.len() * self.hosts.len().saturating_sub(1) / 2,
+            Rounds::Listed(r) => r.iter().map(Vec::len).sum(),
+        }
+    }
+
+    /// Round `i` (from 0); empty past the last.
+    pub fn round(&self, i: usize) -> Vec<Pair> {
+        let pair = |&(c, s): &(usize, usize)| Pair {
+            client: self.hosts[c].clone(),
+            server: self.hosts[s].clone(),
+        };
+        match &self.rounds {
+            Rounds::RoundRobin => circle_round(self.hosts.len(), i).iter().map(pair).collect(),
+            Rounds::Listed(r) => r
+                .get(i)
+                .map(|r| r.iter().map(pair).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Every round in order, each made when reached.
+    pub fn rounds(&self) -> impl Iterator<Item = Vec<Pair>> + '_ {
+        (0..self.round_count()).map(|i| self.round(i))
+    }
+}
+
 /// The whole plan's schedule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
     pub suites: Vec<SuiteSchedule>,
     /// Estimated wall time in seconds.
@@ -33,87 +91,101 @@ pub struct Schedule {
 /// launcher like srun or ssh adds about this much on a quiet cluster).
 pub const LAUNCH_OVERHEAD_S: f64 = 2.0;
 
-/// Round-robin tournament over `hosts`: every unordered pair exactly once, no host twice in a round.
-pub fn round_robin(hosts: &[String]) -> Vec<Vec<Pair>> {
-    let mut ring: Vec<Option<&String>> = hosts.iter().map(Some).collect();
-    if ring.len() % 2 == 1 {
-        ring.push(None); // the resting slot
-    }
-    let n = ring.len();
+/// Rounds of the circle method for `n` hosts: n-1 for even n, n for odd n, none below two hosts.
+pub fn circle_rounds(n: usize) -> usize {
     if n < 2 {
-        return Vec::new();
+        0
+    } else {
+        n + n % 2 - 1
     }
-    let index = |h: &String| hosts.iter().position(|x| x == h).unwrap_or(0);
-    let mut rounds = Vec::with_capacity(n - 1);
-    for _ in 0..n - 1 {
-        let mut round = Vec::with_capacity(n / 2);
-        for i in 0..n / 2 {
-            if let (Some(a), Some(b)) = (ring[i], ring[n - 1 - i]) {
-                // The host listed first is the client.
-                let (c, s) = if index(a) < index(b) { (a, b) } else { (b, a) };
-                round.push(Pair {
-                    client: c.clone(),
-                    server: s.clone(),
-                });
-            }
-        }
-        rounds.push(round);
-        // Keep the first fixed, rotate the rest by one.
-        let last = ring.pop().expect("n >= 2");
-        ring.insert(1, last);
-    }
-    rounds
 }
 
-/// Any list of pairs in rounds, greedily: each pair goes into the first round where neither host is busy.
-pub fn greedy_rounds(pairs: &[Pair]) -> Vec<Vec<Pair>> {
-    let mut rounds: Vec<Vec<Pair>> = Vec::new();
-    for p in pairs {
-        let free = rounds.iter_mut().find(|r| {
-            !r.iter().any(|q| {
-                [&q.client, &q.server].contains(&&p.client)
-                    || [&q.client, &q.server].contains(&&p.server)
-            })
-        });
-        match free {
-            Some(r) => r.push(p.clone()),
-            None => rounds.push(vec![p.clone()]),
+/// Round `r` of the circle method over hosts `0..n`, as (client, server) with the host listed first
+/// the client. The slots are the hosts plus, for odd n, a resting slot; slot 0 keeps host 0, the
+/// others turn by one each round, and slot i plays slot m-1-i. O(n) time and memory.
+pub fn circle_round(n: usize, r: usize) -> Vec<(usize, usize)> {
+    let m = n + n % 2;
+    if r >= circle_rounds(n) {
+        return Vec::new();
+    }
+    let turns = m - 1;
+    let at = |slot: usize| match slot {
+        0 => 0,
+        _ => 1 + (slot - 1 + turns - r % turns) % turns,
+    };
+    (0..m / 2)
+        .map(|i| (at(i), at(m - 1 - i)))
+        .filter(|&(a, b)| a < n && b < n)
+        .map(|(a, b)| (a.min(b), a.max(b)))
+        .collect()
+}
+
+/// Round-robin tournament over `hosts`: every unordered pair exactly once, no host twice in a round.
+pub fn round_robin(hosts: &[String]) -> Vec<Vec<Pair>> {
+    (0..circle_rounds(hosts.len()))
+        .map(|r| {
+            circle_round(hosts.len(), r)
+                .into_iter()
+                .map(|(c, s)| Pair {
+                    client: hosts[c].clone(),
+                    server: hosts[s].clone(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Any list of pairs (host indices) in rounds, greedily: each pair goes into the first round where
+/// neither host is busy.
+pub fn greedy_rounds(pairs: &[(usize, usize)]) -> Vec<Vec<(usize, usize)>> {
+    // Each round with the hosts busy in it.
+    let mut rounds: Vec<(Vec<Indices>, HashSet<usize>)> = Vec::new();
+    for &(c, s) in pairs {
+        match rounds
+            .iter_mut()
+            .find(|(_, busy)| !busy.contains(&c) && !busy.contains(&s))
+        {
+            Some((round, busy)) => {
+                round.push((c, s));
+                busy.extend([c, s]);
+            }
+            None => rounds.push((vec![(c, s)], HashSet::from([c, s]))),
         }
     }
-    rounds
+    rounds.into_iter().map(|(round, _)| round).collect()
 }
 
 /// The plan's schedule.
 pub fn schedule(plan: &Plan) -> Schedule {
-    let hosts: Vec<String> = if plan.host_order.is_empty() {
+    let hosts: Arc<[String]> = if plan.host_order.is_empty() {
         plan.hosts.keys().cloned().collect()
     } else {
-        plan.host_order.clone()
+        plan.host_order.iter().cloned().collect()
     };
+    let index: HashMap<&str, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
+    let n = hosts.len();
     let suites: Vec<SuiteSchedule> = plan
         .suites
         .iter()
         .map(|s| {
             let rounds = match s.topology {
-                Topology::AllPairs => round_robin(&hosts),
+                Topology::AllPairs => Rounds::RoundRobin,
                 Topology::Ring => {
-                    let pairs: Vec<Pair> = (0..hosts.len())
-                        .map(|i| Pair {
-                            client: hosts[i].clone(),
-                            server: hosts[(i + 1) % hosts.len()].clone(),
-                        })
-                        .collect();
-                    greedy_rounds(&pairs)
+                    let ring: Vec<(usize, usize)> = (0..n).map(|i| (i, (i + 1) % n)).collect();
+                    Rounds::Listed(greedy_rounds(&ring))
                 }
-                Topology::Pairs => greedy_rounds(
+                Topology::Pairs => Rounds::Listed(greedy_rounds(
                     &s.pairs
                         .iter()
-                        .map(|[c, srv]| Pair {
-                            client: c.clone(),
-                            server: srv.clone(),
+                        .filter_map(|[c, srv]| {
+                            Some((*index.get(c.as_str())?, *index.get(srv.as_str())?))
                         })
                         .collect::<Vec<_>>(),
-                ),
+                )),
             };
             let seconds_per_round = s
                 .tests
@@ -122,6 +194,7 @@ pub fn schedule(plan: &Plan) -> Schedule {
                 .sum();
             SuiteSchedule {
                 suite: s.name.clone().unwrap_or_default(),
+                hosts: hosts.clone(),
                 rounds,
                 seconds_per_round,
             }
@@ -129,7 +202,7 @@ pub fn schedule(plan: &Plan) -> Schedule {
         .collect();
     let estimated_s = suites
         .iter()
-        .map(|s| s.rounds.len() as f64 * s.seconds_per_round)
+        .map(|s| s.round_count() as f64 * s.seconds_per_round)
         .sum();
     Schedule {
         suites,
@@ -137,7 +210,7 @@ pub fn schedule(plan: &Plan) -> Schedule {
     }
 }
 
-/// The schedule in words, for `check` and before `run`.
+/// The schedule in words, for `check` and before `run`: each suite's counts and its first 50 rounds.
 pub fn describe(plan: &Plan, sched: &Schedule) -> String {
     let mut out = format!(
         "plan {}: {} hosts, launcher {:?}\n",
@@ -146,23 +219,23 @@ pub fn describe(plan: &Plan, sched: &Schedule) -> String {
         plan.launcher.kind
     );
     for s in &sched.suites {
-        let pairs: usize = s.rounds.iter().map(Vec::len).sum();
+        let rounds = s.round_count();
         out += &format!(
             "suite {}: {} pairs in {} rounds (pairs of a round run at once), ~{:.0} s per round\n",
             s.suite,
-            pairs,
-            s.rounds.len(),
+            s.pair_count(),
+            rounds,
             s.seconds_per_round
         );
-        for (i, r) in s.rounds.iter().enumerate().take(50) {
+        for (i, r) in s.rounds().enumerate().take(50) {
             let list: Vec<String> = r
                 .iter()
                 .map(|p| format!("{}->{}", p.client, p.server))
                 .collect();
             out += &format!("  round {}: {}\n", i + 1, list.join(" "));
         }
-        if s.rounds.len() > 50 {
-            out += &format!("  ... {} more rounds\n", s.rounds.len() - 50);
+        if rounds > 50 {
+            out += &format!("  ... {} more rounds\n", rounds - 50);
         }
     }
     out += &format!(
@@ -230,7 +303,10 @@ mod tests {
         text += "[[suite]]\ntopology = \"all-pairs\"\ntests = [{ test = \"bw\", duration = \"1s\", warmup = \"0.5s\" }]\n";
         let plan = Plan::parse(&text, "big.toml").unwrap();
         let sched = schedule(&plan);
-        assert_eq!(sched.suites[0].rounds.len(), 1023);
+        assert_eq!(sched.suites[0].round_count(), 1023);
+        assert_eq!(sched.suites[0].pair_count(), 523_776);
+        assert_eq!(sched.suites[0].round(0), rounds[0]);
+        assert_eq!(sched.suites[0].round(1022), rounds[1022]);
         // (1 s + 0.5 s + 2 s overhead) x 1023 rounds.
         assert!(
             (sched.estimated_s - 3.5 * 1023.0).abs() < 1e-6,
@@ -252,21 +328,45 @@ mod tests {
 
     #[test]
     fn rings_and_listed_pairs_avoid_busy_hosts() {
-        let ring: Vec<Pair> = (0..5)
-            .map(|i| Pair {
-                client: format!("h{}", i + 1),
-                server: format!("h{}", (i + 1) % 5 + 1),
-            })
-            .collect();
+        let ring: Vec<(usize, usize)> = (0..5).map(|i| (i, (i + 1) % 5)).collect();
         let rounds = greedy_rounds(&ring);
         assert_eq!(rounds.len(), 3, "an odd ring needs three rounds");
+        assert_eq!(rounds.iter().map(Vec::len).sum::<usize>(), 5);
         for r in &rounds {
-            let mut hosts: Vec<&String> = r.iter().flat_map(|p| [&p.client, &p.server]).collect();
+            let mut hosts: Vec<usize> = r.iter().flat_map(|&(c, s)| [c, s]).collect();
             let n = hosts.len();
-            hosts.dedup();
             hosts.sort();
             hosts.dedup();
             assert_eq!(hosts.len(), n);
+        }
+        // A star: every pair shares h0, so one pair a round, in the order listed.
+        let star: Vec<(usize, usize)> = (1..6).map(|i| (0, i)).collect();
+        let rounds = greedy_rounds(&star);
+        assert_eq!(rounds, star.iter().map(|&p| vec![p]).collect::<Vec<_>>());
+    }
+
+    /// The circle method as it was first written (the ring of hosts turned in place): the rounds
+    /// computed one at a time must be the same pairs in the same order.
+    #[test]
+    fn rounds_computed_on_demand_match_the_turned_ring() {
+        for n in 2..=33 {
+            let hosts = names(n);
+            let mut ring: Vec<Option<usize>> = (0..n).map(Some).collect();
+            if n % 2 == 1 {
+                ring.push(None);
+            }
+            let m = ring.len();
+            for r in 0..m - 1 {
+                let want: Vec<(usize, usize)> = (0..m / 2)
+                    .filter_map(|i| Some((ring[i]?, ring[m - 1 - i]?)))
+                    .map(|(a, b)| (a.min(b), a.max(b)))
+                    .collect();
+                assert_eq!(circle_round(n, r), want, "n={n} r={r}");
+                let last = ring.pop().unwrap();
+                ring.insert(1, last);
+            }
+            assert!(circle_round(n, m - 1).is_empty());
+            assert_eq!(round_robin(&hosts).len(), circle_rounds(n));
         }
     }
 }
