@@ -161,8 +161,8 @@ fn combine_intervals(a: &[IntervalFigures], b: &[IntervalFigures]) -> Vec<Interv
         .enumerate()
         .map(|(i, x)| match short.get(i) {
             Some(y) => IntervalFigures {
-                bytes: x.bytes + y.bytes,
-                messages: x.messages + y.messages,
+                bytes: x.bytes.saturating_add(y.bytes),
+                messages: x.messages.saturating_add(y.messages),
                 bits_per_second: x.bits_per_second + y.bits_per_second,
                 messages_per_second: x.messages_per_second + y.messages_per_second,
                 ..x.clone()
@@ -242,8 +242,11 @@ pub fn build_result(
             ) {
                 directions.push(to_client);
             }
-            result.bytes = directions.iter().map(|d| d.bytes).sum();
-            result.messages = directions.iter().map(|d| d.messages).sum();
+            // The server's figures are a peer's numbers: summed without overflowing.
+            result.bytes = directions.iter().fold(0, |t, d| t.saturating_add(d.bytes));
+            result.messages = directions
+                .iter()
+                .fold(0, |t, d| t.saturating_add(d.messages));
             result.duration_s = directions.iter().map(|d| d.duration_s).fold(0.0, f64::max);
             result.intervals = directions
                 .iter()

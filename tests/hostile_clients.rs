@@ -125,6 +125,25 @@ fn a_dripping_hello_never_holds_the_slot_and_is_cut_at_the_deadline() {
         None
     });
     std::thread::sleep(Duration::from_millis(500));
+    // While the hello drips, a client with the key is served at once: never "busy".
+    let output = client(&server.addr)
+        .args([
+            "--iterations",
+            "200",
+            "--warmup",
+            "0",
+            "--size",
+            "4K",
+            "--psk-file",
+            key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "a real client during the drip: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     still_serves(&mut server, &["--psk-file", key]);
     let cut_after = dripper.join().unwrap();
     let cut_after = cut_after.expect("the dripping hello was never cut");
@@ -222,6 +241,35 @@ fn a_client_that_trickles_is_cut_by_the_servers_own_clock() {
     assert!(started.elapsed() < Duration::from_secs(30));
     raw.send(&ClientMessage::Bye);
     trickler.join().unwrap();
+}
+
+#[test]
+fn a_stop_right_after_start_ends_a_reverse_trial_at_once() {
+    let mut server = ServerProcess::start(&[]);
+    let mut raw = Raw::welcomed(&server.addr);
+    let mut s = spec(30.0);
+    s.reverse = true;
+    let data = raw.start(&server.addr, s);
+    raw.send(&ClientMessage::Stop);
+    let drains: Vec<_> = data
+        .into_iter()
+        .map(|mut d| std::thread::spawn(move || std::io::copy(&mut d, &mut std::io::sink())))
+        .collect();
+    let started = Instant::now();
+    match raw.read_past_intervals() {
+        ServerMessage::TrialResult { .. } => {}
+        other => panic!("expected the trial's result, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the 30 s trial ran {:?} after its stop",
+        started.elapsed()
+    );
+    raw.send(&ClientMessage::Bye);
+    drains.into_iter().for_each(|d| {
+        let _ = d.join();
+    });
+    still_serves(&mut server, &[]);
 }
 
 #[test]

@@ -89,10 +89,22 @@ fn trial(listener: &TcpListener, control: &mut TcpStream) {
     .unwrap();
     for _ in 0..spec.streams {
         let (mut data, _) = listener.accept().unwrap();
+        let reverse = spec.reverse;
         std::thread::spawn(move || {
             let mut head = [0u8; 28];
             data.read_exact(&mut head).unwrap();
             assert_eq!(&head[..8], DATA_PREAMBLE);
+            if reverse {
+                // A measured message begun, then a byte a second for a minute: never stalled, never done.
+                let _ = data.write_all(b"M");
+                for _ in 0..60 {
+                    std::thread::sleep(Duration::from_secs(1));
+                    if data.write_all(b"x").is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
             let mut sink = vec![0u8; 1 << 16];
             while matches!(data.read(&mut sink), Ok(n) if n > 0) {}
         });
@@ -140,7 +152,12 @@ fn interval(start_s: f64, end_s: f64) -> IntervalFigures {
 
 /// Runs linkbench-client for one 1-second trial against `addr`; fails the test if it runs past `limit`.
 fn run_client(addr: &str, report: &Path, limit: Duration) -> Output {
+    run_client_with(addr, report, limit, &[])
+}
+
+fn run_client_with(addr: &str, report: &Path, limit: Duration, extra: &[&str]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_linkbench-client"))
+        .args(extra)
         .args([addr, "--duration", "1", "--warmup", "0", "--json"])
         .arg(report)
         .stdout(Stdio::piped())
@@ -319,6 +336,27 @@ fn a_failure_during_the_trial_is_not_called_a_setup_failure() {
     assert!(
         error.contains("while it ran") && !error.contains("setup"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_result_followed_by_a_trickle_does_not_hold_the_client() {
+    let addr = fake_server(Script::Trial {
+        governor: "performance".into(),
+        act: Box::new(|control| {
+            std::thread::sleep(Duration::from_millis(1500));
+            let _ = frame::write_frame(control, &result(vec![interval(0.0, 1.0)], vec![]));
+        }),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    let extra = ["--reverse", "--stall-timeout", "2"];
+    let out = run_client_with(&addr, &path, Duration::from_secs(40), &extra);
+    assert_eq!(out.status.code(), Some(1));
+    let report = read_valid_report(&path);
+    assert!(
+        first_error(&report).contains("kept the data connections open"),
+        "{report}"
     );
 }
 

@@ -333,9 +333,7 @@ impl ClientArgs {
             },
             (None, None) => StopCondition::Duration { seconds: 5.0 },
         };
-        if self.interval.as_secs_f64() < 0.01 {
-            return Err(CliError("--interval must be at least 0.01 seconds".into()));
-        }
+        check_interval(self.interval.as_secs_f64(), stop)?;
         let labels: BTreeMap<String, String> = self.labels.into_iter().collect();
         let psk = match &self.psk_file {
             Some(path) => Some(PreSharedKey::from_file(path).map_err(|e| CliError(e.to_string()))?),
@@ -426,6 +424,28 @@ pub struct ServerArgs {
     /// GID index for RDMA tests (default: the port's RoCE v2 IPv4-mapped GID).
     #[arg(long)]
     pub gid_index: Option<u32>,
+}
+
+/// The interval bounds every server enforces, checked before connecting: 0.01 s to 3600 s, and at most
+/// 100,000 intervals in a trial's duration.
+fn check_interval(interval_s: f64, stop: StopCondition) -> Result<(), CliError> {
+    use crate::control::limits::{MAX_INTERVALS, MAX_INTERVAL_S};
+    if interval_s < 0.01 {
+        return Err(CliError("--interval must be at least 0.01 seconds".into()));
+    }
+    if interval_s > MAX_INTERVAL_S {
+        return Err(CliError("--interval must be at most 3600 seconds".into()));
+    }
+    if let StopCondition::Duration { seconds } = stop {
+        let count = (seconds / interval_s).ceil();
+        if count > MAX_INTERVALS as f64 {
+            return Err(CliError(format!(
+                "--duration {seconds} at --interval {interval_s} makes {count} intervals; a trial keeps at \
+                 most {MAX_INTERVALS}: use a longer --interval"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn frame_size(text: &str) -> Result<u32, String> {
@@ -580,6 +600,11 @@ mod tests {
             (vec!["h", "--streams", "0"], "from 1 to"),
             (vec!["h", "--label", "novalue"], "KEY=VALUE"),
             (vec!["h", "--interval", "0"], "more than 0"),
+            (vec!["h", "--interval", "3601"], "at most 3600"),
+            (
+                vec!["h", "--interval", "0.01", "--duration", "86400"],
+                "at most 100000",
+            ),
             (vec!["h", "--iterations", "0"], "at least 1"),
             (vec!["h", "--repeat", "4294967295"], "from 1 to 10000"),
             (

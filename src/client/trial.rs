@@ -28,7 +28,7 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest `ready` accepted (a cookie, CPUs, and up to `--max-streams` queue pairs).
 const READY_LIMIT: u32 = 1 << 20;
@@ -52,6 +52,8 @@ pub type TrialFailure = (Option<Box<TestResult>>, ClientError);
 
 /// A trial whose data threads run.
 struct Started {
+    /// Just before `start` was sent: the server's trial cannot have begun earlier.
+    at: Instant,
     running: RunningSide,
     stop: Arc<AtomicBool>,
     trial_stop: TrialStop,
@@ -107,7 +109,7 @@ impl TrialRun<'_> {
             silence: self.silence_limit(),
             stop: &started.stop,
         };
-        let watched = watch.run(control, frames, &started.running, out);
+        let watched = watch.run(control, frames, &started.running, started.at, out);
         self.finish(started, watched, &cpus, probe)
     }
 
@@ -133,6 +135,7 @@ impl TrialRun<'_> {
         // From `start` on, the largest frame is the trial's result.
         frames.set_limit(bounds.result_limit());
         let stop = Arc::new(AtomicBool::new(false));
+        let at;
         let (running, sockets, rdma_facts) = match rdma_side {
             Some(mut side) => {
                 let server_offer = server_rdma.ok_or_else(|| {
@@ -141,6 +144,7 @@ impl TrialRun<'_> {
                     )
                 })?;
                 side.connect(spec, &server_offer)?;
+                at = Instant::now();
                 write_frame(control, &ClientMessage::Start)?;
                 let (qps, facts) = side.into_qps();
                 let stall = self.config.stall_timeout;
@@ -156,6 +160,7 @@ impl TrialRun<'_> {
             }
             None => {
                 let (streams, sockets) = self.open_streams(&cookie)?;
+                at = Instant::now();
                 write_frame(control, &ClientMessage::Start)?;
                 let running =
                     engine::start_side(spec, Side::Client, streams, cpus, Arc::clone(&stop));
@@ -164,6 +169,7 @@ impl TrialRun<'_> {
         };
         let running = running.map_err(|e| ClientError::Data(e.to_string()))?;
         Ok(Started {
+            at,
             running,
             trial_stop: TrialStop::new(Arc::clone(&stop), sockets),
             stop,
@@ -209,17 +215,13 @@ impl TrialRun<'_> {
         probe: Option<LinkProbe>,
     ) -> Result<TestResult, TrialFailure> {
         let spec = self.spec;
-        // The client's own threads end by themselves: senders by the plan, receivers at the peer's end.
-        // Without the server's result there is no end to wait for: end them now.
-        if watched.server.is_err() {
-            started.trial_stop.abort();
-        }
-        let outcome = started.running.join();
+        let (outcome, late) =
+            self.end_threads(started.running, &started.trial_stop, watched.server.is_ok());
         started.trial_stop.disarm();
         let client_link = probe.map(LinkProbe::finish);
         let (server_report, error) = match watched.server {
             Ok(r) if watched.stop_sent => (r, Some(ClientError::Interrupted)),
-            Ok(r) => (r, None),
+            Ok(r) => (r, late),
             Err(e) => (SideReport::default(), Some(e)),
         };
         let mut thread_errors = outcome.errors.clone();
@@ -254,6 +256,47 @@ impl TrialRun<'_> {
             )),
             None => Ok(result),
         }
+    }
+
+    /// Ends this side's data threads. They end by themselves once the server has its result (senders by
+    /// the plan, receivers at the server's end); without a result, or when they have not ended within
+    /// [`Self::join_bound`] of it, they are stopped. Threads that still do not stop are left behind.
+    fn end_threads(
+        &self,
+        mut running: RunningSide,
+        trial_stop: &TrialStop,
+        server_answered: bool,
+    ) -> (SideOutcome, Option<ClientError>) {
+        if !server_answered {
+            trial_stop.abort();
+        }
+        let bound = self.join_bound();
+        if running.wait_finished(bound) {
+            return (running.join(), None);
+        }
+        trial_stop.abort();
+        let late = ClientError::Implausible(format!(
+            "this side's data threads had not ended {:.0} s after the server's result: the server kept \
+             the data connections open, so they were ended",
+            bound.as_secs_f64()
+        ));
+        if running.wait_finished(bound) {
+            return (running.join(), Some(late));
+        }
+        let stuck = ClientError::TrialFailed(format!(
+            "this side's data threads did not stop within {:.0} s of being ended; they were left behind",
+            bound.as_secs_f64()
+        ));
+        (SideOutcome::default(), Some(stuck))
+    }
+
+    /// How long this side's threads may take to end after the server's result: a sender may wait a stall
+    /// timeout for zero-copy completions and another for the last acknowledgements.
+    fn join_bound(&self) -> Duration {
+        self.config
+            .stall_timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(10))
     }
 
     fn rdma_report(

@@ -15,15 +15,20 @@ use crate::report::model::DirectionFigures;
 use crate::units::seconds_saturating;
 use std::time::{Duration, Instant};
 
-/// Bytes of a result that do not depend on its length: host link counters, module monitors, errors.
-const RESULT_BASE_BYTES: u64 = 1 << 20;
-/// Bytes a result may spend per interval slot (each of two directions' figures is ~150 bytes of JSON).
-const RESULT_BYTES_PER_SLOT: u64 = 512;
+/// Bytes of a result that do not depend on its length: link counters before, after and their deltas
+/// (a NIC with many queues has thousands of `ethtool -S` counters), module monitors, errors.
+const RESULT_BASE_BYTES: u64 = 4 << 20;
+/// Bytes a result may spend per interval slot (one direction's figures are ~130-170 bytes of JSON).
+const RESULT_BYTES_PER_SLOT: u64 = 256;
 /// Added to the server's own grace (its stall timeout + 10 s, which the client does not know) before
 /// the client stops waiting for a result.
 const CLIENT_GRACE: Duration = Duration::from_secs(60);
 /// Live updates a server may send beyond one per elapsed interval (the first, and one late tick).
 const EXTRA_UPDATES: u64 = 3;
+/// Time added to the elapsed time before counting the intervals a server may have sent updates for, so
+/// a client whose control thread was held up (a loaded host) never reads a burst of queued updates as a
+/// flood.
+const PACING_SLACK: Duration = Duration::from_secs(1);
 
 /// The limits one trial's server messages must keep.
 #[derive(Debug, Clone)]
@@ -160,7 +165,8 @@ impl LiveUpdates {
     pub fn check(&mut self, elapsed_s: f64, bytes: u64, messages: u64) -> Result<(), String> {
         self.received += 1;
         let elapsed = self.started.elapsed().as_secs_f64();
-        let allowed = (elapsed / self.bounds.interval_s).floor() as u64 + EXTRA_UPDATES;
+        let slack = PACING_SLACK.as_secs_f64().max(3.0 * self.bounds.interval_s);
+        let allowed = ((elapsed + slack) / self.bounds.interval_s).floor() as u64 + EXTRA_UPDATES;
         if self.received > allowed {
             return Err(format!(
                 "the server sent {} live updates in {elapsed:.1} s of {} s intervals",
@@ -315,8 +321,9 @@ mod tests {
             silence,
         );
         assert!(it.measured_s <= MAX_INTERVALS as f64 + 73.0 + 1.0);
-        assert!(bounds.result_limit() < 2 << 20);
-        assert_eq!(it.result_limit(), ABSOLUTE_MAX_FRAME_BYTES);
+        assert!(bounds.result_limit() < 5 << 20);
+        assert!(it.result_limit() > 28 << 20, "100,000 intervals fit");
+        assert!(it.result_limit() <= ABSOLUTE_MAX_FRAME_BYTES);
     }
 
     #[test]
@@ -330,8 +337,12 @@ mod tests {
         assert_eq!(live.check(1.0, 100, 1), Ok(()));
         assert!(live.check(1.1, 50, 1).unwrap_err().contains("backwards"));
         let mut flood = LiveUpdates::new(bounds.clone(), Instant::now());
-        let results: Vec<_> = (0..10).map(|i| flood.check(1.0, i, i)).collect();
-        assert!(results.iter().any(|r| r.is_err()), "ten updates at once");
+        let results: Vec<_> = (0..20).map(|i| flood.check(1.0, i, i)).collect();
+        assert!(
+            results[..6].iter().all(|r| r.is_ok()),
+            "a burst inside the slack"
+        );
+        assert!(results.iter().any(|r| r.is_err()), "twenty updates at once");
         let mut late = LiveUpdates::new(bounds, Instant::now());
         assert!(late.check(1e9, 1, 1).unwrap_err().contains("into a trial"));
     }

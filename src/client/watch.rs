@@ -52,11 +52,11 @@ impl Watch<'_> {
         control: &mut TcpStream,
         frames: &FrameReader<ServerMessage>,
         running: &RunningSide,
+        started: Instant,
         out: &mut dyn Write,
     ) -> Watched {
         let spec = self.spec;
         let interval = seconds_saturating(spec.interval_s);
-        let started = Instant::now();
         let deadline = self.bounds.deadline(started);
         let mut live = LiveUpdates::new(self.bounds.clone(), started);
         let mut next_tick = started + interval;

@@ -7,8 +7,9 @@ use thiserror::Error;
 
 /// Largest frame a server accepts from a client by default (64 KiB; `--max-frame`).
 pub const MAX_FRAME_BYTES: u32 = 64 * 1024;
-/// Largest frame ever written or read: a trial result with per-interval figures of a day-long test fits.
-pub const ABSOLUTE_MAX_FRAME_BYTES: u32 = 16 << 20;
+/// Largest frame ever written or read: a trial result with the most per-interval figures a trial may have
+/// (100,000 at ~170 bytes of JSON each) and a NIC's link counters fits.
+pub const ABSOLUTE_MAX_FRAME_BYTES: u32 = 32 << 20;
 
 /// A frame could not be read or written.
 #[derive(Debug, Error)]

@@ -218,13 +218,17 @@ impl ServerLimits {
         Ok(())
     }
 
-    /// Message buffers and the per-interval counters of the (up to two) threads of each stream.
+    /// Message buffers of the (up to two) threads of each stream, and the per-interval counters of the
+    /// one thread per stream that measures on the server (a receiver, or an RDMA poster). For
+    /// `--iterations` the counters grow as the trial runs, up to the trial clock's bound, which is what
+    /// is charged.
     fn check_memory(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
         let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
+        let streams = u64::from(spec.streams);
         let buffers = buffer_bytes_per_stream(spec)
-            .saturating_add(slots.saturating_mul(BYTES_PER_SLOT))
-            .saturating_mul(u64::from(spec.streams))
-            .saturating_mul(2);
+            .saturating_mul(streams)
+            .saturating_mul(2)
+            .saturating_add(slots.saturating_mul(BYTES_PER_SLOT).saturating_mul(streams));
         if buffers > self.max_buffer_bytes {
             return over(
                 "buffer memory (bytes)",

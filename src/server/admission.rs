@@ -24,6 +24,10 @@ use tracing::{info, warn};
 
 /// How long a client waits for the slot of a session that is ending (a client that reconnects at once).
 const SLOT_GRACE: Duration = Duration::from_secs(2);
+/// How long a busy refusal may take to write.
+const REFUSAL_WRITE: Duration = Duration::from_secs(1);
+/// Stack of a session thread (the admission thread that starts it has a small one).
+const SESSION_STACK_BYTES: usize = 8 << 20;
 
 /// A connection counted against `--max-connections`; uncounted on drop.
 pub(super) struct Admitting(Arc<Shared>);
@@ -76,12 +80,14 @@ pub(super) fn admit(stream: TcpStream, peer: SocketAddr, ticket: Admitting) {
     let server_proof = match greeted {
         Ok(proof) => proof,
         Err(e) => {
-            info!(%peer, "refused session: {e}");
+            throttled_warn!(shared.log_throttle, %peer, "refused session: {e}");
             return shared.closer.close(stream);
         }
     };
     let Some(slot) = shared.slots.acquire(SLOT_GRACE) else {
-        info!(%peer, "refused session: busy with another client");
+        throttled_warn!(shared.log_throttle, %peer, "refused session: busy with another client");
+        // The wait for a slot may have used up the handshake deadline: the refusal gets its own.
+        let mut wire = DeadlineStream::within(&stream, REFUSAL_WRITE);
         let _ = refuse::<()>(
             &mut wire,
             RefusalReason::Busy,
@@ -91,7 +97,16 @@ pub(super) fn admit(stream: TcpStream, peer: SocketAddr, ticket: Admitting) {
     };
     // From here the session slot, not the admission count, holds this connection.
     drop(ticket);
-    run_session(shared, &stream, peer, server_proof);
+    std::thread::scope(|scope| {
+        // The session (RDMA setup included) gets a full-size stack, not the admission thread's.
+        let session = std::thread::Builder::new()
+            .name("session".into())
+            .stack_size(SESSION_STACK_BYTES)
+            .spawn_scoped(scope, || run_session(shared, &stream, peer, server_proof));
+        if let Err(e) = session {
+            warn!(%peer, "could not start a session thread ({e}); closed the connection");
+        }
+    });
     drop(slot);
     if shared.config.once {
         shared.stop.store(true, Ordering::SeqCst);

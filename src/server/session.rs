@@ -14,8 +14,10 @@
 //! reader thread at once. The server ends every trial by its own clock ([`super::trial_clock`]).
 
 use super::handshake::message_name;
+use super::throttle::throttled_warn;
 use super::trial_clock::TrialClock;
 use super::Shared;
+use crate::control::deadline::DeadlineStream;
 use crate::control::frame::FrameError;
 use crate::control::reader::{FrameReader, Next};
 use crate::control::{write_frame, ClientMessage, RefusalReason, ServerMessage, PROTOCOL_VERSION};
@@ -89,10 +91,10 @@ impl<'a> Session<'a> {
             .with_interval(Duration::from_secs(5))
             .with_retries(3);
         let _ = socket2::SockRef::from(&control).set_tcp_keepalive(&keepalive);
-        // A client that stops reading cannot hold a write of ours longer than this.
-        control
-            .set_write_timeout(Some(shared.config.handshake_timeout))
-            .map_err(SessionError::Socket)?;
+        // Unacknowledged data (a client that stopped reading, or vanished) fails our writes after this.
+        let _ = socket2::SockRef::from(&control).set_tcp_user_timeout(Some(
+            shared.config.handshake_timeout.max(Duration::from_secs(30)),
+        ));
         Ok(Session {
             shared,
             control,
@@ -104,8 +106,11 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Sends one frame, whole within `--handshake-timeout`: a client that reads slowly cannot hold the
+    /// session in a write (each frame has one deadline, not one per write call).
     pub(super) fn send(&mut self, message: &ServerMessage) -> Result<(), SessionError> {
-        Ok(write_frame(&mut self.control, message)?)
+        let mut wire = DeadlineStream::within(&self.control, self.shared.config.handshake_timeout);
+        Ok(write_frame(&mut wire, message)?)
     }
 
     /// Tells the client why the session ends, and ends it.
@@ -197,8 +202,8 @@ impl<'a> Session<'a> {
             Err(refusal) => return self.send(&refusal),
         };
         let Prepared { cpus, probe, rdma } = prepared;
+        // The stop flag was cleared before `ready`: a stop that came since belongs to this trial.
         let (streams, sockets) = self.exchange(spec, &cpus, rdma.as_ref(), frames)?;
-        self.stop.store(false, Ordering::SeqCst);
         let trial_stop = TrialStop::new(Arc::clone(&self.stop), sockets);
         let started = match rdma {
             Some(side) => engine::start_rdma_side(
@@ -231,7 +236,7 @@ impl<'a> Session<'a> {
         client_offer: Option<&RdmaOffer>,
     ) -> Result<Prepared, Box<ServerMessage>> {
         if let Err(violation) = self.shared.config.limits.validate(spec) {
-            info!(peer = %self.peer, "refused trial: {violation}");
+            throttled_warn!(self.shared.log_throttle, peer = %self.peer, "refused trial: {violation}");
             return Err(Box::new(ServerMessage::Refused {
                 reason: RefusalReason::Limit,
                 message: violation.to_string(),

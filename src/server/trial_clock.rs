@@ -3,17 +3,18 @@
 //! connections, cannot hold the server (or grow its per-interval figures) past that.
 //!
 //! The measured phase is the trial's duration, or for `--iterations` the longest the server allows
-//! ([`crate::control::ServerLimits::measured_bound_s`]). The grace is the stall timeout plus
-//! [`GRACE_EXTRA`]: time for the last bytes to drain and both sides to finish.
+//! ([`crate::control::ServerLimits::measured_bound_s`]). The grace is twice the stall timeout plus
+//! [`GRACE_EXTRA`]: a sender's finish may wait a stall timeout for zero-copy completions and another for
+//! the last acknowledgements, and both sides need a moment to report.
 
 use super::ServerConfig;
 use crate::plan::TrialSpec;
 use crate::units::seconds_saturating;
 use std::time::{Duration, Instant};
 
-/// Added to the stall timeout for the grace after a trial's planned end.
+/// Added to twice the stall timeout for the grace after a trial's planned end.
 pub const GRACE_EXTRA: Duration = Duration::from_secs(10);
-/// How long data threads get to stop once a trial was ended, beyond the stall timeout.
+/// How long data threads get to stop once a trial was ended, beyond twice the stall timeout.
 const JOIN_EXTRA: Duration = Duration::from_secs(5);
 
 /// When a running trial must be over.
@@ -28,7 +29,10 @@ impl TrialClock {
     /// Starts the clock for `spec` now.
     pub fn new(config: &ServerConfig, spec: &TrialSpec) -> Self {
         let planned = seconds_saturating(spec.warmup_s + config.limits.measured_bound_s(spec));
-        let grace = config.stall_timeout.saturating_add(GRACE_EXTRA);
+        let grace = config
+            .stall_timeout
+            .saturating_mul(2)
+            .saturating_add(GRACE_EXTRA);
         let now = Instant::now();
         TrialClock {
             planned,
@@ -58,6 +62,6 @@ impl TrialClock {
 
     /// How long data threads get to stop once the trial was ended early.
     pub fn join_bound(&self) -> Duration {
-        self.stall + JOIN_EXTRA
+        self.stall.saturating_mul(2).saturating_add(JOIN_EXTRA)
     }
 }

@@ -6,6 +6,7 @@
 use super::handshake::message_name;
 use super::session::{Frames, Session, WATCH_TICK};
 use super::trial_clock::TrialClock;
+use crate::control::deadline::DeadlineStream;
 use crate::control::frame::FrameError;
 use crate::control::reader::Next;
 use crate::control::{write_frame, ClientMessage, ServerMessage};
@@ -13,6 +14,7 @@ use crate::engine::stop::TrialStop;
 use crate::engine::{RunningSide, SideOutcome};
 use crate::plan::TrialSpec;
 use crate::units::seconds_saturating;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How a trial's run went, seen from its control thread.
@@ -57,40 +59,34 @@ impl Session<'_> {
                 break;
             }
             if !watched.ended_early() {
-                read_client(frames, &mut watched);
+                read_client(frames, &mut watched, &self.stop);
                 if clock.expired() && !watched.ended_early() {
                     watched.cut = Some(clock.cut_message());
                 }
-                if watched.ended_early() {
-                    trial_stop.abort();
-                    ended_at = Some(Instant::now());
-                }
-            }
-            if ended_at.is_some_and(|t| t.elapsed() > clock.join_bound()) {
-                return watched;
             }
             let now = Instant::now();
             if now >= next_tick {
                 if watched.client_gone.is_none() && watched.violation.is_none() {
-                    self.send_interval(&running, started, &mut watched, trial_stop);
+                    self.send_interval(&running, started, &mut watched);
                 }
                 // Ticks missed while busy are skipped, not sent in a burst.
                 while next_tick <= now {
                     next_tick += interval;
                 }
             }
+            if watched.ended_early() && ended_at.is_none() {
+                trial_stop.abort();
+                ended_at = Some(Instant::now());
+            }
+            if ended_at.is_some_and(|t| t.elapsed() > clock.join_bound()) {
+                return watched;
+            }
         }
         watched.outcome = Some(running.join());
         watched
     }
 
-    fn send_interval(
-        &mut self,
-        running: &RunningSide,
-        started: Instant,
-        watched: &mut Watched,
-        trial_stop: &TrialStop,
-    ) {
+    fn send_interval(&mut self, running: &RunningSide, started: Instant, watched: &mut Watched) {
         let sample = running.measured_progress();
         let live = ServerMessage::Interval {
             elapsed_s: started.elapsed().as_secs_f64(),
@@ -98,19 +94,24 @@ impl Session<'_> {
             bytes: sample.bytes,
             messages: sample.messages,
         };
-        if let Err(e) = write_frame(&mut self.control, &live) {
-            // Stop sending data to a client that is gone.
-            trial_stop.abort();
+        // One deadline for the whole frame: a client that reads slowly cannot stall the trial clock here.
+        let mut wire = DeadlineStream::within(&self.control, self.shared.config.handshake_timeout);
+        if let Err(e) = write_frame(&mut wire, &live) {
+            // The data threads stop for a client that is gone (the loop ends the trial).
             watched.client_gone = Some(e);
         }
     }
 }
 
-/// Takes the client's waiting frames: one `stop` is fine, anything else breaks the trial.
-fn read_client(frames: &Frames, watched: &mut Watched) {
+/// Takes the client's waiting frames: one `stop` is fine (it sets the trial's stop flag, as the reader
+/// thread already did), anything else breaks the trial.
+fn read_client(frames: &Frames, watched: &mut Watched, stop: &AtomicBool) {
     loop {
         match frames.try_next() {
-            Ok(Next::Frame(ClientMessage::Stop)) if !watched.stop_seen => watched.stop_seen = true,
+            Ok(Next::Frame(ClientMessage::Stop)) if !watched.stop_seen => {
+                watched.stop_seen = true;
+                stop.store(true, Ordering::SeqCst);
+            }
             Ok(Next::Frame(other)) => {
                 watched.violation = Some(format!(
                     "the client sent {} during a trial, where only one stop is allowed",

@@ -67,10 +67,10 @@ pub struct ZeroCopyStats {
 impl ZeroCopyStats {
     /// Adds another stream's figures.
     pub fn add(&mut self, other: &ZeroCopyStats) {
-        self.sends += other.sends;
-        self.completed += other.completed;
-        self.copied += other.copied;
-        self.enobufs_waits += other.enobufs_waits;
+        self.sends = self.sends.saturating_add(other.sends);
+        self.completed = self.completed.saturating_add(other.completed);
+        self.copied = self.copied.saturating_add(other.copied);
+        self.enobufs_waits = self.enobufs_waits.saturating_add(other.enobufs_waits);
     }
 }
 
