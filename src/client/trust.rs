@@ -226,16 +226,14 @@ pub fn decode_untrusted(data: &[u8]) {
             } => {
                 let _ = live.check(elapsed_s, bytes, messages);
             }
-            ServerMessage::TrialResult { report } => {
-                // What the client then builds from the server's figures must not overflow either.
-                if bounds.check_result(&report).is_ok() {
-                    let cpus = crate::engine::pinning::CpuChoice {
-                        cpus: vec![0],
-                        source: crate::engine::pinning::CpuSource::Spread,
-                    };
-                    let own = crate::engine::SideOutcome::default();
-                    let _ = crate::results::build_result(&spec, &own, &cpus, &report, true);
-                }
+            // What the client then builds from the server's figures must not overflow either.
+            ServerMessage::TrialResult { report } if bounds.check_result(&report).is_ok() => {
+                let cpus = crate::engine::pinning::CpuChoice {
+                    cpus: vec![0],
+                    source: crate::engine::pinning::CpuSource::Spread,
+                };
+                let own = crate::engine::SideOutcome::default();
+                let _ = crate::results::build_result(&spec, &own, &cpus, &report, true);
             }
             ServerMessage::Refused { message, .. } | ServerMessage::Error { message } => {
                 let _ = crate::text::escape_control(&message);
