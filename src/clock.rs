@@ -48,7 +48,7 @@ pub fn measure(root: &Path) -> ClockFacts {
     });
     ClockFacts {
         clock: "CLOCK_MONOTONIC (std::time::Instant)".to_string(),
-        clocksource: crate::diag::host::read_trimmed(
+        clocksource: crate::sysfs::read_trimmed(
             &root.join("sys/devices/system/clocksource/clocksource0/current_clocksource"),
         ),
         tsc_invariant,

@@ -1,16 +1,16 @@
 //! Turns what the data threads measured into report figures: per direction (summed over streams, timed
 //! from the earliest stream start to the latest stream end), per interval, and the latency histogram.
 
-use crate::control::SideReport;
 use crate::engine::bandwidth::ReceiveOutcome;
 use crate::engine::latency::PingOutcome;
-use crate::engine::pinning::CpuChoice;
 use crate::engine::SideOutcome;
-use crate::plan::{RdmaOp, TestKind, TransportKind, TrialSpec};
-use crate::report::model::{
+use crate::model::report::{
     Bandwidth, Direction, DirectionFigures, Latency, Placement, StreamFigures, TcpSettings,
     TestResult, ZeroCopyReport,
 };
+use crate::model::CpuChoice;
+use crate::model::SideReport;
+use crate::plan::{RdmaOp, TestKind, TransportKind, TrialSpec};
 use crate::stats::interval::figures_from_counters;
 use crate::stats::{HistogramError, IntervalFigures, LatencyRecorder};
 use crate::transport::ZeroCopyStats;

@@ -65,7 +65,9 @@ fn histogram_regressions() {
 fn units_regressions() {
     for (name, data) in inputs("units") {
         eprintln!("units/{name}");
-        linkbench::units::parse_untrusted(&String::from_utf8_lossy(&data));
+        let text = String::from_utf8_lossy(&data);
+        linkbench::units::parse_untrusted(&text);
+        let _ = linkbench::control::allow::parse_allow(&text);
     }
 }
 

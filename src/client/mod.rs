@@ -20,8 +20,8 @@ use crate::control::{
 };
 use crate::diag::{route, HostFacts};
 use crate::engine::pinning;
+use crate::model::report::{ClockPair, Report, ReportError, Status, ToolInfo, Units};
 use crate::plan::{TestKind, TestPlan, TransportKind};
-use crate::report::model::{ClockPair, Report, ReportError, Status, ToolInfo, Units};
 use crate::report::table;
 use crate::text::escape_control;
 use std::collections::BTreeMap;

@@ -10,8 +10,8 @@
 
 use crate::control::limits::{interval_slots, MAX_INTERVALS};
 use crate::control::{ServerLimits, SideReport, ABSOLUTE_MAX_FRAME_BYTES};
+use crate::model::report::DirectionFigures;
 use crate::plan::TrialSpec;
-use crate::report::model::DirectionFigures;
 use crate::units::seconds_saturating;
 use std::time::{Duration, Instant};
 
@@ -228,7 +228,7 @@ pub fn decode_untrusted(data: &[u8]) {
             }
             // What the client then builds from the server's figures must not overflow either.
             ServerMessage::TrialResult { report } if bounds.check_result(&report).is_ok() => {
-                let cpus = crate::engine::pinning::CpuChoice {
+                let cpus = crate::model::CpuChoice {
                     cpus: vec![0],
                     source: crate::engine::pinning::CpuSource::Spread,
                 };
@@ -292,7 +292,7 @@ mod tests {
             silence,
         );
         let mut figures = DirectionFigures {
-            direction: crate::report::model::Direction::ClientToServer,
+            direction: crate::model::report::Direction::ClientToServer,
             bytes: 1,
             messages: 1,
             warmup_bytes: 0,

@@ -18,7 +18,7 @@
 //!
 //! Neither side takes the other's word: the server accepts in each state only what the table says (one
 //! `stop` during a trial, anything else ends the session) and ends every trial by its own clock; the
-//! client bounds what it accepts from the server (`crate::client::trust`). Each handshake runs against
+//! client bounds what it accepts from the server (the client's `trust` module). Each handshake runs against
 //! one deadline ([`deadline`]) and each side's frames wait in a bounded queue ([`reader`]).
 
 pub mod allow;
@@ -29,9 +29,10 @@ pub mod limits;
 pub mod messages;
 pub mod reader;
 
+pub use crate::model::SideReport;
 pub use frame::{read_frame, write_frame, FrameError, ABSOLUTE_MAX_FRAME_BYTES, MAX_FRAME_BYTES};
 pub use limits::{LimitViolation, ServerLimits};
-pub use messages::{ClientMessage, RefusalReason, ServerMessage, SideReport};
+pub use messages::{ClientMessage, RefusalReason, ServerMessage};
 
 /// Version of this protocol. A server refuses clients of another version (and says which it speaks).
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -150,7 +150,7 @@ pub(crate) fn read_dir_u64(dir: &Path) -> CounterMap {
 }
 
 fn read_u64(path: &Path) -> Option<u64> {
-    crate::diag::host::read_trimmed(path)?.parse().ok()
+    crate::sysfs::read_trimmed(path)?.parse().ok()
 }
 
 fn diff(

@@ -1,6 +1,7 @@
 //! Host facts: name, kernel, OS, CPU model and count, NUMA nodes, CPU frequency governor.
 
 use crate::diag::InterfaceFacts;
+use crate::sysfs::read_trimmed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -62,7 +63,7 @@ impl HostFacts {
             os,
             cpu_model,
             logical_cpus,
-            usable_cpus: crate::engine::pinning::usable_cpus(),
+            usable_cpus: usable_cpus(),
             numa_nodes,
             cpu_governor: read("sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
             turbo_boost: read("sys/devices/system/cpu/cpufreq/boost")
@@ -73,6 +74,17 @@ impl HostFacts {
             interface: None,
         }
     }
+}
+
+/// CPUs this process may run on, ascending.
+pub fn usable_cpus() -> Vec<usize> {
+    let mut cpus: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    cpus.sort_unstable();
+    cpus
 }
 
 /// Distinct (physical id, core id) pairs; `None` when cpuinfo has no topology (some VMs, non-x86).
@@ -91,13 +103,6 @@ fn physical_cores(cpuinfo: &str) -> Option<usize> {
         }
     }
     (!cores.is_empty()).then_some(cores.len())
-}
-
-pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

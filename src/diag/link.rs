@@ -3,10 +3,10 @@
 //! test and again after it, then judges the link (flapped, uncorrectable errors, pre-FEC BER).
 
 use crate::diag::counters::{CounterSnapshot, Counters};
-use crate::diag::host::read_trimmed;
 use crate::diag::module::{self, Crossing, ModuleInfo, Monitors};
 use crate::diag::rdma::{self, IbPort};
 use crate::diag::{ethtool_ioctl, netlink};
+use crate::sysfs::read_trimmed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! RDMA devices and ports from sysfs (`/sys/class/infiniband`): firmware, port state, rate and width,
 //! link layer, and which netdev a RoCE port sits on. Read without libibverbs, so it works on any host.
 
-use crate::diag::host::read_trimmed;
+use crate::sysfs::read_trimmed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

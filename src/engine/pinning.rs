@@ -3,8 +3,6 @@
 //! such NIC (loopback, virtual devices) it spreads threads over the CPUs it may use, the client from the
 //! lowest CPU up and the server from the highest down, so that a loopback pair does not share cores.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// A requested CPU cannot be used.
@@ -16,43 +14,8 @@ pub enum PinningError {
     NoCpus,
 }
 
-/// Where the CPU list came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CpuSource {
-    /// Given on the command line (`--cpu` / `--server-cpu`).
-    Requested,
-    /// CPUs local to the NIC that carries the route to the peer.
-    NicLocal,
-    /// Spread over every usable CPU (no NIC-local list was found).
-    Spread,
-}
-
-/// The CPUs chosen for a side's data threads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct CpuChoice {
-    /// Thread i runs on `cpus[i % cpus.len()]`.
-    pub cpus: Vec<usize>,
-    pub source: CpuSource,
-}
-
-impl CpuChoice {
-    /// The CPU for data thread `index`.
-    pub fn cpu_for(&self, index: usize) -> usize {
-        self.cpus[index % self.cpus.len()]
-    }
-}
-
-/// CPUs this process may run on, ascending.
-pub fn usable_cpus() -> Vec<usize> {
-    let mut cpus: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    cpus.sort_unstable();
-    cpus
-}
+pub use crate::diag::host::usable_cpus;
+pub use crate::model::{CpuChoice, CpuSource};
 
 /// Chooses CPUs for `threads` data threads. `from_top` spreads from the highest CPU down (the server).
 pub fn choose_cpus(

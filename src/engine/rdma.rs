@@ -87,8 +87,7 @@ pub struct Knobs {
     pub expected_intervals: usize,
 }
 
-/// Most latency sends covered by one requested completion.
-pub const MAX_LAT_SIGNAL_EVERY: u64 = 4;
+pub use crate::transport::rdma::setup::MAX_LAT_SIGNAL_EVERY;
 
 impl Knobs {
     pub fn new(spec: &TrialSpec, settings: &RdmaSettings, stall: Duration) -> Knobs {

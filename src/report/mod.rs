@@ -1,11 +1,12 @@
 //! Reports: the versioned JSON model (its JSON Schema is generated from these types into
 //! `results-schema/report.schema.json`), atomic writing, and the human tables.
 
-pub mod model;
 pub mod table;
 pub mod write;
 
-pub use model::{Report, Status, TestResult, SCHEMA_VERSION};
+/// The report's types live in [`crate::model::report`]; this path is kept for the harness and tests.
+pub use crate::model::report as model;
+pub use crate::model::report::{Report, Status, TestResult, SCHEMA_VERSION};
 pub use write::{write_report_atomically, WriteError};
 
 /// The largest report file read back (linkbench-compare, the harness): 256 MiB.

@@ -1,7 +1,7 @@
 //! Human output: perftest-like result tables and the live per-interval lines.
 
+use crate::model::report::TestResult;
 use crate::plan::TestKind;
-use crate::report::model::TestResult;
 use crate::units::format_size;
 
 /// Column header for a test kind.

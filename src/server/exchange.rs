@@ -8,7 +8,7 @@ use super::PendingData;
 use crate::control::auth;
 use crate::control::reader::Next;
 use crate::control::{ClientMessage, ServerMessage, COOKIE_BYTES};
-use crate::engine::pinning::CpuChoice;
+use crate::model::CpuChoice;
 use crate::plan::{TestKind, TrialSpec};
 use crate::transport::rdma::setup::RdmaSide;
 use crate::transport::tcp::{TcpDataStream, TcpOptions};

@@ -19,8 +19,8 @@ pub mod rdma;
 pub mod tcp;
 pub mod zerocopy;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+pub use crate::model::ZeroCopyStats;
+
 use std::io;
 use thiserror::Error;
 
@@ -50,32 +50,8 @@ impl TransportError {
     }
 }
 
-/// What happened to zero-copy sends on one stream: whether the kernel really avoided the copy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ZeroCopyStats {
-    /// send() calls made with MSG_ZEROCOPY.
-    pub sends: u64,
-    /// Sends whose completion notification arrived.
-    pub completed: u64,
-    /// Completed sends for which the kernel reported it copied the data anyway
-    /// (SO_EE_CODE_ZEROCOPY_COPIED: always the case on loopback).
-    pub copied: u64,
-    /// Times the socket's pinned-memory budget was full (ENOBUFS) and the sender waited for completions.
-    pub enobufs_waits: u64,
-}
-
-impl ZeroCopyStats {
-    /// Adds another stream's figures.
-    pub fn add(&mut self, other: &ZeroCopyStats) {
-        self.sends = self.sends.saturating_add(other.sends);
-        self.completed = self.completed.saturating_add(other.completed);
-        self.copied = self.copied.saturating_add(other.copied);
-        self.enobufs_waits = self.enobufs_waits.saturating_add(other.enobufs_waits);
-    }
-}
-
 /// A trial's TCP data streams, and clones of their sockets to end the trial with
-/// ([`crate::engine::stop::TrialStop`]).
+/// (the engine's `TrialStop`).
 pub type Connected = (Vec<Box<dyn DataStream>>, Vec<std::net::TcpStream>);
 
 /// The send half and the receive half of one connection.

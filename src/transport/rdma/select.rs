@@ -5,8 +5,8 @@
 //! address's own when it has one); InfiniBand uses LID addressing unless a GID index is given.
 
 use super::RdmaError;
-use crate::diag::host::read_trimmed;
 use crate::diag::rdma::{self, IbPort};
+use crate::sysfs::read_trimmed;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 

@@ -26,6 +26,10 @@ pub struct RdmaSide {
     pub facts: RdmaPortFacts,
 }
 
+/// Most latency sends covered by one requested completion (send latency signals selectively, like
+/// ib_send_lat); the send queue is sized for two such periods of unreaped sends.
+pub const MAX_LAT_SIGNAL_EVERY: u64 = 4;
+
 /// Send-queue work requests in flight for a trial (perftest: -t for bandwidth, 1 for latency).
 pub fn tx_depth(spec: &TrialSpec, settings: &RdmaSettings) -> u32 {
     match spec.test {
@@ -61,7 +65,7 @@ impl RdmaSide {
             // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
             // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
             // completion.
-            send_depth: depth + 2 * crate::engine::rdma::MAX_LAT_SIGNAL_EVERY as u32 + 4,
+            send_depth: depth + 2 * MAX_LAT_SIGNAL_EVERY as u32 + 4,
             recv_depth,
             max_inline: settings.inline_size,
             post_list: settings.post_list,

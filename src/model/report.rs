@@ -5,10 +5,9 @@
 use crate::clock::ClockFacts;
 use crate::diag::link::LinkReport;
 use crate::diag::HostFacts;
-use crate::engine::pinning::CpuChoice;
+use crate::model::{CpuChoice, RdmaPortFacts, ZeroCopyStats};
 use crate::plan::{StopCondition, TestKind, TransportKind};
 use crate::stats::{IntervalFigures, LatencySummary};
-use crate::transport::ZeroCopyStats;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -160,8 +159,8 @@ pub struct RdmaReport {
     /// latency, a completion every min(cq_mod, 4) sends for send (ib_send_lat signals selectively too),
     /// every send for write, read and atomic.
     pub effective_cq_mod: u32,
-    pub client: Option<crate::transport::rdma::RdmaPortFacts>,
-    pub server: Option<crate::transport::rdma::RdmaPortFacts>,
+    pub client: Option<RdmaPortFacts>,
+    pub server: Option<RdmaPortFacts>,
     /// Work requests each side completed in the warm-up (bandwidth).
     pub client_warmup_ops: u64,
     pub server_warmup_ops: u64,

@@ -1,0 +1,17 @@
+//! What travels between the two sides and what a report says, as plain data: CPU placement, RDMA
+//! endpoints and port facts, zero-copy figures, one side's trial report, and the report itself. It sits
+//! above the facts it is made of (`plan`, `stats`, `clock`, `diag`) and below everything that produces
+//! or reads it (`transport`, `engine`, `results`, `control`, `report`, the sessions), so that none of
+//! those needs another to name what it exchanges.
+
+pub mod placement;
+pub mod rdma;
+pub mod report;
+pub mod side;
+pub mod zerocopy;
+
+pub use placement::{CpuChoice, CpuSource};
+pub use rdma::{QpEndpoint, RdmaOffer, RdmaPortFacts};
+pub use report::{Direction, DirectionFigures, Report, TestResult};
+pub use side::SideReport;
+pub use zerocopy::ZeroCopyStats;
