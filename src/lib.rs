@@ -24,4 +24,5 @@ pub mod stats;
 pub mod sysfs;
 pub mod text;
 pub mod transport;
+pub mod trial;
 pub mod units;

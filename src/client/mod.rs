@@ -84,6 +84,17 @@ pub enum ClientError {
     Rdma(#[from] crate::transport::rdma::RdmaError),
 }
 
+impl From<crate::trial::TrialError> for ClientError {
+    fn from(e: crate::trial::TrialError) -> Self {
+        use crate::trial::TrialError;
+        match e {
+            TrialError::Pinning(e) => ClientError::Pinning(e),
+            TrialError::Rdma(e) => ClientError::Rdma(e),
+            other => ClientError::Data(other.to_string()),
+        }
+    }
+}
+
 impl ClientError {
     /// Whether this error is the user's request being unacceptable (exit code 2) rather than a failure.
     pub fn is_bad_input(&self) -> bool {

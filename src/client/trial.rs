@@ -11,18 +11,13 @@ use crate::control::{
     write_frame, ClientMessage, RefusalReason, ServerLimits, ServerMessage, SideReport,
     COOKIE_BYTES, DATA_PREAMBLE,
 };
-use crate::diag::link::LinkProbe;
-use crate::engine::pinning::{self, CpuChoice};
-use crate::engine::stop::TrialStop;
-use crate::engine::{self, RunningSide, Side, SideOutcome};
+use crate::engine::{self, Side, SideOutcome};
 use crate::model::report::{LinkSides, RdmaReport, TestResult};
+use crate::model::{RdmaOffer, RdmaPortFacts};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::results;
 use crate::text::escape_control;
-use crate::transport::rdma::setup::RdmaSide;
-use crate::transport::rdma::{RdmaOffer, RdmaPortFacts};
-use crate::transport::tcp::{TcpDataStream, TcpOptions};
-use crate::transport::{Connected, DataStream};
+use crate::trial::{Prepared, Running, SideSetup};
 use crate::units::seconds_saturating;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -54,11 +49,10 @@ pub type TrialFailure = (Option<Box<TestResult>>, ClientError);
 struct Started {
     /// Just before `start` was sent: the server's trial cannot have begun earlier.
     at: Instant,
-    running: RunningSide,
+    running: Running,
     stop: Arc<AtomicBool>,
-    trial_stop: TrialStop,
-    /// RDMA: this side's and the server's port facts.
-    rdma_facts: Option<(RdmaPortFacts, RdmaPortFacts)>,
+    /// RDMA: the server's port facts.
+    server_port: Option<RdmaPortFacts>,
 }
 
 impl TrialRun<'_> {
@@ -73,44 +67,30 @@ impl TrialRun<'_> {
         frames: &FrameReader<ServerMessage>,
         out: &mut dyn Write,
     ) -> Result<TestResult, TrialFailure> {
-        let spec = self.spec;
-        let cpus = pinning::choose_cpus(
-            self.config.cpus.as_deref(),
-            self.nic_local,
-            &pinning::usable_cpus(),
-            engine::thread_count(spec, Side::Client),
-            false,
-        )
-        .map_err(|e| (None, e.into()))?;
-        let probe = self
-            .interface
-            .map(|i| LinkProbe::begin(&self.config.root, i));
-        let rdma_side = match spec.transport {
-            TransportKind::Rdma => Some(
-                RdmaSide::open(
-                    &self.config.root,
-                    spec,
-                    &self.config.rdma_device,
-                    self.local,
-                    self.interface,
-                )
-                .map_err(|e| (None, e.into()))?,
-            ),
-            TransportKind::Tcp => None,
+        let setup = SideSetup {
+            side: Side::Client,
+            root: &self.config.root,
+            nic_local: self.nic_local,
+            interface: self.interface,
+            local: self.local,
+            rdma_device: &self.config.rdma_device,
+            stall: self.config.stall_timeout,
         };
-        let bounds = TrialBounds::new(spec, self.server_limits, self.silence_limit());
+        let prepared = Prepared::prepare(&setup, self.spec, self.config.cpus.as_deref())
+            .map_err(|e| (None, e.into()))?;
+        let bounds = TrialBounds::new(self.spec, self.server_limits, self.silence_limit());
         let started = self
-            .negotiate(control, frames, rdma_side, &cpus, &bounds)
+            .negotiate(control, frames, prepared, &bounds)
             .map_err(|e| (None, e))?;
         let watch = Watch {
-            spec,
+            spec: self.spec,
             live: self.config.live,
             bounds,
             silence: self.silence_limit(),
             stop: &started.stop,
         };
-        let watched = watch.run(control, frames, &started.running, started.at, out);
-        self.finish(started, watched, &cpus, probe)
+        let watched = watch.run(control, frames, &started.running.running, started.at, out);
+        self.finish(started, watched)
     }
 
     /// `setup`, `ready`, the data connections (or queue pairs), `start`, and the data threads.
@@ -118,62 +98,34 @@ impl TrialRun<'_> {
         &self,
         control: &mut TcpStream,
         frames: &FrameReader<ServerMessage>,
-        rdma_side: Option<RdmaSide>,
-        cpus: &CpuChoice,
+        mut prepared: Prepared,
         bounds: &TrialBounds,
     ) -> Result<Started, ClientError> {
-        let spec = self.spec;
         frames.set_limit(READY_LIMIT);
         write_frame(
             control,
             &ClientMessage::Setup {
-                spec: spec.clone(),
-                rdma: rdma_side.as_ref().map(|s| Box::new(s.offer())),
+                spec: self.spec.clone(),
+                rdma: prepared.offer().map(Box::new),
             },
         )?;
         let (cookie, server_rdma) = self.await_ready(frames)?;
         // From `start` on, the largest frame is the trial's result.
         frames.set_limit(bounds.result_limit());
-        let stop = Arc::new(AtomicBool::new(false));
-        let at;
-        let (running, sockets, rdma_facts) = match rdma_side {
-            Some(mut side) => {
-                let server_offer = server_rdma.ok_or_else(|| {
-                    ClientError::Unexpected(
-                        "ready without queue pairs for an RDMA setup (server)".into(),
-                    )
-                })?;
-                side.connect(spec, &server_offer)?;
-                at = Instant::now();
-                write_frame(control, &ClientMessage::Start)?;
-                let (qps, facts) = side.into_qps();
-                let stall = self.config.stall_timeout;
-                let running = engine::start_rdma_side(
-                    spec,
-                    Side::Client,
-                    qps,
-                    cpus,
-                    Arc::clone(&stop),
-                    stall,
-                );
-                (running, Vec::new(), Some((facts, server_offer.port)))
-            }
-            None => {
-                let (streams, sockets) = self.open_streams(&cookie)?;
-                at = Instant::now();
-                write_frame(control, &ClientMessage::Start)?;
-                let running =
-                    engine::start_side(spec, Side::Client, streams, cpus, Arc::clone(&stop));
-                (running, sockets, None)
-            }
+        prepared.connect_rdma(server_rdma.as_ref())?;
+        let connections = match self.spec.transport {
+            TransportKind::Rdma => Vec::new(),
+            TransportKind::Tcp => self.open_streams(&cookie)?,
         };
-        let running = running.map_err(|e| ClientError::Data(e.to_string()))?;
+        let at = Instant::now();
+        write_frame(control, &ClientMessage::Start)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let running = prepared.start(connections, Arc::clone(&stop))?;
         Ok(Started {
             at,
             running,
-            trial_stop: TrialStop::new(Arc::clone(&stop), sockets),
             stop,
-            rdma_facts,
+            server_port: server_rdma.map(|o| o.port),
         })
     }
 
@@ -206,19 +158,30 @@ impl TrialRun<'_> {
         Ok((cookie, rdma.map(|r| *r)))
     }
 
-    /// Ends this side's threads and builds the result from both sides' figures.
-    fn finish(
-        &self,
-        started: Started,
-        watched: Watched,
-        cpus: &CpuChoice,
-        probe: Option<LinkProbe>,
-    ) -> Result<TestResult, TrialFailure> {
+    /// Ends this side's threads and builds the result from both sides' figures. The threads end by
+    /// themselves once the server has its result (senders by the plan, receivers at the server's end);
+    /// without a result they are stopped at once, and when they outlast [`Self::join_bound`] after it
+    /// (a server that keeps the data connections open) they are stopped and the trial is incomplete.
+    fn finish(&self, started: Started, watched: Watched) -> Result<TestResult, TrialFailure> {
         let spec = self.spec;
-        let (outcome, late) =
-            self.end_threads(started.running, &started.trial_stop, watched.server.is_ok());
-        started.trial_stop.disarm();
-        let client_link = probe.map(LinkProbe::finish);
+        let cpus = started.running.cpus.clone();
+        let client_port = started.running.rdma_port.clone();
+        let bound = self.join_bound();
+        let ended = started.running.end(bound, watched.server.is_err());
+        let mut late = ended.stopped_late.then(|| {
+            ClientError::Implausible(format!(
+                "this side's data threads had not ended {:.0} s after the server's result: the server \
+                 kept the data connections open, so they were ended",
+                bound.as_secs_f64()
+            ))
+        });
+        let outcome = ended.outcome.unwrap_or_else(|| {
+            late = Some(ClientError::TrialFailed(format!(
+                "this side's data threads did not stop within {:.0} s of being ended; they were left behind",
+                bound.as_secs_f64()
+            )));
+            SideOutcome::default()
+        });
         let (server_report, error) = match watched.server {
             Ok(r) if watched.stop_sent => (r, Some(ClientError::Interrupted)),
             Ok(r) => (r, late),
@@ -232,21 +195,17 @@ impl TrialRun<'_> {
                 .map(|e| format!("server: {}", escape_control(e))),
         );
         let complete = error.is_none() && thread_errors.is_empty();
-        let mut result = results::build_result(spec, &outcome, cpus, &server_report, complete)
+        let mut result = results::build_result(spec, &outcome, &cpus, &server_report, complete)
             .map_err(|e| (None, ClientError::Data(e.to_string())))?;
         result.link = Some(LinkSides {
-            client: client_link,
+            client: ended.link,
             server: server_report.link.clone(),
         });
-        if let (Some(settings), Some((client_port, server_port))) = (&spec.rdma, started.rdma_facts)
+        if let (Some(settings), Some(client), Some(server)) =
+            (&spec.rdma, client_port, started.server_port)
         {
-            result.rdma = Some(self.rdma_report(
-                settings,
-                client_port,
-                server_port,
-                &outcome,
-                &server_report,
-            ));
+            result.rdma =
+                Some(self.rdma_report(settings, client, server, &outcome, &server_report));
         }
         match error {
             Some(e) => Err((Some(Box::new(result)), e)),
@@ -256,38 +215,6 @@ impl TrialRun<'_> {
             )),
             None => Ok(result),
         }
-    }
-
-    /// Ends this side's data threads. They end by themselves once the server has its result (senders by
-    /// the plan, receivers at the server's end); without a result, or when they have not ended within
-    /// [`Self::join_bound`] of it, they are stopped. Threads that still do not stop are left behind.
-    fn end_threads(
-        &self,
-        mut running: RunningSide,
-        trial_stop: &TrialStop,
-        server_answered: bool,
-    ) -> (SideOutcome, Option<ClientError>) {
-        if !server_answered {
-            trial_stop.abort();
-        }
-        let bound = self.join_bound();
-        if running.wait_finished(bound) {
-            return (running.join(), None);
-        }
-        trial_stop.abort();
-        let late = ClientError::Implausible(format!(
-            "this side's data threads had not ended {:.0} s after the server's result: the server kept \
-             the data connections open, so they were ended",
-            bound.as_secs_f64()
-        ));
-        if running.wait_finished(bound) {
-            return (running.join(), Some(late));
-        }
-        let stuck = ClientError::TrialFailed(format!(
-            "this side's data threads did not stop within {:.0} s of being ended; they were left behind",
-            bound.as_secs_f64()
-        ));
-        (SideOutcome::default(), Some(stuck))
     }
 
     /// How long this side's threads may take to end after the server's result: a sender may wait a stall
@@ -327,29 +254,20 @@ impl TrialRun<'_> {
     }
 
     /// Connects one data connection per stream, presenting the session cookie.
-    fn open_streams(&self, cookie: &[u8; COOKIE_BYTES]) -> Result<Connected, ClientError> {
-        let spec = self.spec;
-        let options = TcpOptions {
-            nodelay: spec.test == TestKind::Lat,
-            busy_poll: spec.busy_poll,
-            zerocopy: spec.zerocopy && spec.client_sends() && spec.test != TestKind::Lat,
-            stall_timeout: self.config.stall_timeout,
-        };
-        let mut streams: Vec<Box<dyn DataStream>> = Vec::new();
-        let mut sockets = Vec::new();
-        for index in 0..spec.streams {
-            let failed = |e: String| ClientError::Data(format!("stream {index}: {e}"));
-            let mut stream = TcpStream::connect_timeout(&self.addr, self.config.connect_timeout)
-                .map_err(|e| failed(format!("could not connect to {}: {e}", self.addr)))?;
-            let mut preamble = DATA_PREAMBLE.to_vec();
-            preamble.extend_from_slice(cookie);
-            preamble.extend_from_slice(&index.to_be_bytes());
-            crate::transport::tcp::write_preamble(&mut stream, &preamble)
-                .map_err(|e| failed(e.to_string()))?;
-            sockets.push(stream.try_clone().map_err(|e| failed(e.to_string()))?);
-            let data = TcpDataStream::new(stream, options).map_err(|e| failed(e.to_string()))?;
-            streams.push(Box::new(data));
-        }
-        Ok((streams, sockets))
+    fn open_streams(&self, cookie: &[u8; COOKIE_BYTES]) -> Result<Vec<TcpStream>, ClientError> {
+        (0..self.spec.streams)
+            .map(|index| {
+                let failed = |e: String| ClientError::Data(format!("stream {index}: {e}"));
+                let mut stream =
+                    TcpStream::connect_timeout(&self.addr, self.config.connect_timeout)
+                        .map_err(|e| failed(format!("could not connect to {}: {e}", self.addr)))?;
+                let mut preamble = DATA_PREAMBLE.to_vec();
+                preamble.extend_from_slice(cookie);
+                preamble.extend_from_slice(&index.to_be_bytes());
+                crate::transport::tcp::write_preamble(&mut stream, &preamble)
+                    .map_err(|e| failed(e.to_string()))?;
+                Ok(stream)
+            })
+            .collect()
     }
 }

@@ -27,6 +27,83 @@ pub struct PingOutcome {
     pub interval_latency: Vec<IntervalLatency>,
 }
 
+/// The per-sample bookkeeping of a ping loop, TCP or RDMA: every round trip into the histogram, the
+/// interval counters and the interval's own histogram, and the live progress. It allocates only when an
+/// interval closes, between two round trips.
+pub struct LatencySampler {
+    out: PingOutcome,
+    slot_recorder: LatencyRecorder,
+    slot: usize,
+    count: u64,
+    latency_sum: u64,
+    measured_start: Instant,
+}
+
+impl LatencySampler {
+    /// A sampler for intervals of `interval_ns`, with room for `expected_intervals` ahead.
+    pub fn new(interval_ns: u64, expected_intervals: usize) -> Self {
+        LatencySampler {
+            out: PingOutcome {
+                warmup_round_trips: 0,
+                recorder: LatencyRecorder::new(),
+                measured_ns: 0,
+                intervals: IntervalCounter::new(interval_ns, expected_intervals),
+                interval_latency: Vec::with_capacity(expected_intervals + 2),
+            },
+            slot_recorder: LatencyRecorder::new(),
+            slot: 0,
+            count: 0,
+            latency_sum: 0,
+            measured_start: Instant::now(),
+        }
+    }
+
+    /// Counts one warm-up round trip (not sampled).
+    pub fn warmup_round_trip(&mut self) {
+        self.out.warmup_round_trips += 1;
+    }
+
+    /// The measured phase starts now.
+    pub fn start_measuring(&mut self, progress: &Progress) {
+        progress.start_measuring();
+        self.measured_start = Instant::now();
+    }
+
+    /// Whether the measured phase is over before a round trip that would start at `t0`.
+    #[inline]
+    pub fn done(&self, phase: &Phase, t0: Instant) -> bool {
+        match phase.count {
+            Some(limit) => self.count >= limit,
+            None => t0.saturating_duration_since(self.measured_start) >= phase.duration,
+        }
+    }
+
+    /// One round trip from `t0` to `t1` that moved `bytes` (both directions).
+    #[inline]
+    pub fn record(&mut self, t0: Instant, t1: Instant, bytes: u64, progress: &Progress) {
+        let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
+        self.out.recorder.record(rtt);
+        self.count += 1;
+        self.latency_sum += rtt;
+        let offset = t1.saturating_duration_since(self.measured_start).as_nanos() as u64;
+        let this_slot = self.out.intervals.slot(offset);
+        if this_slot != self.slot {
+            close_slot(&mut self.out, &mut self.slot_recorder, self.slot);
+            self.slot = this_slot;
+        }
+        self.slot_recorder.record(rtt);
+        self.out.intervals.add(offset, bytes, 1);
+        self.out.measured_ns = offset;
+        progress.publish(0, self.count, self.latency_sum);
+    }
+
+    /// What was measured, the last interval's histogram kept.
+    pub fn finish(mut self) -> PingOutcome {
+        close_slot(&mut self.out, &mut self.slot_recorder, self.slot);
+        self.out
+    }
+}
+
 /// Runs the client's side of a ping-pong.
 pub fn ping_loop(
     stream: &mut dyn DataStream,
@@ -39,62 +116,34 @@ pub fn ping_loop(
     let request = AlignedBuffer::new(size, 0x5A);
     let mut reply_storage = AlignedBuffer::new(size, 0);
     let reply = reply_storage.as_mut_slice();
-    let mut out = PingOutcome {
-        warmup_round_trips: 0,
-        recorder: LatencyRecorder::new(),
-        measured_ns: 0,
-        intervals: IntervalCounter::new(interval_ns, expected_intervals),
-        interval_latency: Vec::with_capacity(expected_intervals + 2),
-    };
-    let mut slot_recorder = LatencyRecorder::new();
-    let mut slot = 0usize;
+    let mut sampler = LatencySampler::new(interval_ns, expected_intervals);
     let result = (|| {
         let warm_end = Instant::now() + phase.warmup;
         while Instant::now() < warm_end && !phase.stopped() {
             stream.send_message(request.as_slice())?;
             stream.recv_exact(reply)?;
-            out.warmup_round_trips += 1;
+            sampler.warmup_round_trip();
         }
-        progress.start_measuring();
-        let measured_start = Instant::now();
-        let mut count = 0u64;
-        let mut latency_sum = 0u64;
+        sampler.start_measuring(progress);
         loop {
             let t0 = Instant::now();
-            match phase.count {
-                Some(limit) if count >= limit => break,
-                None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
-                _ if phase.stopped() => break,
-                _ => {}
+            if sampler.done(phase, t0) || phase.stopped() {
+                break;
             }
             stream.send_message(request.as_slice())?;
             stream.recv_exact(reply)?;
-            let t1 = Instant::now();
-            let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
-            out.recorder.record(rtt);
-            count += 1;
-            latency_sum += rtt;
-            let offset = t1.saturating_duration_since(measured_start).as_nanos() as u64;
-            let this_slot = out.intervals.slot(offset);
-            if this_slot != slot {
-                close_slot(&mut out, &mut slot_recorder, slot);
-                slot = this_slot;
-            }
-            slot_recorder.record(rtt);
-            out.intervals.add(offset, 2 * size as u64, 1);
-            out.measured_ns = offset;
-            progress.publish(0, count, latency_sum);
+            sampler.record(t0, Instant::now(), 2 * size as u64, progress);
         }
         Ok(())
     })();
-    close_slot(&mut out, &mut slot_recorder, slot);
+    let out = sampler.finish();
     let finished = stream.finish();
     (out, result.err().or(finished.err()))
 }
 
 /// Keeps the finished slot's histogram. This allocates once per interval, between two round trips,
 /// never inside a timed region.
-pub(crate) fn close_slot(out: &mut PingOutcome, slot_recorder: &mut LatencyRecorder, slot: usize) {
+fn close_slot(out: &mut PingOutcome, slot_recorder: &mut LatencyRecorder, slot: usize) {
     if slot_recorder.count() > 0 {
         let recorder = std::mem::take(slot_recorder);
         out.interval_latency

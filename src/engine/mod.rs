@@ -31,6 +31,8 @@ pub enum EngineError {
     Spawn(std::io::Error),
     #[error(transparent)]
     Transport(#[from] TransportError),
+    #[error("internal error: {0}")]
+    Mismatch(&'static str),
 }
 
 /// The phases of a trial as a sending or pinging thread sees them.
@@ -75,43 +77,55 @@ pub enum Side {
     Server,
 }
 
-/// What one data thread does.
+/// What one data thread does, over TCP or RDMA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// TCP bandwidth: streams messages.
     Send,
+    /// TCP bandwidth: counts what arrives.
     Receive,
+    /// Latency: sends a message and waits for its answer (TCP or RDMA).
     Ping,
+    /// Latency: answers each message (TCP or RDMA).
     Echo,
-    /// RDMA bandwidth: posts work requests and times their completions (and may also serve the peer).
+    /// RDMA bandwidth: posts work requests and times their completions.
     Post,
-    /// RDMA bandwidth: serves the peer's work requests only.
+    /// RDMA bandwidth: serves the peer's work requests (reposts receives, waits for its end).
     Serve,
+    /// RDMA bidirectional bandwidth: posts and serves on the same queue pair.
+    PostAndServe,
 }
 
 impl Role {
     /// Whether this thread's progress is what the side measures (shown in live lines).
     pub fn measures(self) -> bool {
-        matches!(self, Role::Receive | Role::Ping | Role::Post)
+        matches!(
+            self,
+            Role::Receive | Role::Ping | Role::Post | Role::PostAndServe
+        )
     }
 }
 
-/// The roles of this side's threads for one stream.
+/// The roles of this side's threads for one stream (TCP: a send and a receive thread for bibw; RDMA:
+/// one thread per queue pair).
 pub fn roles_for(spec: &TrialSpec, side: Side) -> Vec<Role> {
-    match (spec.test, side) {
-        (TestKind::Lat, Side::Client) => vec![Role::Ping],
-        (TestKind::Lat, Side::Server) => vec![Role::Echo],
-        (TestKind::Bibw, _) => vec![Role::Send, Role::Receive],
-        (TestKind::Bw, Side::Client) if !spec.reverse => vec![Role::Send],
-        (TestKind::Bw, Side::Server) if spec.reverse => vec![Role::Send],
-        (TestKind::Bw, _) => vec![Role::Receive],
+    let client = side == Side::Client;
+    let rdma = spec.transport == crate::plan::TransportKind::Rdma;
+    match (spec.test, client, rdma) {
+        (TestKind::Lat, true, _) => vec![Role::Ping],
+        (TestKind::Lat, false, _) => vec![Role::Echo],
+        (TestKind::Bibw, _, false) => vec![Role::Send, Role::Receive],
+        (TestKind::Bibw, _, true) => vec![Role::PostAndServe],
+        // The side that sends data: the client unless reversed.
+        (TestKind::Bw, c, false) if c != spec.reverse => vec![Role::Send],
+        (TestKind::Bw, _, false) => vec![Role::Receive],
+        (TestKind::Bw, c, true) if c != spec.reverse => vec![Role::Post],
+        (TestKind::Bw, _, true) => vec![Role::Serve],
     }
 }
 
-/// Number of data threads a side runs for a trial (RDMA: one per queue pair).
+/// Number of data threads a side runs for a trial.
 pub fn thread_count(spec: &TrialSpec, side: Side) -> usize {
-    if spec.transport == crate::plan::TransportKind::Rdma {
-        return spec.streams as usize;
-    }
     roles_for(spec, side).len() * spec.streams as usize
 }
 
@@ -223,38 +237,75 @@ impl RunningSide {
     }
 }
 
-/// Starts this side's data threads over `streams` (one per `spec.streams`), pinned per `cpus`. Setting
-/// `stop` ends the trial early: senders and pingers stop at their next message and finish their streams.
-pub fn start_side(
+/// A side's connected data path: TCP streams or RDMA queue pairs, one per `spec.streams`.
+pub enum DataPath {
+    Tcp(Vec<Box<dyn DataStream>>),
+    Rdma(Vec<crate::transport::rdma::verbs::Qp>),
+}
+
+/// Starts this side's data threads over `path`, pinned per `cpus`, with the roles [`roles_for`] gives.
+/// Setting `stop` ends the trial early: senders, pingers and posters stop at their next message and
+/// finish; RDMA's passive and echoing sides end too. `stall` is how long an RDMA thread waits for
+/// anything before giving up (TCP streams carry their own).
+pub fn start(
     spec: &TrialSpec,
     side: Side,
-    streams: Vec<Box<dyn DataStream>>,
+    path: DataPath,
     cpus: &CpuChoice,
     stop: Arc<AtomicBool>,
+    stall: Duration,
 ) -> Result<RunningSide, EngineError> {
-    let roles_per_stream = roles_for(spec, side);
     let phase = Phase::from_spec(spec, stop);
-    let size = spec.message_size as usize;
-    let interval_ns = (spec.interval_s * 1e9) as u64;
-    let expected_intervals = match spec.stop {
+    let roles = roles_for(spec, side);
+    let jobs = match path {
+        DataPath::Tcp(streams) => tcp_jobs(spec, &roles, streams, &phase)?,
+        DataPath::Rdma(qps) => rdma_jobs(spec, &roles, qps, &phase, stall)?,
+    };
+    spawn_jobs(jobs, cpus)
+}
+
+/// Slots of per-interval figures to allocate ahead: the trial's intervals, or a few for `--iterations`.
+fn expected_intervals(spec: &TrialSpec) -> usize {
+    match spec.stop {
         StopCondition::Duration { seconds } => {
             ((seconds / spec.interval_s).ceil() as usize).min(100_000)
         }
         StopCondition::Iterations { .. } => 64,
-    };
+    }
+}
 
-    // Split each stream into one handle per role.
+/// One job per TCP stream and role (a bidirectional stream is split into its send and receive halves).
+fn tcp_jobs(
+    spec: &TrialSpec,
+    roles: &[Role],
+    streams: Vec<Box<dyn DataStream>>,
+    phase: &Phase,
+) -> Result<Vec<(Role, Job)>, EngineError> {
+    let size = spec.message_size as usize;
+    let interval_ns = (spec.interval_s * 1e9) as u64;
+    let expected = expected_intervals(spec);
     let mut work: Vec<(Role, Box<dyn DataStream>)> = Vec::new();
     for stream in streams {
-        if roles_per_stream.len() == 2 {
-            let (send_half, receive_half) = stream.split()?;
-            work.push((Role::Send, send_half));
-            work.push((Role::Receive, receive_half));
-        } else {
-            work.push((roles_per_stream[0], stream));
+        match roles {
+            [send, receive] => {
+                let (send_half, receive_half) = stream.split()?;
+                work.push((*send, send_half));
+                work.push((*receive, receive_half));
+            }
+            [only] => work.push((*only, stream)),
+            _ => return Err(EngineError::Mismatch("a TCP stream takes one or two roles")),
         }
     }
-    let jobs: Vec<(Role, Job)> = work
+    if let Some(role) = roles
+        .iter()
+        .find(|r| matches!(r, Role::Post | Role::Serve | Role::PostAndServe))
+    {
+        return Err(EngineError::Mismatch(match role {
+            Role::Post => "an RDMA poster on a TCP stream",
+            _ => "an RDMA server on a TCP stream",
+        }));
+    }
+    Ok(work
         .into_iter()
         .map(|(role, mut stream)| {
             let phase = phase.clone();
@@ -266,22 +317,16 @@ pub fn start_side(
                         (ThreadOutcome::Sent(o), e)
                     }
                     Role::Receive => {
-                        let (o, e) = bandwidth::receive_loop(
-                            s,
-                            size,
-                            epoch,
-                            interval_ns,
-                            expected_intervals,
-                            p,
-                        );
+                        let (o, e) =
+                            bandwidth::receive_loop(s, size, epoch, interval_ns, expected, p);
                         (ThreadOutcome::Received(o), e)
                     }
                     Role::Ping => {
-                        let (o, e) =
-                            latency::ping_loop(s, size, &phase, interval_ns, expected_intervals, p);
+                        let (o, e) = latency::ping_loop(s, size, &phase, interval_ns, expected, p);
                         (ThreadOutcome::Pinged(Box::new(o)), e)
                     }
-                    Role::Echo | Role::Post | Role::Serve => {
+                    // Echo (the RDMA roles were refused above).
+                    _ => {
                         let (n, e) = latency::echo_loop(s, size);
                         (ThreadOutcome::Echoed(n), e)
                     }
@@ -289,8 +334,56 @@ pub fn start_side(
             });
             (role, job)
         })
-        .collect();
-    spawn_jobs(jobs, cpus)
+        .collect())
+}
+
+/// One job per RDMA queue pair, all in the side's one role.
+fn rdma_jobs(
+    spec: &TrialSpec,
+    roles: &[Role],
+    qps: Vec<crate::transport::rdma::verbs::Qp>,
+    phase: &Phase,
+    stall: Duration,
+) -> Result<Vec<(Role, Job)>, EngineError> {
+    let settings = spec
+        .rdma
+        .clone()
+        .ok_or(EngineError::Mismatch("an RDMA trial without RDMA settings"))?;
+    let &[role] = roles else {
+        return Err(EngineError::Mismatch("a queue pair takes one role"));
+    };
+    if matches!(role, Role::Send | Role::Receive) {
+        return Err(EngineError::Mismatch("a TCP role on a queue pair"));
+    }
+    let knobs = rdma::Knobs::new(spec, &settings, stall);
+    // A passive write/read side waits for the peer's end as long as the trial may last.
+    let passive_limit = match spec.stop {
+        StopCondition::Duration { seconds } => Some(seconds_saturating(seconds + spec.warmup_s)),
+        StopCondition::Iterations { .. } => None,
+    };
+    Ok(qps
+        .into_iter()
+        .map(|mut qp| {
+            let phase = phase.clone();
+            let knobs = knobs.clone();
+            let job: Job = Box::new(move |p: &Progress, epoch: Instant| match role {
+                Role::Ping => {
+                    let (o, e) = rdma::ping_loop(&mut qp, &knobs, &phase, p);
+                    (ThreadOutcome::Pinged(Box::new(o)), e)
+                }
+                Role::Echo => {
+                    let (n, e) = rdma::echo_loop(&mut qp, &knobs, &phase);
+                    (ThreadOutcome::Echoed(n), e)
+                }
+                r => {
+                    let (o, e) =
+                        rdma::bandwidth_loop(&mut qp, &knobs, r, &phase, epoch, p, passive_limit);
+                    (ThreadOutcome::Rdma(Box::new(o)), e)
+                }
+            });
+            (role, job)
+        })
+        .collect())
 }
 
 /// Starts one pinned thread per job; they wait for each other before starting work.
@@ -327,58 +420,4 @@ fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, E
         roles,
         epoch,
     })
-}
-
-/// Starts this side's RDMA data threads, one per connected queue pair. `passive_limit` bounds how long a
-/// passive write/read side waits for the peer's end (the trial's expected length), beyond the stall time.
-pub fn start_rdma_side(
-    spec: &TrialSpec,
-    side: Side,
-    qps: Vec<crate::transport::rdma::verbs::Qp>,
-    cpus: &CpuChoice,
-    stop: Arc<AtomicBool>,
-    stall: Duration,
-) -> Result<RunningSide, EngineError> {
-    let settings = spec.rdma.clone().ok_or_else(|| {
-        EngineError::Transport(TransportError::Rdma(
-            crate::transport::rdma::RdmaError::Peer("an RDMA trial without RDMA settings".into()),
-        ))
-    })?;
-    let phase = Phase::from_spec(spec, stop);
-    let knobs = rdma::Knobs::new(spec, &settings, stall);
-    let rdma_role = rdma::role(spec, side == Side::Client);
-    let passive_limit = match spec.stop {
-        StopCondition::Duration { seconds } => Some(seconds_saturating(seconds + spec.warmup_s)),
-        StopCondition::Iterations { .. } => None,
-    };
-    let jobs: Vec<(Role, Job)> = qps
-        .into_iter()
-        .map(|mut qp| {
-            let phase = phase.clone();
-            let knobs = knobs.clone();
-            let role = match rdma_role {
-                rdma::RdmaRole::Ping => Role::Ping,
-                rdma::RdmaRole::Echo => Role::Echo,
-                rdma::RdmaRole::Passive => Role::Serve,
-                rdma::RdmaRole::Active | rdma::RdmaRole::Both => Role::Post,
-            };
-            let job: Job = Box::new(move |p: &Progress, epoch: Instant| match rdma_role {
-                rdma::RdmaRole::Ping => {
-                    let (o, e) = rdma::ping_loop(&mut qp, &knobs, &phase, p);
-                    (ThreadOutcome::Pinged(Box::new(o)), e)
-                }
-                rdma::RdmaRole::Echo => {
-                    let (n, e) = rdma::echo_loop(&mut qp, &knobs, &phase);
-                    (ThreadOutcome::Echoed(n), e)
-                }
-                r => {
-                    let (o, e) =
-                        rdma::bandwidth_loop(&mut qp, &knobs, r, &phase, epoch, p, passive_limit);
-                    (ThreadOutcome::Rdma(Box::new(o)), e)
-                }
-            });
-            (role, job)
-        })
-        .collect();
-    spawn_jobs(jobs, cpus)
 }

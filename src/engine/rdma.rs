@@ -14,11 +14,11 @@
 //!   completion channel instead of spinning (perftest's passive side sleeps as well).
 
 use crate::engine::bandwidth::ReceiveOutcome;
-use crate::engine::latency::{close_slot, PingOutcome};
+use crate::engine::latency::{LatencySampler, PingOutcome};
 use crate::engine::progress::Progress;
-use crate::engine::Phase;
+use crate::engine::{Phase, Role};
 use crate::plan::{RdmaOp, RdmaSettings, StopCondition, TestKind, TrialSpec};
-use crate::stats::{IntervalCounter, LatencyRecorder};
+use crate::stats::IntervalCounter;
 use crate::transport::rdma::verbs::Qp;
 use crate::transport::rdma::RdmaError;
 use crate::transport::TransportError;
@@ -38,35 +38,6 @@ pub struct RdmaOutcome {
     /// Messages and bytes this side received (send op only), warm-up included.
     pub received_messages: u64,
     pub received_bytes: u64,
-}
-
-/// What a thread does on its queue pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RdmaRole {
-    /// Posts bandwidth traffic.
-    Active,
-    /// Serves the peer's bandwidth traffic (reposts receives, waits for FIN).
-    Passive,
-    /// Both at once (bibw).
-    Both,
-    Ping,
-    Echo,
-}
-
-/// The role of this side's threads.
-pub fn role(spec: &TrialSpec, client: bool) -> RdmaRole {
-    match (spec.test, client) {
-        (TestKind::Lat, true) => RdmaRole::Ping,
-        (TestKind::Lat, false) => RdmaRole::Echo,
-        (TestKind::Bibw, _) => RdmaRole::Both,
-        (TestKind::Bw, c) => {
-            if c != spec.reverse {
-                RdmaRole::Active
-            } else {
-                RdmaRole::Passive
-            }
-        }
-    }
 }
 
 /// The knobs of one thread's loop.
@@ -277,7 +248,7 @@ fn finish(
 pub fn bandwidth_loop(
     qp: &mut Qp,
     k: &Knobs,
-    role: RdmaRole,
+    role: Role,
     phase: &Phase,
     epoch: Instant,
     progress: &Progress,
@@ -285,7 +256,7 @@ pub fn bandwidth_loop(
 ) -> (RdmaOutcome, Option<TransportError>) {
     let mut out = RdmaOutcome::default();
     let mut inbox = Inbox::new(k.op);
-    let active = matches!(role, RdmaRole::Active | RdmaRole::Both);
+    let active = matches!(role, Role::Post | Role::PostAndServe);
     let result = (|| -> Result<(), RdmaError> {
         if active {
             if !phase.warmup.is_zero() {
@@ -323,9 +294,9 @@ pub fn bandwidth_loop(
             progress.start_measuring();
         }
         // Passive sides wait for the peer's FIN; bibw sides for both FINs.
-        let wait_peer = matches!(role, RdmaRole::Passive | RdmaRole::Both);
+        let wait_peer = matches!(role, Role::Serve | Role::PostAndServe);
         let mut k = k.clone();
-        if role == RdmaRole::Passive && !inbox.receives {
+        if role == Role::Serve && !inbox.receives {
             // Write/read: nothing arrives until the FIN, so the wait is the whole trial plus the stall time.
             if let Some(limit) = passive_limit {
                 k.stall += limit;
@@ -347,30 +318,21 @@ pub fn ping_loop(
     phase: &Phase,
     progress: &Progress,
 ) -> (PingOutcome, Option<TransportError>) {
-    let mut out = PingOutcome {
-        warmup_round_trips: 0,
-        recorder: LatencyRecorder::new(),
-        measured_ns: 0,
-        intervals: IntervalCounter::new(k.interval_ns, k.expected_intervals),
-        interval_latency: Vec::with_capacity(k.expected_intervals + 2),
-    };
+    let mut sampler = LatencySampler::new(k.interval_ns, k.expected_intervals);
     let mut inbox = Inbox::new(k.op);
     let mut unreaped = Unreaped::default();
-    let mut slot_recorder = LatencyRecorder::new();
-    let mut slot = 0usize;
     let mut iteration = 0u64;
+    // A write or send round trip moves the message both ways; a read or atomic brings it back once.
+    let moved = if k.op.returns_data() { 1 } else { 2 } * k.size as u64;
     let result = (|| -> Result<(), RdmaError> {
         let warm_end = Instant::now() + phase.warmup;
         while Instant::now() < warm_end && !phase.stopped() {
             iteration += 1;
             unreaped.make_room(qp, k)?;
             round_trip(qp, k, &mut inbox, &mut unreaped, iteration, Instant::now())?;
-            out.warmup_round_trips += 1;
+            sampler.warmup_round_trip();
         }
-        progress.start_measuring();
-        let measured_start = Instant::now();
-        let mut count = 0u64;
-        let mut latency_sum = 0u64;
+        sampler.start_measuring(progress);
         // A sample runs from just before the post to the moment the answer is seen (the peer's write
         // landing, its echo's receive completion, the read's or atomic's own completion). The
         // bookkeeping below and the reaping of a write's or send's own completion fall outside it;
@@ -378,33 +340,16 @@ pub fn ping_loop(
         loop {
             unreaped.make_room(qp, k)?;
             let t0 = Instant::now();
-            match phase.count {
-                Some(limit) if count >= limit => break,
-                None if t0.saturating_duration_since(measured_start) >= phase.duration => break,
-                _ if phase.stopped() => break,
-                _ => {}
+            if sampler.done(phase, t0) || phase.stopped() {
+                break;
             }
             iteration += 1;
             let t1 = round_trip(qp, k, &mut inbox, &mut unreaped, iteration, t0)?;
-            let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
-            out.recorder.record(rtt);
-            count += 1;
-            latency_sum += rtt;
-            let offset = t1.saturating_duration_since(measured_start).as_nanos() as u64;
-            let this_slot = out.intervals.slot(offset);
-            if this_slot != slot {
-                close_slot(&mut out, &mut slot_recorder, slot);
-                slot = this_slot;
-            }
-            slot_recorder.record(rtt);
-            let moved = if k.op.returns_data() { 1 } else { 2 } * k.size as u64;
-            out.intervals.add(offset, moved, 1);
-            out.measured_ns = offset;
-            progress.publish(0, count, latency_sum);
+            sampler.record(t0, t1, moved, progress);
         }
         Ok(())
     })();
-    close_slot(&mut out, &mut slot_recorder, slot);
+    let out = sampler.finish();
     let finished = finish(qp, k, &mut inbox, true, false, phase);
     (
         out,

@@ -1,6 +1,7 @@
 //! The exchange between `ready` and the running trial: the server hands the client a session cookie
 //! (and its RDMA queue pairs), the client opens its data connections to the same port presenting the
-//! cookie, then says `start`. Everything here ends within `--handshake-timeout`.
+//! cookie, then says `start`. Everything here ends within `--handshake-timeout`. The data connections
+//! come back raw, in stream order, for the trial pipeline ([`crate::trial`]) to start.
 
 use super::handshake::message_name;
 use super::session::{Frames, Session, SessionError};
@@ -8,11 +9,8 @@ use super::PendingData;
 use crate::control::auth;
 use crate::control::reader::Next;
 use crate::control::{ClientMessage, ServerMessage, COOKIE_BYTES};
-use crate::model::CpuChoice;
-use crate::plan::{TestKind, TrialSpec};
-use crate::transport::rdma::setup::RdmaSide;
-use crate::transport::tcp::{TcpDataStream, TcpOptions};
-use crate::transport::{Connected, DataStream};
+use crate::plan::TrialSpec;
+use crate::trial::Prepared;
 use rand::RngCore;
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
@@ -24,15 +22,16 @@ impl Session<'_> {
     pub(super) fn exchange(
         &mut self,
         spec: &TrialSpec,
-        cpus: &CpuChoice,
-        rdma: Option<&RdmaSide>,
+        prepared: &Prepared,
         frames: &Frames,
-    ) -> Result<Connected, SessionError> {
+    ) -> Result<Vec<TcpStream>, SessionError> {
+        let offer = prepared.offer();
+        let rdma = offer.is_some();
         let mut cookie = [0u8; COOKIE_BYTES];
         rand::thread_rng().fill_bytes(&mut cookie);
         // At most one connection per stream waits to be collected; more are closed by the admission.
         let (tx, rx) = mpsc::sync_channel(spec.streams as usize);
-        if rdma.is_none() {
+        if !rdma {
             self.shared.set_pending_data(Some(PendingData {
                 cookie,
                 streams: tx,
@@ -42,12 +41,12 @@ impl Session<'_> {
         self.stop.store(false, Ordering::SeqCst);
         self.send(&ServerMessage::Ready {
             cookie: auth::hex(&cookie),
-            cpus: cpus.clone(),
-            rdma: rdma.map(|s| Box::new(s.offer())),
+            cpus: prepared.cpus.clone(),
+            rdma: offer.map(Box::new),
         })?;
         let timeout = self.shared.config.handshake_timeout;
         let connected = match frames.next(timeout) {
-            Ok(Next::Frame(ClientMessage::Start)) if rdma.is_some() => Ok((Vec::new(), Vec::new())),
+            Ok(Next::Frame(ClientMessage::Start)) if rdma => Ok(Vec::new()),
             Ok(Next::Frame(ClientMessage::Start)) => self.collect_streams(spec, &rx),
             Ok(Next::Frame(other)) => Err(format!(
                 "expected start after ready, got {}",
@@ -68,11 +67,12 @@ impl Session<'_> {
         })
     }
 
+    /// The trial's data connections in stream order, as they arrive with the session's cookie.
     fn collect_streams(
         &self,
         spec: &TrialSpec,
         rx: &mpsc::Receiver<(u32, TcpStream)>,
-    ) -> Result<Connected, String> {
+    ) -> Result<Vec<TcpStream>, String> {
         let wanted = spec.streams as usize;
         let deadline = Instant::now() + self.shared.config.handshake_timeout;
         let mut slots: Vec<Option<TcpStream>> = (0..wanted).map(|_| None).collect();
@@ -96,20 +96,6 @@ impl Session<'_> {
                 }
             }
         }
-        let options = TcpOptions {
-            nodelay: spec.test == TestKind::Lat,
-            busy_poll: spec.busy_poll,
-            zerocopy: spec.zerocopy && spec.server_sends() && spec.test != TestKind::Lat,
-            stall_timeout: self.shared.config.stall_timeout,
-        };
-        let mut streams: Vec<Box<dyn DataStream>> = Vec::with_capacity(wanted);
-        let mut sockets = Vec::with_capacity(wanted);
-        for stream in slots.into_iter().flatten() {
-            let failed = |e| format!("server could not set up a data connection: {e}");
-            sockets.push(stream.try_clone().map_err(|e| failed(e.to_string()))?);
-            let data = TcpDataStream::new(stream, options).map_err(|e| failed(e.to_string()))?;
-            streams.push(Box::new(data));
-        }
-        Ok((streams, sockets))
+        Ok(slots.into_iter().flatten().collect())
     }
 }

@@ -21,16 +21,13 @@ use crate::control::deadline::DeadlineStream;
 use crate::control::frame::FrameError;
 use crate::control::reader::{FrameReader, Next};
 use crate::control::{write_frame, ClientMessage, RefusalReason, ServerMessage, PROTOCOL_VERSION};
-use crate::diag::link::LinkProbe;
 use crate::diag::route;
-use crate::engine::pinning::{self, CpuChoice};
-use crate::engine::stop::TrialStop;
-use crate::engine::{self, RunningSide, Side};
+use crate::engine::Side;
 use crate::model::report::Direction;
+use crate::model::{CpuChoice, RdmaOffer};
 use crate::plan::{TransportKind, TrialSpec};
 use crate::results;
-use crate::transport::rdma::setup::RdmaSide;
-use crate::transport::rdma::RdmaOffer;
+use crate::trial::{Prepared, Running, SideSetup, TrialError};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -69,13 +66,6 @@ pub(super) struct Session<'a> {
     pub(super) interface: Option<String>,
     /// One `stop` may still arrive for the trial that just ended.
     late_stop_allowed: bool,
-}
-
-/// What a trial needs once accepted: its CPUs, the link probe, and RDMA queue pairs.
-struct Prepared {
-    cpus: CpuChoice,
-    probe: Option<LinkProbe>,
-    rdma: Option<RdmaSide>,
 }
 
 impl<'a> Session<'a> {
@@ -201,22 +191,10 @@ impl<'a> Session<'a> {
             // Refusing a trial ends nothing: the client may ask for something else.
             Err(refusal) => return self.send(&refusal),
         };
-        let Prepared { cpus, probe, rdma } = prepared;
+        let cpus = prepared.cpus.clone();
         // The stop flag was cleared before `ready`: a stop that came since belongs to this trial.
-        let (streams, sockets) = self.exchange(spec, &cpus, rdma.as_ref(), frames)?;
-        let trial_stop = TrialStop::new(Arc::clone(&self.stop), sockets);
-        let started = match rdma {
-            Some(side) => engine::start_rdma_side(
-                spec,
-                Side::Server,
-                side.into_qps().0,
-                &cpus,
-                Arc::clone(&self.stop),
-                self.shared.config.stall_timeout,
-            ),
-            None => engine::start_side(spec, Side::Server, streams, &cpus, Arc::clone(&self.stop)),
-        };
-        let running = match started {
+        let connections = self.exchange(spec, &prepared, frames)?;
+        let running = match prepared.start(connections, Arc::clone(&self.stop)) {
             Ok(r) => r,
             Err(e) => {
                 let message = format!("server could not start the test: {e}");
@@ -226,10 +204,11 @@ impl<'a> Session<'a> {
                 return Err(SessionError::Refused(message));
             }
         };
-        self.finish_trial(spec, running, trial_stop, &cpus, probe, frames)
+        self.finish_trial(spec, running, &cpus, frames)
     }
 
-    /// Checks the trial against the limits and prepares this side; a refusal to send otherwise.
+    /// Checks the trial against the limits and prepares this side (CPUs, link probe, RDMA queue pairs
+    /// connected to the client's); a refusal to send otherwise.
     fn prepare(
         &self,
         spec: &TrialSpec,
@@ -242,74 +221,62 @@ impl<'a> Session<'a> {
                 message: violation.to_string(),
             }));
         }
-        let threads = engine::thread_count(spec, Side::Server);
-        let cpus = pinning::choose_cpus(
-            spec.server_cpus.as_deref(),
-            self.nic_local.as_deref(),
-            &pinning::usable_cpus(),
-            threads,
-            true,
-        )
-        .map_err(|e| {
-            Box::new(ServerMessage::Refused {
-                reason: RefusalReason::Cpu,
-                message: format!("server CPU list (--server-cpu): {e}"),
-            })
-        })?;
-        // Counters and module monitors before the data connections open, read again after the trial.
-        let probe = self
-            .interface
-            .as_deref()
-            .map(|i| LinkProbe::begin(&self.shared.config.root, i));
-        let rdma = match spec.transport {
-            TransportKind::Rdma => Some(self.open_rdma(spec, client_offer).map_err(|message| {
-                info!(peer = %self.peer, "RDMA trial could not start: {message}");
-                Box::new(ServerMessage::Error { message })
-            })?),
-            TransportKind::Tcp => None,
+        if spec.transport == TransportKind::Rdma && client_offer.is_none() {
+            return Err(Box::new(ServerMessage::Error {
+                message: "an RDMA trial needs the client's queue pairs in its setup".into(),
+            }));
+        }
+        let local = self.control.local_addr().map(|a| a.ip());
+        let setup = SideSetup {
+            side: Side::Server,
+            root: &self.shared.config.root,
+            nic_local: self.nic_local.as_deref(),
+            interface: self.interface.as_deref(),
+            local: local.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED.into()),
+            rdma_device: &self.shared.config.rdma_device,
+            stall: self.shared.config.stall_timeout,
         };
-        Ok(Prepared { cpus, probe, rdma })
+        let mut prepared = Prepared::prepare(&setup, spec, spec.server_cpus.as_deref())
+            .map_err(|e| self.not_prepared(e))?;
+        prepared
+            .connect_rdma(client_offer)
+            .map_err(|e| self.not_prepared(TrialError::Rdma(e)))?;
+        if let Some(device) = prepared.rdma_device() {
+            let endpoints = prepared.offer().map(|o| o.endpoints).unwrap_or_default();
+            info!(peer = %self.peer, device, "RDMA queue pairs connected: {}",
+                crate::transport::rdma::setup::describe(&endpoints));
+        }
+        Ok(prepared)
     }
 
-    /// Opens this side's queue pairs and connects them to the client's.
-    fn open_rdma(
-        &self,
-        spec: &TrialSpec,
-        client_offer: Option<&RdmaOffer>,
-    ) -> Result<RdmaSide, String> {
-        let offer = client_offer.ok_or_else(|| {
-            "an RDMA trial needs the client's queue pairs in its setup".to_string()
-        })?;
-        let local = self.control.local_addr().map_err(|e| e.to_string())?.ip();
-        let mut side = RdmaSide::open(
-            &self.shared.config.root,
-            spec,
-            &self.shared.config.rdma_device,
-            local,
-            self.interface.as_deref(),
-        )
-        .map_err(|e| format!("server: {e}"))?;
-        side.connect(spec, offer)
-            .map_err(|e| format!("server: {e}"))?;
-        info!(peer = %self.peer, device = %side.facts.device, "RDMA queue pairs connected: {}",
-            crate::transport::rdma::setup::describe(&side.offer().endpoints));
-        Ok(side)
+    /// What the client is told when this side cannot run its trial.
+    fn not_prepared(&self, e: TrialError) -> Box<ServerMessage> {
+        Box::new(match e {
+            TrialError::Pinning(e) => ServerMessage::Refused {
+                reason: RefusalReason::Cpu,
+                message: format!("server CPU list (--server-cpu): {e}"),
+            },
+            other => {
+                info!(peer = %self.peer, "trial could not start: {other}");
+                ServerMessage::Error {
+                    message: format!("server: {other}"),
+                }
+            }
+        })
     }
 
     /// Watches the running trial, then reports it (or ends the session when the client broke it).
     fn finish_trial(
         &mut self,
         spec: &TrialSpec,
-        running: RunningSide,
-        trial_stop: TrialStop,
+        mut running: Running,
         cpus: &CpuChoice,
-        probe: Option<LinkProbe>,
         frames: &Frames,
     ) -> Result<(), SessionError> {
         let clock = TrialClock::new(&self.shared.config, spec);
-        let watched = self.watch(spec, running, &trial_stop, &clock, frames);
-        trial_stop.disarm();
-        let Some(outcome) = watched.outcome else {
+        let watched = self.watch(spec, &mut running, &clock, frames);
+        let ended = running.end(clock.join_bound(), watched.ended_early());
+        let Some(outcome) = ended.outcome else {
             return Err(SessionError::Refused(format!(
                 "the data threads did not stop within {:.0} s of the trial's end; they were left behind",
                 clock.join_bound().as_secs_f64()
@@ -331,7 +298,7 @@ impl<'a> Session<'a> {
             info!(peer = %self.peer, "{cut}");
             report.errors.push(cut);
         }
-        report.link = probe.map(LinkProbe::finish);
+        report.link = ended.link;
         self.send(&ServerMessage::TrialResult {
             report: Box::new(report),
         })

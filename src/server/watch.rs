@@ -1,7 +1,8 @@
 //! Watching a running trial from its control thread: live `interval` frames to the client, the client's
 //! frames (only one `stop` is allowed), and the trial clock. When the client breaks the protocol, goes
-//! away, or the clock runs out, the trial is ended at once ([`TrialStop::abort`]); data threads that do
-//! not stop within the join bound are left behind rather than holding the session.
+//! away, or the clock runs out, the trial is ended at once (the trial's stop: its flag set, its data
+//! sockets shut); data threads that do not stop within the join bound are left behind rather than
+//! holding the session.
 
 use super::handshake::message_name;
 use super::session::{Frames, Session, WATCH_TICK};
@@ -10,9 +11,9 @@ use crate::control::deadline::DeadlineStream;
 use crate::control::frame::FrameError;
 use crate::control::reader::Next;
 use crate::control::{write_frame, ClientMessage, ServerMessage};
-use crate::engine::stop::TrialStop;
-use crate::engine::{RunningSide, SideOutcome};
+use crate::engine::RunningSide;
 use crate::plan::TrialSpec;
+use crate::trial::Running;
 use crate::units::seconds_saturating;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -20,8 +21,6 @@ use std::time::Instant;
 /// How a trial's run went, seen from its control thread.
 #[derive(Default)]
 pub(super) struct Watched {
-    /// What the data threads measured; `None` when they did not stop in time.
-    pub outcome: Option<SideOutcome>,
     /// The control connection failed.
     pub client_gone: Option<FrameError>,
     /// The client sent what a running trial does not accept.
@@ -32,26 +31,27 @@ pub(super) struct Watched {
 }
 
 impl Watched {
-    fn ended_early(&self) -> bool {
+    /// Whether the trial was ended before its threads ended by themselves (they are being stopped).
+    pub fn ended_early(&self) -> bool {
         self.client_gone.is_some() || self.violation.is_some() || self.cut.is_some()
     }
 }
 
 impl Session<'_> {
-    /// Runs the watch loop until every data thread has ended.
+    /// Runs the watch loop until every data thread has ended, or the trial was ended early (its threads
+    /// then stopping; [`crate::trial::Running::end`] waits for them).
     pub(super) fn watch(
         &mut self,
         spec: &TrialSpec,
-        mut running: RunningSide,
-        trial_stop: &TrialStop,
+        trial: &mut Running,
         clock: &TrialClock,
         frames: &Frames,
     ) -> Watched {
+        let (running, trial_stop) = (&mut trial.running, &trial.stop);
         let interval = seconds_saturating(spec.interval_s);
         let started = Instant::now();
         let mut next_tick = started + interval;
         let mut watched = Watched::default();
-        let mut ended_at: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let wake = next_tick.min(now + WATCH_TICK);
@@ -67,22 +67,18 @@ impl Session<'_> {
             let now = Instant::now();
             if now >= next_tick {
                 if watched.client_gone.is_none() && watched.violation.is_none() {
-                    self.send_interval(&running, started, &mut watched);
+                    self.send_interval(running, started, &mut watched);
                 }
                 // Ticks missed while busy are skipped, not sent in a burst.
                 while next_tick <= now {
                     next_tick += interval;
                 }
             }
-            if watched.ended_early() && ended_at.is_none() {
+            if watched.ended_early() {
                 trial_stop.abort();
-                ended_at = Some(Instant::now());
-            }
-            if ended_at.is_some_and(|t| t.elapsed() > clock.join_bound()) {
                 return watched;
             }
         }
-        watched.outcome = Some(running.join());
         watched
     }
 
