@@ -3,74 +3,19 @@
 //! judges the report against `[expect]` and the link rules. A host that does not answer makes its pairs
 //! errors after their timeout and retries; the rest of the plan goes on.
 
+use crate::judge::judge;
 use crate::launcher;
+use crate::model::{PairOutcome, Verdict};
 use crate::plan::{Plan, Suite, TestSpec};
 use crate::schedule::{Pair, Schedule};
-use linkbench::report::model::{Report, Status};
-use serde::{Deserialize, Serialize};
+use linkbench::report::model::Report;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The verdict on one pair and test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Error,
-}
-
-impl Verdict {
-    /// For tables and logs: `pass`, `FAIL`, `ERROR` (the bad ones stand out).
-    pub fn shout(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Error => "ERROR",
-        }
-    }
-}
-
-/// What one pair and test came to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PairOutcome {
-    pub suite: String,
-    pub client: String,
-    pub server: String,
-    pub test: String,
-    /// Median over the trials of the client report's bits per second (bandwidth tests).
-    pub bits_per_second: Option<f64>,
-    /// Median over the trials of the round-trip p99 (latency tests).
-    pub latency_p99_ns: Option<f64>,
-    pub verdict: Verdict,
-    pub reason: String,
-    /// The linkbench report, relative to the output directory.
-    pub report: Option<String>,
-    pub attempts: u32,
-    pub seconds: f64,
-    /// Set by `--baseline`: the change against the same pair and test there.
-    #[serde(default)]
-    pub baseline: Option<crate::baseline::BaselineResult>,
-}
-
-/// A key for matching outcomes across runs.
-pub fn key(o: &PairOutcome) -> (String, String, String, String) {
-    (
-        o.suite.clone(),
-        o.client.clone(),
-        o.server.clone(),
-        o.test.clone(),
-    )
-}
-
-/// Median of the values present; `None` when there are none.
-fn median(values: Vec<f64>) -> Option<f64> {
-    (!values.is_empty()).then(|| linkbench::compare::stats::median(&values))
-}
-
+/// A name as one path component: ASCII letters, digits, `-` and `.` kept, anything else `_`.
 fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -81,65 +26,6 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Judges a report against the plan's expectations and the exact link rules.
-pub fn judge(plan: &Plan, report: &Report) -> (Verdict, String, Option<f64>, Option<f64>) {
-    let bps = median(
-        report
-            .results
-            .iter()
-            .filter_map(|r| r.bandwidth.as_ref().map(|b| b.bits_per_second))
-            .collect(),
-    );
-    let p99 = median(
-        report
-            .results
-            .iter()
-            .filter_map(|r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64))
-            .collect(),
-    );
-    if report.status != Status::Complete || report.results.is_empty() {
-        let why = report
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_else(|| "the run ended early".into());
-        return (Verdict::Error, format!("incomplete: {why}"), bps, p99);
-    }
-    let link = linkbench::compare::link_failures(&report.results);
-    if let Some(first) = link.first() {
-        return (Verdict::Fail, format!("link rule: {first}"), bps, p99);
-    }
-    if let (Some(min), Some(v)) = (plan.expect.min_bits_per_second, bps) {
-        if v < min {
-            return (
-                Verdict::Fail,
-                format!(
-                    "{:.3} Gbit/s is below the expected {:.3} Gbit/s",
-                    v / 1e9,
-                    min / 1e9
-                ),
-                bps,
-                p99,
-            );
-        }
-    }
-    if let (Some(max), Some(v)) = (plan.expect.max_latency_p99_ns, p99) {
-        if v > max {
-            return (
-                Verdict::Fail,
-                format!(
-                    "round-trip p99 {:.1} us is above the expected {:.1} us",
-                    v / 1e3,
-                    max / 1e3
-                ),
-                bps,
-                p99,
-            );
-        }
-    }
-    (Verdict::Pass, String::new(), bps, p99)
 }
 
 /// Lines of a child's stream, delivered through a channel by a reader thread.
@@ -360,6 +246,64 @@ fn attempt(
     }
 }
 
+/// The report's path relative to the output directory: `reports/SUITE/CLIENT--SERVER--TEST.json`, each
+/// name [`sanitize`]d.
+fn report_path(suite: &str, pair: &Pair, test: &str) -> String {
+    format!(
+        "reports/{}/{}--{}--{}.json",
+        sanitize(suite),
+        sanitize(&pair.client),
+        sanitize(&pair.server),
+        sanitize(test)
+    )
+}
+
+/// Judges `report` into `o` and writes it as `dir/rel` (a report that cannot be written makes the
+/// outcome an error).
+fn record(plan: &Plan, report: &Report, o: &mut PairOutcome, dir: &Path, rel: String) {
+    let j = judge(plan, report);
+    let path = dir.join(&rel);
+    let written = path
+        .parent()
+        .map(std::fs::create_dir_all)
+        .transpose()
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            linkbench::report::write_report_atomically(report, &path).map_err(|e| e.to_string())
+        });
+    o.verdict = j.verdict;
+    o.reason = j.reason;
+    o.bits_per_second = j.bits_per_second;
+    o.latency_p99_ns = j.latency_p99_ns;
+    match written {
+        Ok(()) => o.report = Some(rel),
+        Err(e) => {
+            o.verdict = Verdict::Error;
+            o.reason = format!("cannot write the report: {e}");
+        }
+    }
+}
+
+/// The progress line for one outcome (standard error).
+fn progress_line(o: &PairOutcome) -> String {
+    format!(
+        "linkbench-harness: {} {}->{} {}: {}{}{}",
+        o.suite,
+        o.client,
+        o.server,
+        o.test,
+        o.verdict.shout(),
+        o.bits_per_second
+            .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
+            .unwrap_or_default(),
+        if o.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", o.reason)
+        }
+    )
+}
+
 /// Every test of one pair, with retries; reports written under `dir/reports/SUITE/`.
 pub fn run_pair(
     plan: &Plan,
@@ -397,55 +341,13 @@ pub fn run_pair(
         };
         match result {
             Ok(report) => {
-                let (verdict, reason, bps, p99) = judge(plan, &report);
-                let rel = format!(
-                    "reports/{}/{}--{}--{}.json",
-                    sanitize(&suite_name),
-                    sanitize(&pair.client),
-                    sanitize(&pair.server),
-                    sanitize(&test.label())
-                );
-                let path = dir.join(&rel);
-                let written = path
-                    .parent()
-                    .map(std::fs::create_dir_all)
-                    .transpose()
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| {
-                        linkbench::report::write_report_atomically(&report, &path)
-                            .map_err(|e| e.to_string())
-                    });
-                o.verdict = verdict;
-                o.reason = reason;
-                o.bits_per_second = bps;
-                o.latency_p99_ns = p99;
-                match written {
-                    Ok(()) => o.report = Some(rel),
-                    Err(e) => {
-                        o.verdict = Verdict::Error;
-                        o.reason = format!("cannot write the report: {e}");
-                    }
-                }
+                let rel = report_path(&suite_name, pair, &test.label());
+                record(plan, &report, &mut o, dir, rel);
             }
             Err(e) => o.reason = e,
         }
         o.seconds = started.elapsed().as_secs_f64();
-        eprintln!(
-            "linkbench-harness: {} {}->{} {}: {}{}{}",
-            o.suite,
-            o.client,
-            o.server,
-            o.test,
-            o.verdict.shout(),
-            o.bits_per_second
-                .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
-                .unwrap_or_default(),
-            if o.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", o.reason)
-            }
-        );
+        eprintln!("{}", progress_line(&o));
         outcomes.push(o);
     }
     outcomes

@@ -12,19 +12,19 @@
 mod common;
 
 use common::repo;
-use linkbench_harness::baseline::{self, BaselineResult, SuiteComparison};
-use linkbench_harness::runner::{PairOutcome, Verdict};
-use linkbench_harness::summary::Summary;
+use linkbench_harness::baseline;
+use linkbench_harness::export;
+use linkbench_harness::model::{BaselineResult, PairOutcome, SuiteComparison, Summary, Verdict};
 use std::path::{Path, PathBuf};
 
 /// The table for the screen (`run` and `summary` print it).
 fn table(s: &Summary) -> String {
-    s.table()
+    export::table::render(s)
 }
 
 /// Every file `run` writes beside the reports.
 fn write_all(s: &Summary, dir: &Path) {
-    s.write_all(dir).unwrap();
+    export::write_all(s, dir).unwrap();
 }
 
 const FILES: [&str; 4] = [
