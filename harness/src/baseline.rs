@@ -164,3 +164,82 @@ pub fn suites(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(suite: &str, report: Option<&str>) -> PairOutcome {
+        PairOutcome {
+            suite: suite.into(),
+            client: "h1".into(),
+            server: "h2".into(),
+            test: "tcp bw 64K x1".into(),
+            bits_per_second: Some(1e9),
+            latency_p99_ns: None,
+            verdict: Verdict::Pass,
+            reason: String::new(),
+            report: report.map(String::from),
+            attempts: 1,
+            seconds: 1.0,
+            baseline: None,
+        }
+    }
+
+    #[test]
+    fn metric_verdicts_are_named_as_summary_json_spells_them() {
+        let names = [
+            MetricVerdict::Regression,
+            MetricVerdict::Improvement,
+            MetricVerdict::NoChange,
+            MetricVerdict::NotEnoughTrials,
+        ]
+        .map(verdict_name);
+        assert_eq!(
+            names,
+            [
+                "regression",
+                "improvement",
+                "no_change",
+                "not_enough_trials"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_baseline_without_a_summary_is_an_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut outcomes = vec![outcome("dac", Some("reports/x.json"))];
+        let e = against_baseline(&mut outcomes, dir.path(), dir.path()).unwrap_err();
+        assert!(e.to_string().contains("summary.json"), "{e}");
+        assert!(outcomes[0].baseline.is_none());
+        assert_eq!(outcomes[0].verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_suite_without_reports_cannot_be_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let outcomes = vec![outcome("dac", None), outcome("optical", None)];
+        let c = suites(&outcomes, dir.path(), "dac", "optical");
+        assert_eq!(c.error.as_deref(), Some("suite dac produced no report"));
+        assert!(!c.regressed && c.table.is_empty() && c.incomplete.is_empty());
+        assert!(c.failed());
+        let c = suites(&outcomes, dir.path(), "absent", "dac");
+        assert_eq!(c.error.as_deref(), Some("suite absent produced no report"));
+    }
+
+    #[test]
+    fn an_unreadable_report_is_recorded_and_leaves_the_verdict_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = outcome("dac", Some("x.json"));
+        against_one(
+            &mut o,
+            &dir.path().join("base.json"),
+            &dir.path().join("x.json"),
+        );
+        let b = o.baseline.unwrap();
+        assert_eq!(b.change_percent, None);
+        assert!(b.verdict.starts_with("unreadable: "), "{}", b.verdict);
+        assert_eq!(o.verdict, Verdict::Pass);
+    }
+}

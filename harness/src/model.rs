@@ -270,6 +270,17 @@ pub(crate) mod tests {
         )
     }
 
+    fn comparison(regressed: bool, incomplete: &[&str], error: Option<&str>) -> SuiteComparison {
+        SuiteComparison {
+            baseline: "dac".into(),
+            candidate: "optical".into(),
+            regressed,
+            incomplete: incomplete.iter().map(|s| s.to_string()).collect(),
+            table: String::new(),
+            error: error.map(String::from),
+        }
+    }
+
     #[test]
     fn the_host_on_every_failing_pair_is_the_suspect() {
         let s = four_hosts_h3_slow();
@@ -286,5 +297,123 @@ pub(crate) mod tests {
         assert_eq!((s.passed, s.failed, s.errors), (3, 3, 0));
         assert!(s.unreachable.is_empty());
         assert!(!s.all_passed());
+    }
+
+    #[test]
+    fn hosts_are_tallied_most_failing_first_then_by_name() {
+        let pairs = [
+            outcome("b", "a", Verdict::Pass, Some(1e9)),
+            outcome("c", "a", Verdict::Error, None),
+            outcome("c", "b", Verdict::Fail, Some(1e8)),
+        ];
+        let t = |host: &str, pairs, failing, errors| HostTally {
+            host: host.into(),
+            pairs,
+            failing,
+            errors,
+        };
+        assert_eq!(
+            tally_hosts(&pairs),
+            [t("c", 2, 2, 1), t("a", 2, 1, 1), t("b", 2, 1, 0)]
+        );
+        assert!(tally_hosts(&[]).is_empty());
+    }
+
+    #[test]
+    fn suspects_fail_more_than_they_pass_and_unreachable_hosts_never_answered() {
+        // h9's only pair is an error: unreachable, and a suspect (it failed every pair it was in).
+        // h1 failed one of three pairs: neither.
+        let pairs = vec![
+            outcome("h1", "h9", Verdict::Error, None),
+            outcome("h1", "h2", Verdict::Pass, Some(1e9)),
+            outcome("h1", "h3", Verdict::Pass, Some(1e9)),
+        ];
+        let s = Summary::new("p", "Local", "t".into(), pairs, Vec::new());
+        assert_eq!(s.suspects, ["h9"]);
+        assert_eq!(s.unreachable, ["h9"]);
+        assert_eq!((s.passed, s.failed, s.errors), (2, 0, 1));
+        // One failing pair out of two is not more than half.
+        let pairs = vec![
+            outcome("a", "b", Verdict::Fail, Some(1e8)),
+            outcome("a", "c", Verdict::Pass, Some(1e9)),
+        ];
+        let s = Summary::new("p", "Local", "t".into(), pairs, Vec::new());
+        assert_eq!(s.suspects, ["b"], "b failed its only pair; a one of two");
+        assert!(s.unreachable.is_empty());
+    }
+
+    #[test]
+    fn a_run_passes_only_when_every_pair_and_comparison_did() {
+        let pass = |c: Vec<SuiteComparison>| {
+            let pairs = vec![outcome("a", "b", Verdict::Pass, Some(1e9))];
+            Summary::new("p", "Local", "t".into(), pairs, c).all_passed()
+        };
+        assert!(pass(Vec::new()));
+        assert!(pass(vec![comparison(false, &[], None)]));
+        assert!(!pass(vec![comparison(true, &[], None)]));
+        assert!(!pass(vec![comparison(false, &["r.json: trial 0"], None)]));
+        assert!(!pass(vec![comparison(false, &[], Some("no report"))]));
+        let errors = vec![outcome("a", "b", Verdict::Error, None)];
+        assert!(!Summary::new("p", "Local", "t".into(), errors, Vec::new()).all_passed());
+        assert!(Summary::new("p", "Local", "t".into(), Vec::new(), Vec::new()).all_passed());
+    }
+
+    #[test]
+    fn verdicts_are_lowercase_in_json_and_shouted_when_bad() {
+        let words: Vec<_> = [Verdict::Pass, Verdict::Fail, Verdict::Error]
+            .iter()
+            .map(|v| (serde_json::to_string(v).unwrap(), v.shout()))
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("\"pass\"".to_string(), "pass"),
+                ("\"fail\"".to_string(), "FAIL"),
+                ("\"error\"".to_string(), "ERROR")
+            ]
+        );
+    }
+
+    #[test]
+    fn outcomes_match_across_runs_by_suite_pair_and_test() {
+        let a = outcome("h1", "h2", Verdict::Pass, Some(1e9));
+        let mut b = outcome("h1", "h2", Verdict::Fail, Some(1e8));
+        b.attempts = 3;
+        assert_eq!(key(&a), key(&b), "verdict and figures are not part of it");
+        assert_eq!(
+            key(&a),
+            (
+                "suite0".into(),
+                "h1".into(),
+                "h2".into(),
+                "tcp bw 64K x1".into()
+            )
+        );
+        assert_ne!(key(&a), key(&outcome("h2", "h1", Verdict::Pass, None)));
+    }
+
+    #[test]
+    fn a_summary_that_cannot_be_read_back_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Summary::read(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&dir.path().join("summary.json").display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("cannot read"), "{e}");
+        std::fs::write(dir.path().join("summary.json"), "{\"plan\": 1}").unwrap();
+        let e = Summary::read(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("summary.json is not a linkbench-harness summary: invalid type"),
+            "{e}"
+        );
+        // Older summaries without `baseline` or `incomplete` still read.
+        let mut v = serde_json::to_value(four_hosts_h3_slow()).unwrap();
+        v["pairs"][0].as_object_mut().unwrap().remove("baseline");
+        v["comparisons"] = serde_json::json!([{"baseline": "a", "candidate": "b", "regressed": false,
+            "table": "", "error": null}]);
+        std::fs::write(dir.path().join("summary.json"), v.to_string()).unwrap();
+        let s = Summary::read(dir.path()).unwrap();
+        assert!(s.pairs[0].baseline.is_none() && s.comparisons[0].incomplete.is_empty());
     }
 }

@@ -384,3 +384,182 @@ pub fn run(plan: &Plan, sched: &Schedule, dir: &Path) -> Vec<PairOutcome> {
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+name = "acceptance 'rack 7'"
+[launcher]
+kind = "local"
+client_bin = "/opt/lb/linkbench-client"
+[hosts]
+h1 = "10.77.0.1"
+h2 = { node = "n2", address = "[fd00::2]" }
+[[suite]]
+name = "dac"
+topology = "pairs"
+pairs = [["h1", "h2"], ["h2", "h1"]]
+tests = [{ test = "lat", size = "64", duration = "2s", warmup = "0.5s", streams = 2 }]
+repeat = 3
+labels = { link = "dac 1m", cmd = "-n $(x)" }
+"#;
+
+    fn plan() -> Plan {
+        Plan::parse(PLAN, "p.toml").unwrap()
+    }
+
+    fn pair(client: &str, server: &str) -> Pair {
+        Pair {
+            client: client.into(),
+            server: server.into(),
+        }
+    }
+
+    #[test]
+    fn names_become_single_path_components() {
+        assert_eq!(sanitize("tcp bw 64K x1"), "tcp_bw_64K_x1");
+        assert_eq!(sanitize("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(sanitize("n1.example-2"), "n1.example-2");
+        assert_eq!(sanitize("fd00::1 é;$(x)"), "fd00__1_____x_");
+        assert_eq!(sanitize(""), "");
+        assert_eq!(
+            report_path("dac/x", &pair("h1", "fd00::2"), "rdma write bw 64K x1"),
+            "reports/dac_x/h1--fd00__2--rdma_write_bw_64K_x1.json"
+        );
+    }
+
+    #[test]
+    fn the_endpoint_is_the_servers_data_address_with_ipv6_bracketed() {
+        let p = plan();
+        assert_eq!(endpoint(&p, &pair("h2", "h1"), 18515), "10.77.0.1:18515");
+        assert_eq!(endpoint(&p, &pair("h1", "h2"), 18516), "[fd00::2]:18516");
+    }
+
+    #[test]
+    fn the_client_command_line_carries_the_test_time_bound_and_labels() {
+        let p = plan();
+        let suite = &p.suites[0];
+        let argv = client_argv(
+            &p,
+            suite,
+            &pair("h1", "h2"),
+            &suite.tests[0],
+            "[fd00::2]:1".into(),
+            7.2,
+        );
+        let want: Vec<String> = [
+            "timeout",
+            "13",
+            "/opt/lb/linkbench-client",
+            "[fd00::2]:1",
+            "--transport",
+            "tcp",
+            "--test",
+            "lat",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0.5s",
+            "--streams",
+            "2",
+            "--repeat",
+            "3",
+            "--size",
+            "64",
+            "--json",
+            "-",
+            "--connect-timeout",
+            "10s",
+            "--label=harness.plan=acceptance 'rack 7'",
+            "--label=harness.suite=dac",
+            "--label=harness.client=h1",
+            "--label=harness.server=h2",
+            "--label=cmd=-n $(x)",
+            "--label=link=dac 1m",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(argv, want);
+    }
+
+    #[test]
+    fn the_progress_line_names_the_pair_its_verdict_and_why() {
+        let mut o = PairOutcome {
+            suite: "dac".into(),
+            client: "h1".into(),
+            server: "h2".into(),
+            test: "tcp bw 64K x1".into(),
+            bits_per_second: Some(9.4e9),
+            latency_p99_ns: None,
+            verdict: Verdict::Pass,
+            reason: String::new(),
+            report: None,
+            attempts: 1,
+            seconds: 1.0,
+            baseline: None,
+        };
+        assert_eq!(
+            progress_line(&o),
+            "linkbench-harness: dac h1->h2 tcp bw 64K x1: pass 9.400 Gbit/s"
+        );
+        o.verdict = Verdict::Error;
+        o.bits_per_second = None;
+        o.reason = "server host h2 did not answer".into();
+        assert_eq!(
+            progress_line(&o),
+            "linkbench-harness: dac h1->h2 tcp bw 64K x1: ERROR (server host h2 did not answer)"
+        );
+    }
+
+    #[test]
+    fn a_report_is_judged_and_written_or_the_outcome_is_an_error() {
+        let report: Report = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../results-schema/examples/loopback-tcp-bw.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let p = plan();
+        let blank = || PairOutcome {
+            suite: "dac".into(),
+            client: "h1".into(),
+            server: "h2".into(),
+            test: "t".into(),
+            bits_per_second: None,
+            latency_p99_ns: None,
+            verdict: Verdict::Error,
+            reason: String::new(),
+            report: None,
+            attempts: 1,
+            seconds: 0.0,
+            baseline: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = blank();
+        record(&p, &report, &mut o, dir.path(), "reports/dac/a.json".into());
+        assert_eq!((o.verdict, o.reason.as_str()), (Verdict::Pass, ""));
+        assert_eq!(o.report.as_deref(), Some("reports/dac/a.json"));
+        assert!(o.bits_per_second.unwrap() > 1e9);
+        let back: Report = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("reports/dac/a.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back.results.len(), report.results.len());
+        // A file where the directory should be: the report cannot be written.
+        std::fs::write(dir.path().join("blocked"), "").unwrap();
+        let mut o = blank();
+        record(&p, &report, &mut o, dir.path(), "blocked/a.json".into());
+        assert_eq!(o.verdict, Verdict::Error);
+        assert!(
+            o.reason.starts_with("cannot write the report: "),
+            "{}",
+            o.reason
+        );
+        assert_eq!(o.report, None);
+        assert!(o.bits_per_second.is_some(), "the figures are kept");
+    }
+}

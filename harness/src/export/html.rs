@@ -115,3 +115,57 @@ fn cell(o: &PairOutcome, top: f64) -> String {
         esc(&text)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::outcome;
+
+    #[test]
+    fn cells_are_shaded_by_speed_against_the_fastest_pair() {
+        let fast = outcome("a", "b", Verdict::Pass, Some(2e9));
+        assert_eq!(
+            cell(&fast, 2e9),
+            "<td class=\"pass\" style=\"background:hsl(120,70%,58%)\" title=\"\">2.000</td>"
+        );
+        let slow = outcome("a", "c", Verdict::Fail, Some(0.5e9));
+        assert_eq!(
+            cell(&slow, 2e9),
+            "<td class=\"fail\" style=\"background:hsl(0,70%,80%)\" title=\"slow &quot;link&quot; &lt;x&gt;\">0.500</td>"
+        );
+        // Nothing to shade against: no style.
+        assert!(!cell(&outcome("a", "b", Verdict::Pass, Some(0.0)), 0.0).contains("style"));
+        let mut lat = outcome("a", "b", Verdict::Pass, None);
+        lat.latency_p99_ns = Some(23_456.0);
+        assert!(cell(&lat, 2e9).ends_with(">p99 23.5 us</td>"));
+        let err = outcome("a", "b", Verdict::Error, None);
+        assert!(cell(&err, 2e9).starts_with("<td class=\"error\" title="));
+        assert!(cell(&err, 2e9).ends_with(">error</td>"));
+    }
+
+    #[test]
+    fn a_matrix_leaves_pairs_that_did_not_run_empty() {
+        let s = crate::model::Summary::new(
+            "p",
+            "Local",
+            "t".into(),
+            vec![
+                outcome("a", "b", Verdict::Pass, Some(1e9)),
+                outcome("b", "c", Verdict::Pass, Some(1e9)),
+            ],
+            Vec::new(),
+        );
+        let mut out = String::new();
+        matrix(&mut out, &s, "suite0", "tcp bw 64K x1");
+        assert!(
+            out.contains("<tr><th>client \\ server</th>\n<th>b</th><th>c</th></tr>\n"),
+            "{out}"
+        );
+        assert!(out.contains("<tr><th>a</th><td class=\"pass\""), "{out}");
+        assert_eq!(
+            out.matches("<td class=\"none\"></td>").count(),
+            2,
+            "a->c and b->b"
+        );
+    }
+}

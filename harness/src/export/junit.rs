@@ -74,3 +74,17 @@ fn test_case(out: &mut String, plan: &str, suite: &str, o: &PairOutcome) {
 fn xml(s: &str) -> String {
     esc(s).replace('\'', "&apos;").replace('\n', "&#10;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_text_escapes_markup_quotes_and_newlines() {
+        assert_eq!(
+            xml("a<b>&\"c\" 'd'\ne"),
+            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;&#10;e"
+        );
+        assert_eq!(xml("plain h1.example"), "plain h1.example");
+    }
+}

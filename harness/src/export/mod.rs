@@ -56,6 +56,46 @@ mod tests {
     use crate::model::tests::four_hosts_h3_slow;
 
     #[test]
+    fn every_file_is_written_as_its_format_renders_it() {
+        let s = four_hosts_h3_slow();
+        let dir = tempfile::tempdir().unwrap();
+        write_all(&s, dir.path()).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "junit.xml",
+                "linkbench.prom",
+                "summary.html",
+                "summary.json"
+            ]
+        );
+        for f in &FILES {
+            let text = std::fs::read_to_string(dir.path().join(f.file)).unwrap();
+            // write_bytes_atomically adds a newline of its own, as it always has.
+            assert_eq!(text, (f.render)(&s) + "\n", "{}", f.file);
+        }
+        let back: Summary = serde_json::from_str(&json::render(&s)).unwrap();
+        assert_eq!(
+            json::render(&back),
+            json::render(&s),
+            "summary.json reads back"
+        );
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_written_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let e = write_all(&four_hosts_h3_slow(), &missing).unwrap_err();
+        assert!(e.to_string().contains("summary.json"), "{e}");
+    }
+
+    #[test]
     fn junit_prometheus_and_html_are_well_formed() {
         let s = four_hosts_h3_slow();
         let j = junit::render(&s);

@@ -71,3 +71,25 @@ fn prom(s: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', r"\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_newline_only() {
+        assert_eq!(prom("a\\b\"c\"\nd"), r#"a\\b\"c\"\nd"#);
+        assert_eq!(prom("<x> & 'y' %h é"), "<x> & 'y' %h é");
+    }
+
+    #[test]
+    fn an_unreadable_finish_time_is_timestamp_zero() {
+        let mut s = crate::model::tests::four_hosts_h3_slow();
+        s.finished_at = "2026-11-24T00:01:02Z".into();
+        assert!(render(&s).ends_with(
+            "linkbench_plan_last_run_timestamp_seconds{plan=\"acceptance\"} 1795478462\n"
+        ));
+        s.finished_at = "yesterday".into();
+        assert!(render(&s).ends_with("{plan=\"acceptance\"} 0\n"));
+    }
+}

@@ -71,3 +71,69 @@ fn comparison_state(c: &SuiteComparison) -> String {
         (None, false, true) => "no regression".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::{four_hosts_h3_slow, outcome};
+    use crate::model::Verdict;
+
+    fn comparison(regressed: bool, incomplete: &[&str], error: Option<&str>) -> SuiteComparison {
+        SuiteComparison {
+            baseline: "dac".into(),
+            candidate: "optical".into(),
+            regressed,
+            incomplete: incomplete.iter().map(|s| s.to_string()).collect(),
+            table: "TABLE\n".into(),
+            error: error.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_comparison_says_what_it_came_to() {
+        let state = |r, i: &[&str], e| comparison_state(&comparison(r, i, e));
+        assert_eq!(state(false, &[], None), "no regression");
+        assert_eq!(state(true, &[], None), "REGRESSION");
+        assert_eq!(
+            state(true, &["x"], None),
+            "REGRESSION and INCOMPLETE candidate trials"
+        );
+        assert_eq!(state(false, &["x"], None), "INCOMPLETE candidate trials");
+        assert_eq!(
+            state(true, &["x"], Some("suite b produced no report")),
+            "could not compare: suite b produced no report",
+            "an error says so whatever else is set"
+        );
+    }
+
+    #[test]
+    fn the_table_has_a_line_per_pair_the_comparisons_and_the_tally() {
+        let mut s = four_hosts_h3_slow();
+        s.comparisons.push(comparison(true, &[], None));
+        let t = render(&s);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "suite      client     server     test                      Gbit/s     p99 us verdict reason"
+        );
+        assert_eq!(
+            lines[2],
+            "suite0     h1         h3         tcp bw 64K x1              0.090          - FAIL    slow \"link\" <x>"
+        );
+        assert!(
+            t.contains("\ncompare suite dac (baseline) with suite optical: REGRESSION\nTABLE\n")
+        );
+        assert!(
+            t.ends_with("\n3 passed, 3 failed, 0 errors; suspect h3\n"),
+            "{t}"
+        );
+        let mut err = outcome("h1", "h9", Verdict::Error, None);
+        err.latency_p99_ns = Some(12_345.0);
+        s.pairs = vec![err];
+        s.unreachable = vec!["h9".into()];
+        s.suspects.clear();
+        let t = render(&s);
+        assert!(t.contains(" -       12.3 ERROR "), "{t}");
+        assert!(t.ends_with("; did not answer: h9\n"), "{t}");
+    }
+}
