@@ -23,6 +23,7 @@ struct Testbed {
 
 impl Testbed {
     fn up(slow_host: Option<&str>) -> Testbed {
+        common::require_testbed(true);
         let work = tempfile::tempdir().unwrap();
         let mut c = Command::new("bash");
         c.arg(repo().join("harness/testbed/testbed.sh"))
