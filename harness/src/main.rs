@@ -3,7 +3,7 @@
 //! error (or standard output could not be written; the files in DIR are written first), 2 bad input (a plan that cannot be read or is invalid, an output directory that cannot be made).
 
 use clap::{Parser, Subcommand};
-use linkbench_harness::{baseline, plan::Plan, runner, schedule, summary::Summary};
+use linkbench_harness::{baseline, export, model::Summary, plan::Plan, runner, schedule};
 use std::path::PathBuf;
 
 /// linkbench-harness: run linkbench over many host pairs.
@@ -53,7 +53,7 @@ fn main() {
         }
         Cmd::Summary { dir } => {
             let s = Summary::read(&dir).unwrap_or_else(|e| fail(e));
-            print_or_exit(&s.table());
+            print_or_exit(&export::table::render(&s));
             std::process::exit(if s.all_passed() { 0 } else { 1 });
         }
         Cmd::Run {
@@ -92,14 +92,14 @@ fn main() {
                 outcomes,
                 comparisons,
             );
-            if let Err(e) = summary.write_all(&out) {
+            if let Err(e) = export::write_all(&summary, &out) {
                 eprintln!(
                     "linkbench-harness: error: cannot write the summary to {}: {e}",
                     out.display()
                 );
                 std::process::exit(1);
             }
-            print_or_exit(&summary.table());
+            print_or_exit(&export::table::render(&summary));
             eprintln!(
                 "linkbench-harness: summary, HTML, JUnit and Prometheus files in {}",
                 out.display()

@@ -517,6 +517,33 @@ min_bits_per_second = 1.5e9
 "#;
 
     #[test]
+    fn a_test_takes_its_duration_and_warm_up_and_is_named_by_what_it_runs() {
+        let p = Plan::parse(
+            &GOOD.replace(
+                "tests = [{ transport = \"tcp\", test = \"bw\", size = \"64K\", duration = \"1s\" }]",
+                "tests = [{ duration = \"2.5s\", warmup = \"500ms\", reverse = true, streams = 4 }, {}]",
+            ),
+            "p.toml",
+        )
+        .unwrap();
+        let [t, d] = [&p.suites[0].tests[0], &p.suites[0].tests[1]];
+        assert_eq!(t.seconds(), 3.0);
+        assert_eq!(t.label(), "tcp bw reverse default x4");
+        let args = t.client_args(2);
+        assert!(args.ends_with(&["--reverse".to_string()]), "{args:?}");
+        assert!(
+            !args.contains(&"--size".to_string()),
+            "no size: the client's default"
+        );
+        assert_eq!(d.seconds(), 1.5, "the defaults: 1 s and 0.5 s of warm-up");
+        assert_eq!(
+            p.timeout(),
+            Duration::from_secs(60),
+            "the launcher's default"
+        );
+    }
+
+    #[test]
     fn a_plan_reads_with_defaults_and_host_order() {
         let p = Plan::parse(GOOD, "good.toml").unwrap();
         assert_eq!(p.launcher.kind, LauncherKind::Slurm);

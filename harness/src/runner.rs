@@ -3,74 +3,19 @@
 //! judges the report against `[expect]` and the link rules. A host that does not answer makes its pairs
 //! errors after their timeout and retries; the rest of the plan goes on.
 
+use crate::judge::judge;
 use crate::launcher;
+use crate::model::{PairOutcome, Verdict};
 use crate::plan::{Plan, Suite, TestSpec};
 use crate::schedule::{Pair, Schedule};
-use linkbench::report::model::{Report, Status};
-use serde::{Deserialize, Serialize};
+use linkbench::report::model::Report;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The verdict on one pair and test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Error,
-}
-
-impl Verdict {
-    /// For tables and logs: `pass`, `FAIL`, `ERROR` (the bad ones stand out).
-    pub fn shout(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Error => "ERROR",
-        }
-    }
-}
-
-/// What one pair and test came to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PairOutcome {
-    pub suite: String,
-    pub client: String,
-    pub server: String,
-    pub test: String,
-    /// Median over the trials of the client report's bits per second (bandwidth tests).
-    pub bits_per_second: Option<f64>,
-    /// Median over the trials of the round-trip p99 (latency tests).
-    pub latency_p99_ns: Option<f64>,
-    pub verdict: Verdict,
-    pub reason: String,
-    /// The linkbench report, relative to the output directory.
-    pub report: Option<String>,
-    pub attempts: u32,
-    pub seconds: f64,
-    /// Set by `--baseline`: the change against the same pair and test there.
-    #[serde(default)]
-    pub baseline: Option<crate::baseline::BaselineResult>,
-}
-
-/// A key for matching outcomes across runs.
-pub fn key(o: &PairOutcome) -> (String, String, String, String) {
-    (
-        o.suite.clone(),
-        o.client.clone(),
-        o.server.clone(),
-        o.test.clone(),
-    )
-}
-
-/// Median of the values present; `None` when there are none.
-fn median(values: Vec<f64>) -> Option<f64> {
-    (!values.is_empty()).then(|| linkbench::compare::stats::median(&values))
-}
-
+/// A name as one path component: ASCII letters, digits, `-` and `.` kept, anything else `_`.
 fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -81,65 +26,6 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Judges a report against the plan's expectations and the exact link rules.
-pub fn judge(plan: &Plan, report: &Report) -> (Verdict, String, Option<f64>, Option<f64>) {
-    let bps = median(
-        report
-            .results
-            .iter()
-            .filter_map(|r| r.bandwidth.as_ref().map(|b| b.bits_per_second))
-            .collect(),
-    );
-    let p99 = median(
-        report
-            .results
-            .iter()
-            .filter_map(|r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64))
-            .collect(),
-    );
-    if report.status != Status::Complete || report.results.is_empty() {
-        let why = report
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_else(|| "the run ended early".into());
-        return (Verdict::Error, format!("incomplete: {why}"), bps, p99);
-    }
-    let link = linkbench::compare::link_failures(&report.results);
-    if let Some(first) = link.first() {
-        return (Verdict::Fail, format!("link rule: {first}"), bps, p99);
-    }
-    if let (Some(min), Some(v)) = (plan.expect.min_bits_per_second, bps) {
-        if v < min {
-            return (
-                Verdict::Fail,
-                format!(
-                    "{:.3} Gbit/s is below the expected {:.3} Gbit/s",
-                    v / 1e9,
-                    min / 1e9
-                ),
-                bps,
-                p99,
-            );
-        }
-    }
-    if let (Some(max), Some(v)) = (plan.expect.max_latency_p99_ns, p99) {
-        if v > max {
-            return (
-                Verdict::Fail,
-                format!(
-                    "round-trip p99 {:.1} us is above the expected {:.1} us",
-                    v / 1e3,
-                    max / 1e3
-                ),
-                bps,
-                p99,
-            );
-        }
-    }
-    (Verdict::Pass, String::new(), bps, p99)
 }
 
 /// Lines of a child's stream, delivered through a channel by a reader thread.
@@ -360,6 +246,64 @@ fn attempt(
     }
 }
 
+/// The report's path relative to the output directory: `reports/SUITE/CLIENT--SERVER--TEST.json`, each
+/// name [`sanitize`]d.
+fn report_path(suite: &str, pair: &Pair, test: &str) -> String {
+    format!(
+        "reports/{}/{}--{}--{}.json",
+        sanitize(suite),
+        sanitize(&pair.client),
+        sanitize(&pair.server),
+        sanitize(test)
+    )
+}
+
+/// Judges `report` into `o` and writes it as `dir/rel` (a report that cannot be written makes the
+/// outcome an error).
+fn record(plan: &Plan, report: &Report, o: &mut PairOutcome, dir: &Path, rel: String) {
+    let j = judge(plan, report);
+    let path = dir.join(&rel);
+    let written = path
+        .parent()
+        .map(std::fs::create_dir_all)
+        .transpose()
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            linkbench::report::write_report_atomically(report, &path).map_err(|e| e.to_string())
+        });
+    o.verdict = j.verdict;
+    o.reason = j.reason;
+    o.bits_per_second = j.bits_per_second;
+    o.latency_p99_ns = j.latency_p99_ns;
+    match written {
+        Ok(()) => o.report = Some(rel),
+        Err(e) => {
+            o.verdict = Verdict::Error;
+            o.reason = format!("cannot write the report: {e}");
+        }
+    }
+}
+
+/// The progress line for one outcome (standard error).
+fn progress_line(o: &PairOutcome) -> String {
+    format!(
+        "linkbench-harness: {} {}->{} {}: {}{}{}",
+        o.suite,
+        o.client,
+        o.server,
+        o.test,
+        o.verdict.shout(),
+        o.bits_per_second
+            .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
+            .unwrap_or_default(),
+        if o.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", o.reason)
+        }
+    )
+}
+
 /// Every test of one pair, with retries; reports written under `dir/reports/SUITE/`.
 pub fn run_pair(
     plan: &Plan,
@@ -397,55 +341,13 @@ pub fn run_pair(
         };
         match result {
             Ok(report) => {
-                let (verdict, reason, bps, p99) = judge(plan, &report);
-                let rel = format!(
-                    "reports/{}/{}--{}--{}.json",
-                    sanitize(&suite_name),
-                    sanitize(&pair.client),
-                    sanitize(&pair.server),
-                    sanitize(&test.label())
-                );
-                let path = dir.join(&rel);
-                let written = path
-                    .parent()
-                    .map(std::fs::create_dir_all)
-                    .transpose()
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| {
-                        linkbench::report::write_report_atomically(&report, &path)
-                            .map_err(|e| e.to_string())
-                    });
-                o.verdict = verdict;
-                o.reason = reason;
-                o.bits_per_second = bps;
-                o.latency_p99_ns = p99;
-                match written {
-                    Ok(()) => o.report = Some(rel),
-                    Err(e) => {
-                        o.verdict = Verdict::Error;
-                        o.reason = format!("cannot write the report: {e}");
-                    }
-                }
+                let rel = report_path(&suite_name, pair, &test.label());
+                record(plan, &report, &mut o, dir, rel);
             }
             Err(e) => o.reason = e,
         }
         o.seconds = started.elapsed().as_secs_f64();
-        eprintln!(
-            "linkbench-harness: {} {}->{} {}: {}{}{}",
-            o.suite,
-            o.client,
-            o.server,
-            o.test,
-            o.verdict.shout(),
-            o.bits_per_second
-                .map(|b| format!(" {:.3} Gbit/s", b / 1e9))
-                .unwrap_or_default(),
-            if o.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", o.reason)
-            }
-        );
+        eprintln!("{}", progress_line(&o));
         outcomes.push(o);
     }
     outcomes
@@ -481,4 +383,183 @@ pub fn run(plan: &Plan, sched: &Schedule, dir: &Path) -> Vec<PairOutcome> {
         }
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+name = "acceptance 'rack 7'"
+[launcher]
+kind = "local"
+client_bin = "/opt/lb/linkbench-client"
+[hosts]
+h1 = "10.77.0.1"
+h2 = { node = "n2", address = "[fd00::2]" }
+[[suite]]
+name = "dac"
+topology = "pairs"
+pairs = [["h1", "h2"], ["h2", "h1"]]
+tests = [{ test = "lat", size = "64", duration = "2s", warmup = "0.5s", streams = 2 }]
+repeat = 3
+labels = { link = "dac 1m", cmd = "-n $(x)" }
+"#;
+
+    fn plan() -> Plan {
+        Plan::parse(PLAN, "p.toml").unwrap()
+    }
+
+    fn pair(client: &str, server: &str) -> Pair {
+        Pair {
+            client: client.into(),
+            server: server.into(),
+        }
+    }
+
+    #[test]
+    fn names_become_single_path_components() {
+        assert_eq!(sanitize("tcp bw 64K x1"), "tcp_bw_64K_x1");
+        assert_eq!(sanitize("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(sanitize("n1.example-2"), "n1.example-2");
+        assert_eq!(sanitize("fd00::1 é;$(x)"), "fd00__1_____x_");
+        assert_eq!(sanitize(""), "");
+        assert_eq!(
+            report_path("dac/x", &pair("h1", "fd00::2"), "rdma write bw 64K x1"),
+            "reports/dac_x/h1--fd00__2--rdma_write_bw_64K_x1.json"
+        );
+    }
+
+    #[test]
+    fn the_endpoint_is_the_servers_data_address_with_ipv6_bracketed() {
+        let p = plan();
+        assert_eq!(endpoint(&p, &pair("h2", "h1"), 18515), "10.77.0.1:18515");
+        assert_eq!(endpoint(&p, &pair("h1", "h2"), 18516), "[fd00::2]:18516");
+    }
+
+    #[test]
+    fn the_client_command_line_carries_the_test_time_bound_and_labels() {
+        let p = plan();
+        let suite = &p.suites[0];
+        let argv = client_argv(
+            &p,
+            suite,
+            &pair("h1", "h2"),
+            &suite.tests[0],
+            "[fd00::2]:1".into(),
+            7.2,
+        );
+        let want: Vec<String> = [
+            "timeout",
+            "13",
+            "/opt/lb/linkbench-client",
+            "[fd00::2]:1",
+            "--transport",
+            "tcp",
+            "--test",
+            "lat",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0.5s",
+            "--streams",
+            "2",
+            "--repeat",
+            "3",
+            "--size",
+            "64",
+            "--json",
+            "-",
+            "--connect-timeout",
+            "10s",
+            "--label=harness.plan=acceptance 'rack 7'",
+            "--label=harness.suite=dac",
+            "--label=harness.client=h1",
+            "--label=harness.server=h2",
+            "--label=cmd=-n $(x)",
+            "--label=link=dac 1m",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(argv, want);
+    }
+
+    #[test]
+    fn the_progress_line_names_the_pair_its_verdict_and_why() {
+        let mut o = PairOutcome {
+            suite: "dac".into(),
+            client: "h1".into(),
+            server: "h2".into(),
+            test: "tcp bw 64K x1".into(),
+            bits_per_second: Some(9.4e9),
+            latency_p99_ns: None,
+            verdict: Verdict::Pass,
+            reason: String::new(),
+            report: None,
+            attempts: 1,
+            seconds: 1.0,
+            baseline: None,
+        };
+        assert_eq!(
+            progress_line(&o),
+            "linkbench-harness: dac h1->h2 tcp bw 64K x1: pass 9.400 Gbit/s"
+        );
+        o.verdict = Verdict::Error;
+        o.bits_per_second = None;
+        o.reason = "server host h2 did not answer".into();
+        assert_eq!(
+            progress_line(&o),
+            "linkbench-harness: dac h1->h2 tcp bw 64K x1: ERROR (server host h2 did not answer)"
+        );
+    }
+
+    #[test]
+    fn a_report_is_judged_and_written_or_the_outcome_is_an_error() {
+        let report: Report = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../results-schema/examples/loopback-tcp-bw.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let p = plan();
+        let blank = || PairOutcome {
+            suite: "dac".into(),
+            client: "h1".into(),
+            server: "h2".into(),
+            test: "t".into(),
+            bits_per_second: None,
+            latency_p99_ns: None,
+            verdict: Verdict::Error,
+            reason: String::new(),
+            report: None,
+            attempts: 1,
+            seconds: 0.0,
+            baseline: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = blank();
+        record(&p, &report, &mut o, dir.path(), "reports/dac/a.json".into());
+        assert_eq!((o.verdict, o.reason.as_str()), (Verdict::Pass, ""));
+        assert_eq!(o.report.as_deref(), Some("reports/dac/a.json"));
+        assert!(o.bits_per_second.unwrap() > 1e9);
+        let back: Report = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("reports/dac/a.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(back.results.len(), report.results.len());
+        // A file where the directory should be: the report cannot be written.
+        std::fs::write(dir.path().join("blocked"), "").unwrap();
+        let mut o = blank();
+        record(&p, &report, &mut o, dir.path(), "blocked/a.json".into());
+        assert_eq!(o.verdict, Verdict::Error);
+        assert!(
+            o.reason.starts_with("cannot write the report: "),
+            "{}",
+            o.reason
+        );
+        assert_eq!(o.report, None);
+        assert!(o.bits_per_second.is_some(), "the figures are kept");
+    }
 }

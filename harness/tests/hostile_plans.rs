@@ -211,6 +211,7 @@ struct Testbed {
 
 impl Testbed {
     fn up() -> Testbed {
+        common::require_testbed(false);
         let work = tempfile::tempdir().unwrap();
         let out = self::testbed(work.path(), "up");
         assert!(

@@ -10,7 +10,9 @@ use common::{bin, repo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// One testbed at a time: they share namespace names and 10.77.0.0/24.
 static TESTBED: Mutex<()> = Mutex::new(());
@@ -21,6 +23,7 @@ struct Testbed {
 
 impl Testbed {
     fn up(slow_host: Option<&str>) -> Testbed {
+        common::require_testbed(true);
         let work = tempfile::tempdir().unwrap();
         let mut c = Command::new("bash");
         c.arg(repo().join("harness/testbed/testbed.sh"))
@@ -70,6 +73,28 @@ impl Drop for Testbed {
             .env("W", self.work.path())
             .output();
     }
+}
+
+/// Polls `ready` every 50 ms until it holds (true) or `within` has passed (false).
+fn wait_until(within: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ready()
+}
+
+/// True when namespace `ns` holds an established TCP connection on local port `port` (a client has
+/// connected to the server listening there).
+fn established(ns: &str, port: u16) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "ss", "-Htn", "state", "established"])
+        .arg(format!("( sport = :{port} )"))
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
 }
 
 /// A plan over h1..h4 (and `extra_hosts`) with the given launcher lines.
@@ -280,16 +305,31 @@ tests = [{ test = "bw", size = "64K", duration = "4s", warmup = "0.2s" }]
 "#;
     let p = plan(dir.path(), &launcher, "h9 = \"10.77.0.9\"", suite);
     let out_dir = dir.path().join("out");
-    let killer = std::thread::spawn(|| {
-        // Round 1 runs h1->h9 and h2->h3; round 2 starts h1->h4 after h2->h3's ~5 s.
-        std::thread::sleep(std::time::Duration::from_millis(8000));
-        let _ = Command::new("ip")
-            .args(["-n", "lbh-h4", "link", "set", "eth0", "down"])
-            .status();
+    // Round 1 runs h1->h9 and h2->h3, round 2 h1->h4: h4 goes down once h1's client has connected to
+    // the server on h4 (the harness's default port), whenever that is.
+    let done = AtomicBool::new(false);
+    let (out, mid_test) = std::thread::scope(|s| {
+        let killer = s.spawn(|| {
+            let connected = wait_until(Duration::from_secs(120), || {
+                done.load(Ordering::Relaxed) || established("lbh-h4", 18515)
+            }) && !done.load(Ordering::Relaxed);
+            if connected {
+                let _ = Command::new("ip")
+                    .args(["-n", "lbh-h4", "link", "set", "eth0", "down"])
+                    .status();
+            }
+            connected
+        });
+        let out = run_plan(Some("lbh-sw"), &[], &p, &out_dir, &[]);
+        done.store(true, Ordering::Relaxed);
+        (out, killer.join().unwrap())
     });
-    let out = run_plan(Some("lbh-sw"), &[], &p, &out_dir, &[]);
-    killer.join().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        mid_test,
+        "h1's client never connected to the server on h4, so h4 was not taken down mid-test: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(1), "{text}");
     let s = summary(&out_dir);
     let verdict = |c: &str, sv: &str| {

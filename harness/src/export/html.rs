@@ -1,0 +1,171 @@
+//! summary.html: a self-contained page with, per suite and test, a client x server matrix of Gbit/s
+//! (green passed, red failed, grey error; the deeper the colour, the faster the pair), the suspects, and
+//! each `[[compare]]`'s table. Every name is HTML-escaped.
+
+use crate::model::{PairOutcome, Summary, Verdict};
+use linkbench::compare::html::escape as esc;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The page.
+pub fn render(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>linkbench-harness {}</title><style>\
+         body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;margin:1em 0}} \
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} .pass{{background:#cfc}} \
+         .fail{{background:#f99}} .error{{background:#ccc}} .none{{background:#fff}}</style></head><body>\n\
+         <h1>linkbench-harness: {}</h1><p>{} passed, {} failed, {} errors. Cells: Gbit/s (10^9 bit/s of \
+         payload) from the row's client to the column's server; green passed, red failed, grey error; the deeper \
+         the colour, the faster the pair.</p>\n",
+        esc(&s.plan),
+        esc(&s.plan),
+        s.passed,
+        s.failed,
+        s.errors
+    );
+    if !s.suspects.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"fail\">Suspect: {}</p>",
+            esc(&s.suspects.join(", "))
+        );
+    }
+    let groups: BTreeSet<(String, String)> = s
+        .pairs
+        .iter()
+        .map(|o| (o.suite.clone(), o.test.clone()))
+        .collect();
+    for (suite, test) in groups {
+        matrix(&mut out, s, &suite, &test);
+    }
+    for c in &s.comparisons {
+        let _ = writeln!(
+            out,
+            "<h2>suite {} against suite {}</h2><pre>{}</pre>",
+            esc(&c.candidate),
+            esc(&c.baseline),
+            esc(c.error.as_deref().unwrap_or(&c.table))
+        );
+    }
+    out + "</body></html>\n"
+}
+
+/// One suite and test: a heading and its client x server table.
+fn matrix(out: &mut String, summary: &Summary, suite: &str, test: &str) {
+    let cells: Vec<&PairOutcome> = summary
+        .pairs
+        .iter()
+        .filter(|o| o.suite == suite && o.test == test)
+        .collect();
+    let clients: BTreeSet<&String> = cells.iter().map(|o| &o.client).collect();
+    let servers: BTreeSet<&String> = cells.iter().map(|o| &o.server).collect();
+    let top = cells
+        .iter()
+        .filter_map(|o| o.bits_per_second)
+        .fold(0.0f64, f64::max);
+    let _ = writeln!(
+        out,
+        "<h2>suite {} &middot; {}</h2><table><tr><th>client \\ server</th>",
+        esc(suite),
+        esc(test)
+    );
+    for server in &servers {
+        let _ = write!(out, "<th>{}</th>", esc(server));
+    }
+    let _ = writeln!(out, "</tr>");
+    for client in &clients {
+        let _ = write!(out, "<tr><th>{}</th>", esc(client));
+        for server in &servers {
+            match cells
+                .iter()
+                .find(|o| &o.client == *client && &o.server == *server)
+            {
+                Some(o) => *out += &cell(o, top),
+                None => *out += "<td class=\"none\"></td>",
+            }
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+}
+
+/// One pair's cell: its figure, coloured by verdict and shaded against the group's fastest (`top`).
+fn cell(o: &PairOutcome, top: f64) -> String {
+    let text = o
+        .bits_per_second
+        .map(|b| format!("{:.3}", b / 1e9))
+        .or(o.latency_p99_ns.map(|p| format!("p99 {:.1} us", p / 1e3)))
+        .unwrap_or_else(|| "error".into());
+    // Heat: the faster the pair, the deeper its colour (green passed, red failed).
+    let style = match (o.verdict, o.bits_per_second) {
+        (Verdict::Error, _) | (_, None) => String::new(),
+        (v, Some(b)) if top > 0.0 => format!(
+            " style=\"background:hsl({},70%,{:.0}%)\"",
+            if v == Verdict::Pass { 120 } else { 0 },
+            88.0 - 30.0 * (b / top)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "<td class=\"{}\"{style} title=\"{}\">{}</td>",
+        o.verdict.shout().to_lowercase(),
+        esc(&o.reason),
+        esc(&text)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::outcome;
+
+    #[test]
+    fn cells_are_shaded_by_speed_against_the_fastest_pair() {
+        let fast = outcome("a", "b", Verdict::Pass, Some(2e9));
+        assert_eq!(
+            cell(&fast, 2e9),
+            "<td class=\"pass\" style=\"background:hsl(120,70%,58%)\" title=\"\">2.000</td>"
+        );
+        let slow = outcome("a", "c", Verdict::Fail, Some(0.5e9));
+        assert_eq!(
+            cell(&slow, 2e9),
+            "<td class=\"fail\" style=\"background:hsl(0,70%,80%)\" title=\"slow &quot;link&quot; &lt;x&gt;\">0.500</td>"
+        );
+        // Nothing to shade against: no style.
+        assert!(!cell(&outcome("a", "b", Verdict::Pass, Some(0.0)), 0.0).contains("style"));
+        let mut lat = outcome("a", "b", Verdict::Pass, None);
+        lat.latency_p99_ns = Some(23_456.0);
+        assert!(cell(&lat, 2e9).ends_with(">p99 23.5 us</td>"));
+        let err = outcome("a", "b", Verdict::Error, None);
+        assert!(cell(&err, 2e9).starts_with("<td class=\"error\" title="));
+        assert!(cell(&err, 2e9).ends_with(">error</td>"));
+    }
+
+    #[test]
+    fn a_matrix_leaves_pairs_that_did_not_run_empty() {
+        let s = crate::model::Summary::new(
+            "p",
+            "Local",
+            "t".into(),
+            vec![
+                outcome("a", "b", Verdict::Pass, Some(1e9)),
+                outcome("b", "c", Verdict::Pass, Some(1e9)),
+            ],
+            Vec::new(),
+        );
+        let mut out = String::new();
+        matrix(&mut out, &s, "suite0", "tcp bw 64K x1");
+        assert!(
+            out.contains("<tr><th>client \\ server</th>\n<th>b</th><th>c</th></tr>\n"),
+            "{out}"
+        );
+        assert!(out.contains("<tr><th>a</th><td class=\"pass\""), "{out}");
+        assert_eq!(
+            out.matches("<td class=\"none\"></td>").count(),
+            2,
+            "a->c and b->b"
+        );
+    }
+}
