@@ -180,7 +180,6 @@ pub fn build_result(
     server: &SideReport,
     complete: bool,
 ) -> Result<TestResult, HistogramError> {
-    let client_sent: u64 = client.sent.iter().map(|s| s.bytes).sum();
     let mut result = TestResult {
         transport: spec.transport,
         op: match (&spec.transport, &spec.rdma) {
@@ -225,55 +224,7 @@ pub fn build_result(
                 result.latency = Some(latency);
             }
         }
-        TestKind::Bw | TestKind::Bibw => {
-            let mut directions = Vec::new();
-            if spec.transport == TransportKind::Rdma {
-                directions.extend(rdma_posted(spec, client, true));
-                directions.extend(server.posted.clone());
-            }
-            if let Some(mut to_server) = server.received.clone() {
-                to_server.sent_bytes = client_sent;
-                directions.push(to_server);
-            }
-            if let Some(to_client) = direction_figures(
-                Direction::ServerToClient,
-                &client.received,
-                server.sent_bytes,
-            ) {
-                directions.push(to_client);
-            }
-            // The server's figures are a peer's numbers: summed without overflowing.
-            result.bytes = directions.iter().fold(0, |t, d| t.saturating_add(d.bytes));
-            result.messages = directions
-                .iter()
-                .fold(0, |t, d| t.saturating_add(d.messages));
-            result.duration_s = directions.iter().map(|d| d.duration_s).fold(0.0, f64::max);
-            result.intervals = directions
-                .iter()
-                .fold(Vec::new(), |acc: Vec<IntervalFigures>, d| {
-                    combine_intervals(&acc, &d.intervals)
-                });
-            let bits_per_second = directions.iter().map(|d| d.bits_per_second).sum();
-            let messages_per_second = directions.iter().map(|d| d.messages_per_second).sum();
-            // Only whole intervals count as a peak; the short last one would overstate or understate.
-            let interval_s = spec.interval_s;
-            let best = result
-                .intervals
-                .iter()
-                .filter(|i| (i.end_s - i.start_s) >= interval_s * 0.999)
-                .map(|i| i.bits_per_second)
-                .fold(None, |best: Option<f64>, v| {
-                    Some(best.map_or(v, |b| b.max(v)))
-                });
-            if !directions.is_empty() {
-                result.bandwidth = Some(Bandwidth {
-                    bits_per_second,
-                    messages_per_second,
-                    best_interval_bits_per_second: best,
-                    directions,
-                });
-            }
-        }
+        TestKind::Bw | TestKind::Bibw => bandwidth_figures(spec, client, server, &mut result),
     }
     if spec.zerocopy {
         let client_zc = sum_zerocopy(client.sent.iter().filter_map(|s| s.zerocopy.as_ref()))
@@ -283,4 +234,62 @@ pub fn build_result(
         result.zerocopy = Some(ZeroCopyReport::from_stats(total));
     }
     Ok(result)
+}
+
+/// The bandwidth figures of a trial: each direction's (RDMA: what each side posted; TCP and RDMA send:
+/// what each side received), their sums, the combined intervals and the best whole interval.
+fn bandwidth_figures(
+    spec: &TrialSpec,
+    client: &SideOutcome,
+    server: &SideReport,
+    result: &mut TestResult,
+) {
+    let client_sent: u64 = client.sent.iter().map(|s| s.bytes).sum();
+    let mut directions = Vec::new();
+    if spec.transport == TransportKind::Rdma {
+        directions.extend(rdma_posted(spec, client, true));
+        directions.extend(server.posted.clone());
+    }
+    if let Some(mut to_server) = server.received.clone() {
+        to_server.sent_bytes = client_sent;
+        directions.push(to_server);
+    }
+    if let Some(to_client) = direction_figures(
+        Direction::ServerToClient,
+        &client.received,
+        server.sent_bytes,
+    ) {
+        directions.push(to_client);
+    }
+    // The server's figures are a peer's numbers: summed without overflowing.
+    result.bytes = directions.iter().fold(0, |t, d| t.saturating_add(d.bytes));
+    result.messages = directions
+        .iter()
+        .fold(0, |t, d| t.saturating_add(d.messages));
+    result.duration_s = directions.iter().map(|d| d.duration_s).fold(0.0, f64::max);
+    result.intervals = directions
+        .iter()
+        .fold(Vec::new(), |acc: Vec<IntervalFigures>, d| {
+            combine_intervals(&acc, &d.intervals)
+        });
+    let bits_per_second = directions.iter().map(|d| d.bits_per_second).sum();
+    let messages_per_second = directions.iter().map(|d| d.messages_per_second).sum();
+    // Only whole intervals count as a peak; the short last one would overstate or understate.
+    let interval_s = spec.interval_s;
+    let best = result
+        .intervals
+        .iter()
+        .filter(|i| (i.end_s - i.start_s) >= interval_s * 0.999)
+        .map(|i| i.bits_per_second)
+        .fold(None, |best: Option<f64>, v| {
+            Some(best.map_or(v, |b| b.max(v)))
+        });
+    if !directions.is_empty() {
+        result.bandwidth = Some(Bandwidth {
+            bits_per_second,
+            messages_per_second,
+            best_interval_bits_per_second: best,
+            directions,
+        });
+    }
 }

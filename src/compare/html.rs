@@ -3,7 +3,7 @@
 //! log scale, bandwidth against message size, and every trial's value per side.
 
 use super::load::Side;
-use super::{group, render, Comparison, Grouped, MetricVerdict};
+use super::{group, render, Comparison, Grouped, MatchedResult, MetricVerdict};
 use crate::plan::TestKind;
 use crate::stats::LatencyRecorder;
 use plotters::prelude::*;
@@ -59,52 +59,7 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
             );
         }
         for m in &cand_cmp.matched {
-            let _ = writeln!(
-                out,
-                "<h3>{} (trials: {} vs {})</h3>",
-                escape(&m.label),
-                m.baseline_trials,
-                m.candidate_trials
-            );
-            for f in &m.link_failures {
-                let _ = writeln!(
-                    out,
-                    "<p class=\"regression\">link failure: {}</p>",
-                    escape(f)
-                );
-            }
-            let header: String = render::HEADERS
-                .iter()
-                .map(|h| format!("<th>{h}</th>"))
-                .collect();
-            let _ = writeln!(out, "<table><tr>{header}</tr>");
-            for x in &m.metrics {
-                let class = match x.verdict {
-                    MetricVerdict::Regression => "regression",
-                    MetricVerdict::Improvement => "improvement",
-                    _ => "",
-                };
-                let cells: String = render::row(x)
-                    .cells
-                    .iter()
-                    .map(|c| format!("<td>{}</td>", escape(c)))
-                    .collect();
-                let _ = writeln!(out, "<tr class=\"{class}\">{cells}</tr>");
-            }
-            let _ = writeln!(out, "</table>");
-            if let Some(first) = m.metrics.first() {
-                out.push_str(&plot_div(&trial_scatter(
-                    &m.label,
-                    &first.metric,
-                    &first.baseline_samples,
-                    &first.candidate_samples,
-                )));
-            }
-            if m.key.test == TestKind::Lat {
-                if let (Some(b), Some(c)) = (base.get(&m.key), cand.get(&m.key)) {
-                    out.push_str(&plot_div(&latency_spectrum(&m.label, b, c)));
-                }
-            }
+            matched_section(&mut out, m, &base, &cand);
         }
         out.push_str(&plot_div(&bandwidth_by_size(&base, &cand)));
         for k in &cand_cmp.only_in_baseline {
@@ -124,6 +79,57 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// One matched result of a candidate: its metrics table, its trial scatter and, for latency, the
+/// spectrum of both sides.
+fn matched_section(out: &mut String, m: &MatchedResult, base: &Grouped, cand: &Grouped) {
+    let _ = writeln!(
+        out,
+        "<h3>{} (trials: {} vs {})</h3>",
+        escape(&m.label),
+        m.baseline_trials,
+        m.candidate_trials
+    );
+    for f in &m.link_failures {
+        let _ = writeln!(
+            out,
+            "<p class=\"regression\">link failure: {}</p>",
+            escape(f)
+        );
+    }
+    let header: String = render::HEADERS
+        .iter()
+        .map(|h| format!("<th>{h}</th>"))
+        .collect();
+    let _ = writeln!(out, "<table><tr>{header}</tr>");
+    for x in &m.metrics {
+        let class = match x.verdict {
+            MetricVerdict::Regression => "regression",
+            MetricVerdict::Improvement => "improvement",
+            _ => "",
+        };
+        let cells: String = render::row(x)
+            .cells
+            .iter()
+            .map(|c| format!("<td>{}</td>", escape(c)))
+            .collect();
+        let _ = writeln!(out, "<tr class=\"{class}\">{cells}</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+    if let Some(first) = m.metrics.first() {
+        out.push_str(&plot_div(&trial_scatter(
+            &m.label,
+            &first.metric,
+            &first.baseline_samples,
+            &first.candidate_samples,
+        )));
+    }
+    if m.key.test == TestKind::Lat {
+        if let (Some(b), Some(c)) = (base.get(&m.key), cand.get(&m.key)) {
+            out.push_str(&plot_div(&latency_spectrum(&m.label, b, c)));
+        }
+    }
 }
 
 fn plot_div(svg: &str) -> String {

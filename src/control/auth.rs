@@ -168,6 +168,16 @@ fn decode_nonce(text: &str) -> Result<Vec<u8>, AuthError> {
     }
 }
 
+/// Whether two byte strings are equal, in time that does not depend on where they differ (a session
+/// cookie is compared like the HMAC proofs, so its bytes cannot be guessed one at a time).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -220,6 +230,14 @@ mod tests {
             key.verify_client("00", &c, &good),
             Err(AuthError::Malformed)
         );
+    }
+
+    #[test]
+    fn cookies_compare_whole() {
+        assert!(constant_time_eq(&[1, 2, 3], &[1, 2, 3]));
+        assert!(!constant_time_eq(&[1, 2, 3], &[1, 2, 4]));
+        assert!(!constant_time_eq(&[9, 2, 3], &[1, 2, 3]));
+        assert!(!constant_time_eq(&[1, 2], &[1, 2, 3]));
     }
 
     #[test]

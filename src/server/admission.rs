@@ -11,6 +11,7 @@ use super::handshake::{self, refuse};
 use super::session::Session;
 use super::throttle::throttled_warn;
 use super::Shared;
+use crate::control::auth::constant_time_eq;
 use crate::control::deadline::DeadlineStream;
 use crate::control::{
     RefusalReason, CONTROL_PREAMBLE, COOKIE_BYTES, DATA_PREAMBLE, SERVER_PREAMBLE,
@@ -151,7 +152,7 @@ fn route_data(shared: &Shared, mut wire: DeadlineStream<'_>, stream: &TcpStream,
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     let handed = match (guard.as_ref(), stream.try_clone()) {
-        (Some(pending), Ok(clone)) if pending.cookie == cookie => pending
+        (Some(pending), Ok(clone)) if constant_time_eq(&pending.cookie, &cookie) => pending
             .streams
             .try_send((u32::from_be_bytes(index), clone))
             .is_ok(),

@@ -70,24 +70,10 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
             }
         })
         .collect();
-    let thresholds = if flat || !optics || page(dump, PAGE02 + 128).is_none() {
+    let thresholds = if flat || !optics {
         None
     } else {
-        let p = PAGE02;
-        Some(Thresholds {
-            temperature_c: limits(dump, p + 128, temperature).expect("page 02h is whole"),
-            voltage_v: limits(dump, p + 136, voltage).expect("page 02h is whole"),
-            tx_power_mw: limits(dump, p + 176, power).expect("page 02h is whole"),
-            tx_bias_ma: limits(dump, p + 184, bias)
-                .map(|l| super::Limits {
-                    high_alarm: l.high_alarm * bias_scale,
-                    low_alarm: l.low_alarm * bias_scale,
-                    high_warning: l.high_warning * bias_scale,
-                    low_warning: l.low_warning * bias_scale,
-                })
-                .expect("page 02h is whole"),
-            rx_power_mw: limits(dump, p + 192, power).expect("page 02h is whole"),
-        })
+        thresholds(dump, bias_scale)
     };
     // Passive copper has no temperature sensor worth the name; CMIS says such modules report 0.
     let monitored = media != Media::Copper || dump[85] != 0x03;
@@ -112,5 +98,26 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         crossed: Vec::new(),
         dump_bytes: dump.len(),
         warnings,
+    })
+}
+
+/// The alarm and warning limits of page 02h (Tx bias scaled like the monitors); `None` when the dump
+/// stops before the page.
+fn thresholds(dump: &[u8], bias_scale: f64) -> Option<Thresholds> {
+    page(dump, PAGE02 + 128)?;
+    let p = PAGE02;
+    Some(Thresholds {
+        temperature_c: limits(dump, p + 128, temperature).expect("page 02h is whole"),
+        voltage_v: limits(dump, p + 136, voltage).expect("page 02h is whole"),
+        tx_power_mw: limits(dump, p + 176, power).expect("page 02h is whole"),
+        tx_bias_ma: limits(dump, p + 184, bias)
+            .map(|l| super::Limits {
+                high_alarm: l.high_alarm * bias_scale,
+                low_alarm: l.low_alarm * bias_scale,
+                high_warning: l.high_warning * bias_scale,
+                low_warning: l.low_warning * bias_scale,
+            })
+            .expect("page 02h is whole"),
+        rx_power_mw: limits(dump, p + 192, power).expect("page 02h is whole"),
     })
 }

@@ -44,29 +44,7 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
     } else {
         nonzero(u16::from_be_bytes([dump[60], dump[61]]) as f64)
     };
-    let diag_type = dump.get(92).copied().unwrap_or(0);
-    let ddm = diag_type & 0x40 != 0;
-    let external = diag_type & 0x10 != 0 && diag_type & 0x20 == 0;
-    let has_a2 = dump.len() >= 512;
-    let usable = ddm && has_a2 && !external;
-    if ddm && !has_a2 {
-        warnings.push("the module has diagnostics (A2h) but the dump stops before them".into());
-    }
-    if ddm && external {
-        warnings.push(
-            "the module's diagnostics are externally calibrated, which linkbench does not apply; monitors left null"
-                .into(),
-        );
-    }
-    if usable {
-        check(
-            &mut warnings,
-            dump,
-            A2,
-            A2 + 95,
-            "SFF-8472 diagnostics (CC_DMI)",
-        );
-    }
+    let usable = diagnostics_usable(dump, &mut warnings);
     let at = |offset: usize, read: fn(&[u8], usize) -> Option<f64>| {
         if usable {
             read(dump, A2 + offset)
@@ -112,4 +90,27 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         dump_bytes: dump.len(),
         warnings,
     })
+}
+
+/// Whether the A2h diagnostics can be read (the module has them, the dump holds them, and they are
+/// internally calibrated); says why not in `warnings`, and checks their checksum when they can.
+fn diagnostics_usable(dump: &[u8], warnings: &mut Vec<String>) -> bool {
+    let diag_type = dump.get(92).copied().unwrap_or(0);
+    let ddm = diag_type & 0x40 != 0;
+    let external = diag_type & 0x10 != 0 && diag_type & 0x20 == 0;
+    let has_a2 = dump.len() >= 512;
+    let usable = ddm && has_a2 && !external;
+    if ddm && !has_a2 {
+        warnings.push("the module has diagnostics (A2h) but the dump stops before them".into());
+    }
+    if ddm && external {
+        warnings.push(
+            "the module's diagnostics are externally calibrated, which linkbench does not apply; monitors left null"
+                .into(),
+        );
+    }
+    if usable {
+        check(warnings, dump, A2, A2 + 95, "SFF-8472 diagnostics (CC_DMI)");
+    }
+    usable
 }
