@@ -34,6 +34,49 @@ pub fn tx_depth(spec: &TrialSpec, settings: &RdmaSettings) -> u32 {
     }
 }
 
+/// How this side's queue pairs are built for a trial.
+fn qp_config(spec: &TrialSpec, settings: &RdmaSettings) -> QpConfig {
+    let depth = tx_depth(spec, settings);
+    let recv_depth = match settings.op {
+        RdmaOp::Send => settings.rx_depth.max(depth).max(2) + CONTROL_RECEIVES,
+        _ => CONTROL_RECEIVES,
+    };
+    QpConfig {
+        message_size: spec.message_size as usize,
+        // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
+        // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
+        // completion.
+        send_depth: depth + 2 * crate::engine::rdma::MAX_LAT_SIGNAL_EVERY as u32 + 4,
+        recv_depth,
+        max_inline: settings.inline_size,
+        post_list: settings.post_list,
+        hugepages: settings.hugepages,
+        use_event: settings.use_event,
+        atomic: settings.op == RdmaOp::Atomic,
+    }
+}
+
+/// The path MTU: the one asked for (checked), else the smaller of the two ports' active MTUs.
+fn path_mtu(requested: Option<u32>, local_active: u32, peer_active: u32) -> Result<u32, RdmaError> {
+    match requested {
+        Some(m) => {
+            verbs::mtu_from_bytes(m).ok_or(RdmaError::BadMtu(m))?;
+            Ok(m)
+        }
+        None => Ok(local_active.min(peer_active.max(256))),
+    }
+}
+
+/// The GID index for the queue pairs' address vector: GRH addressing (this side's index, else 0) unless
+/// both ends are InfiniBand without a GID index (`None`: LID addressing).
+fn address_gid_index(own: Option<u32>, peer_addressing: &str) -> Option<u32> {
+    if own.is_none() && peer_addressing == "lid" {
+        None
+    } else {
+        Some(own.unwrap_or(0))
+    }
+}
+
 impl RdmaSide {
     /// Chooses the device and creates `spec.streams` queue pairs in INIT with their receives posted.
     pub fn open(
@@ -51,24 +94,7 @@ impl RdmaSide {
         let choice = select::choose(root, request, local, route_interface)?;
         let device = Device::open(&choice.port.device, choice.port.port as u8)?;
         let gid = device.gid(choice.gid_index.unwrap_or(0))?;
-        let depth = tx_depth(spec, settings);
-        let recv_depth = match settings.op {
-            RdmaOp::Send => settings.rx_depth.max(depth).max(2) + CONTROL_RECEIVES,
-            _ => CONTROL_RECEIVES,
-        };
-        let config = QpConfig {
-            message_size: spec.message_size as usize,
-            // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
-            // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
-            // completion.
-            send_depth: depth + 2 * crate::engine::rdma::MAX_LAT_SIGNAL_EVERY as u32 + 4,
-            recv_depth,
-            max_inline: settings.inline_size,
-            post_list: settings.post_list,
-            hugepages: settings.hugepages,
-            use_event: settings.use_event,
-            atomic: settings.op == RdmaOp::Atomic,
-        };
+        let config = qp_config(spec, settings);
         let qps = (0..spec.streams)
             .map(|_| Qp::create(&device, &config))
             .collect::<Result<Vec<_>, _>>()?;
@@ -138,22 +164,11 @@ impl RdmaSide {
                 short.len
             )));
         }
-        let path_mtu = match settings.mtu {
-            Some(m) => {
-                verbs::mtu_from_bytes(m).ok_or(RdmaError::BadMtu(m))?;
-                m
-            }
-            None => self.facts.active_mtu.min(peer.port.active_mtu.max(256)),
-        };
+        let path_mtu = path_mtu(settings.mtu, self.facts.active_mtu, peer.port.active_mtu)?;
         let reads = settings
             .outstanding_reads
             .min(self.device.max_outstanding_reads()?.max(1));
-        // GRH addressing unless both ends are InfiniBand without a GID index.
-        let gid_index = if self.choice.gid_index.is_none() && peer.port.addressing == "lid" {
-            None
-        } else {
-            Some(self.choice.gid_index.unwrap_or(0))
-        };
+        let gid_index = address_gid_index(self.choice.gid_index, &peer.port.addressing);
         let inline = settings.inline_size;
         for (qp, remote) in self.qps.iter_mut().zip(&peer.endpoints) {
             qp.connect(
