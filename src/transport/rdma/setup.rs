@@ -199,3 +199,131 @@ pub fn describe(endpoints: &[QpEndpoint]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{StopCondition, TransportKind};
+
+    fn settings(op: RdmaOp) -> RdmaSettings {
+        RdmaSettings {
+            op,
+            tx_depth: 128,
+            rx_depth: 512,
+            inline_size: 0,
+            post_list: 1,
+            cq_mod: 100,
+            outstanding_reads: 16,
+            mtu: None,
+            use_event: false,
+            hugepages: false,
+        }
+    }
+
+    fn spec(test: TestKind, rdma: &RdmaSettings) -> TrialSpec {
+        TrialSpec {
+            transport: TransportKind::Rdma,
+            test,
+            message_size: 65536,
+            streams: 2,
+            stop: StopCondition::Iterations { count: 10 },
+            warmup_s: 0.0,
+            interval_s: 1.0,
+            reverse: false,
+            zerocopy: false,
+            busy_poll: false,
+            server_cpus: None,
+            trial: 0,
+            rdma: Some(rdma.clone()),
+        }
+    }
+
+    #[test]
+    fn tx_depth_is_the_setting_for_bandwidth_and_one_for_latency() {
+        let s = settings(RdmaOp::Write);
+        assert_eq!(tx_depth(&spec(TestKind::Bw, &s), &s), 128);
+        assert_eq!(tx_depth(&spec(TestKind::Bibw, &s), &s), 128);
+        assert_eq!(tx_depth(&spec(TestKind::Lat, &s), &s), 1);
+        let zero = RdmaSettings {
+            tx_depth: 0,
+            ..settings(RdmaOp::Write)
+        };
+        assert_eq!(tx_depth(&spec(TestKind::Bw, &zero), &zero), 1);
+    }
+
+    #[test]
+    fn queue_pairs_get_headroom_and_receives_only_for_send() {
+        let write = settings(RdmaOp::Write);
+        let c = qp_config(&spec(TestKind::Bw, &write), &write);
+        // 128 in flight + 2 x 4 unreaped latency answers + 4 (FIN, soft-RoCE's late slot release).
+        assert_eq!(c.send_depth, 140);
+        assert_eq!(c.recv_depth, CONTROL_RECEIVES);
+        assert_eq!((c.message_size, c.post_list, c.max_inline), (65536, 1, 0));
+        assert!(!c.atomic && !c.hugepages && !c.use_event);
+        let lat = qp_config(&spec(TestKind::Lat, &write), &write);
+        assert_eq!((lat.send_depth, lat.recv_depth), (13, CONTROL_RECEIVES));
+
+        let send = settings(RdmaOp::Send);
+        let c = qp_config(&spec(TestKind::Bw, &send), &send);
+        assert_eq!(c.recv_depth, 512 + CONTROL_RECEIVES);
+        let small = RdmaSettings {
+            rx_depth: 1,
+            tx_depth: 16,
+            ..settings(RdmaOp::Send)
+        };
+        let c = qp_config(&spec(TestKind::Bw, &small), &small);
+        assert_eq!(c.recv_depth, 16 + CONTROL_RECEIVES, "at least tx_depth");
+        let c = qp_config(&spec(TestKind::Lat, &small), &small);
+        assert_eq!(c.recv_depth, 2 + CONTROL_RECEIVES, "at least two");
+
+        let atomic = RdmaSettings {
+            hugepages: true,
+            use_event: true,
+            inline_size: 64,
+            post_list: 8,
+            ..settings(RdmaOp::Atomic)
+        };
+        let c = qp_config(&spec(TestKind::Bw, &atomic), &atomic);
+        assert!(c.atomic && c.hugepages && c.use_event);
+        assert_eq!((c.max_inline, c.post_list), (64, 8));
+    }
+
+    #[test]
+    fn the_path_mtu_is_the_one_asked_for_or_the_smaller_active_one() {
+        assert_eq!(path_mtu(Some(1024), 4096, 4096).unwrap(), 1024);
+        assert!(matches!(
+            path_mtu(Some(1500), 4096, 4096),
+            Err(RdmaError::BadMtu(1500))
+        ));
+        assert_eq!(path_mtu(None, 4096, 1024).unwrap(), 1024);
+        assert_eq!(path_mtu(None, 1024, 4096).unwrap(), 1024);
+        // A peer that reports no MTU counts as the smallest.
+        assert_eq!(path_mtu(None, 4096, 0).unwrap(), 256);
+    }
+
+    #[test]
+    fn lid_addressing_only_when_both_ends_are_infiniband_without_a_gid() {
+        assert_eq!(address_gid_index(None, "lid"), None);
+        assert_eq!(address_gid_index(None, "gid"), Some(0));
+        assert_eq!(address_gid_index(Some(3), "lid"), Some(3));
+        assert_eq!(address_gid_index(Some(3), "gid"), Some(3));
+    }
+
+    #[test]
+    fn endpoints_are_described_for_logs() {
+        let e = |qpn, psn| QpEndpoint {
+            qpn,
+            psn,
+            lid: 0,
+            gid: "::ffff:10.0.2.15".into(),
+            rkey: 1,
+            addr: 0,
+            len: 4096,
+        };
+        assert_eq!(
+            describe(&[e(0x11, 0xabc), e(0x12, 0x1)]),
+            "qpn 0x11 psn 0xabc, qpn 0x12 psn 0x1"
+        );
+        assert_eq!(describe(&[]), "");
+    }
+}
