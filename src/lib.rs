@@ -5,6 +5,12 @@
 //! [`server`], protocol in [`control`]) -> data path ([`transport`]) -> workloads ([`engine`]) ->
 //! figures ([`results`], [`stats`]) -> [`report`]. Facts about the machine come from [`diag`] and
 //! [`clock`]; human units from [`units`]; files the user names are read through [`files`].
+//!
+//! `unsafe` is denied here and allowed only in the modules that make raw calls (`transport::rdma::verbs`,
+//! `transport::zerocopy`, `diag::ethtool_ioctl`), where every block says why it is sound.
+
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod client;

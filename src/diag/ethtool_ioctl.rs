@@ -2,6 +2,8 @@
 //! (`ethtool -S`), and the module EEPROM fallback for drivers without the netlink page interface.
 //! The one `unsafe` block here is the ioctl call itself; every buffer is built and read as plain bytes.
 
+#![allow(unsafe_code)]
+
 use std::io;
 use std::os::fd::AsRawFd;
 

@@ -537,3 +537,162 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
     })();
     (echoed, result.err().map(TransportError::from))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::TransportKind;
+
+    fn settings(op: RdmaOp) -> RdmaSettings {
+        RdmaSettings {
+            op,
+            tx_depth: 128,
+            rx_depth: 512,
+            inline_size: 0,
+            post_list: 1,
+            cq_mod: 100,
+            outstanding_reads: 16,
+            mtu: None,
+            use_event: false,
+            hugepages: false,
+        }
+    }
+
+    fn spec(test: TestKind, rdma: &RdmaSettings) -> TrialSpec {
+        TrialSpec {
+            transport: TransportKind::Rdma,
+            test,
+            message_size: 65536,
+            streams: 1,
+            stop: StopCondition::Duration { seconds: 10.0 },
+            warmup_s: 1.0,
+            interval_s: 1.0,
+            reverse: false,
+            zerocopy: false,
+            busy_poll: false,
+            server_cpus: None,
+            trial: 0,
+            rdma: Some(rdma.clone()),
+        }
+    }
+
+    fn knobs(test: TestKind, rdma: &RdmaSettings) -> Knobs {
+        Knobs::new(&spec(test, rdma), rdma, Duration::from_secs(5))
+    }
+
+    /// (tx_depth, post_list, cq_mod, lat_signal_every)
+    fn depths(k: &Knobs) -> (u64, u64, u64, u64) {
+        (k.tx_depth, k.post_list, k.cq_mod, k.lat_signal_every)
+    }
+
+    #[test]
+    fn bandwidth_knobs_are_perftests() {
+        for op in [RdmaOp::Write, RdmaOp::Read, RdmaOp::Send, RdmaOp::Atomic] {
+            let k = knobs(TestKind::Bw, &settings(op));
+            assert_eq!(depths(&k), (128, 1, 100, 1), "{op:?}");
+            assert_eq!((k.op, k.size, k.use_event), (op, 65536, false));
+        }
+        let k = knobs(TestKind::Bibw, &settings(RdmaOp::Write));
+        assert_eq!(depths(&k), (128, 1, 100, 1));
+        assert_eq!(k.stall, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_completion_comes_every_whole_number_of_post_lists_within_the_depth() {
+        let with = |tx_depth, post_list, cq_mod| {
+            let s = RdmaSettings {
+                tx_depth,
+                post_list,
+                cq_mod,
+                ..settings(RdmaOp::Write)
+            };
+            depths(&knobs(TestKind::Bw, &s))
+        };
+        assert_eq!(with(128, 8, 100), (128, 8, 96, 1));
+        assert_eq!(
+            with(128, 16, 10),
+            (128, 16, 16, 1),
+            "at least one post list"
+        );
+        assert_eq!(
+            with(128, 200, 100),
+            (128, 128, 128, 1),
+            "post list within the depth"
+        );
+        assert_eq!(
+            with(128, 1, 1000),
+            (128, 1, 128, 1),
+            "a completion every tx_depth"
+        );
+        assert_eq!(with(64, 3, 64), (64, 3, 63, 1));
+        assert_eq!(with(0, 0, 0), (1, 1, 1, 1), "zeros read as one");
+    }
+
+    #[test]
+    fn latency_signals_every_send_but_send_latency_up_to_four() {
+        let lat = |op, cq_mod| {
+            let s = RdmaSettings {
+                cq_mod,
+                ..settings(op)
+            };
+            depths(&knobs(TestKind::Lat, &s))
+        };
+        // Latency keeps one request in flight whatever --tx-depth says.
+        assert_eq!(lat(RdmaOp::Write, 100), (1, 1, 1, 1));
+        assert_eq!(lat(RdmaOp::Read, 100), (1, 1, 1, 1));
+        assert_eq!(lat(RdmaOp::Atomic, 100), (1, 1, 1, 1));
+        assert_eq!(lat(RdmaOp::Send, 100), (1, 1, 1, MAX_LAT_SIGNAL_EVERY));
+        assert_eq!(lat(RdmaOp::Send, 2), (1, 1, 1, 2));
+        assert_eq!(lat(RdmaOp::Send, 1), (1, 1, 1, 1));
+        assert_eq!(lat(RdmaOp::Send, 0), (1, 1, 1, 1));
+    }
+
+    #[test]
+    fn intervals_follow_the_stop_condition() {
+        let s = settings(RdmaOp::Write);
+        let mut t = spec(TestKind::Bw, &s);
+        let k = Knobs::new(&t, &s, Duration::from_secs(5));
+        assert_eq!((k.interval_ns, k.expected_intervals), (1_000_000_000, 10));
+        t.stop = StopCondition::Duration { seconds: 2.5 };
+        t.interval_s = 0.5;
+        let k = Knobs::new(&t, &s, Duration::from_secs(5));
+        assert_eq!((k.interval_ns, k.expected_intervals), (500_000_000, 5));
+        t.stop = StopCondition::Duration { seconds: 2.6 };
+        assert_eq!(Knobs::new(&t, &s, Duration::ZERO).expected_intervals, 6);
+        t.stop = StopCondition::Duration { seconds: 1e9 };
+        assert_eq!(
+            Knobs::new(&t, &s, Duration::ZERO).expected_intervals,
+            100_000
+        );
+        t.stop = StopCondition::Iterations { count: 10 };
+        assert_eq!(Knobs::new(&t, &s, Duration::ZERO).expected_intervals, 64);
+    }
+
+    #[test]
+    fn roles_follow_the_test_the_side_and_reverse() {
+        use crate::engine::{roles_for, Side};
+        let role = |t: &TrialSpec, client: bool| {
+            let side = if client { Side::Client } else { Side::Server };
+            let roles = roles_for(t, side);
+            assert_eq!(roles.len(), 1, "one thread per queue pair");
+            roles[0]
+        };
+        let s = settings(RdmaOp::Write);
+        let mut t = spec(TestKind::Bw, &s);
+        assert_eq!(role(&t, true), Role::Post);
+        assert_eq!(role(&t, false), Role::Serve);
+        t.reverse = true;
+        assert_eq!(role(&t, true), Role::Serve);
+        assert_eq!(role(&t, false), Role::Post);
+        for reverse in [false, true] {
+            t.reverse = reverse;
+            t.test = TestKind::Bibw;
+            assert_eq!(
+                (role(&t, true), role(&t, false)),
+                (Role::PostAndServe, Role::PostAndServe)
+            );
+            t.test = TestKind::Lat;
+            assert_eq!((role(&t, true), role(&t, false)), (Role::Ping, Role::Echo));
+        }
+    }
+}

@@ -3,6 +3,8 @@
 //! (loopback always copies). These are the crate's only raw syscalls outside the RDMA backend; each
 //! `unsafe` block says why it is sound.
 
+#![allow(unsafe_code)]
+
 use crate::transport::ZeroCopyStats;
 use std::io;
 use std::os::fd::RawFd;

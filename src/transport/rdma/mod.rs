@@ -52,13 +52,13 @@ pub enum RdmaError {
     HugePages(std::io::Error),
     #[error("RDMA {what} failed: {source}")]
     Verbs {
-        what: &'static str,
+        what: verbs::Verb,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("could not {what}: {source}")]
     Post {
-        what: &'static str,
+        what: verbs::Verb,
         #[source]
         source: std::io::Error,
     },
@@ -78,7 +78,7 @@ pub enum RdmaError {
 
 impl RdmaError {
     /// Wraps a verbs error with what was being done.
-    pub fn verbs(what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn verbs(what: verbs::Verb, e: impl std::error::Error + Send + Sync + 'static) -> Self {
         RdmaError::Verbs {
             what,
             source: Box::new(e),

@@ -280,6 +280,46 @@ mod tests {
     }
 
     #[test]
+    fn the_roce_v2_gid_of_the_local_address_wins_then_the_first_one() {
+        let g = |index, gid: &str, kind: &str| GidEntry {
+            index,
+            gid: gid.parse().unwrap(),
+            kind: Some(kind.into()),
+        };
+        let table = [
+            g(0, "fe80::1", "RoCE v2"),
+            g(1, "::ffff:10.0.2.15", "IB/RoCE v1"),
+            g(2, "::ffff:10.0.2.15", "RoCE v2"),
+            g(3, "::ffff:192.0.2.7", "RoCE v2"),
+        ];
+        let pick = |local: &str| roce_v2_gid(&table, local.parse().unwrap()).map(|g| g.index);
+        assert_eq!(pick("192.0.2.7"), Some(3));
+        assert_eq!(
+            pick("::ffff:192.0.2.7"),
+            Some(3),
+            "an IPv4-mapped local address"
+        );
+        assert_eq!(pick("10.0.2.15"), Some(2), "RoCE v2, not v1");
+        assert_eq!(
+            pick("198.51.100.1"),
+            Some(2),
+            "else the first RoCE v2 IPv4 GID"
+        );
+        assert_eq!(pick("2001:db8::1"), Some(2));
+        assert_eq!(roce_v2_gid(&table[..2], "10.0.2.15".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn infiniband_is_the_link_layer_that_says_so() {
+        let dir = tree();
+        let local: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut c = choose(dir.path(), &DeviceRequest::default(), local, None).unwrap();
+        assert!(!c.infiniband());
+        c.port.link_layer = Some("InfiniBand".into());
+        assert!(c.infiniband());
+    }
+
+    #[test]
     fn sysfs_gids_parse() {
         assert_eq!(
             parse_sysfs_gid("0000:0000:0000:0000:0000:ffff:0a00:020f")

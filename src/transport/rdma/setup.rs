@@ -38,6 +38,49 @@ pub fn tx_depth(spec: &TrialSpec, settings: &RdmaSettings) -> u32 {
     }
 }
 
+/// How this side's queue pairs are built for a trial.
+fn qp_config(spec: &TrialSpec, settings: &RdmaSettings) -> QpConfig {
+    let depth = tx_depth(spec, settings);
+    let recv_depth = match settings.op {
+        RdmaOp::Send => settings.rx_depth.max(depth).max(2) + CONTROL_RECEIVES,
+        _ => CONTROL_RECEIVES,
+    };
+    QpConfig {
+        message_size: spec.message_size as usize,
+        // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
+        // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
+        // completion.
+        send_depth: depth + 2 * MAX_LAT_SIGNAL_EVERY as u32 + 4,
+        recv_depth,
+        max_inline: settings.inline_size,
+        post_list: settings.post_list,
+        hugepages: settings.hugepages,
+        use_event: settings.use_event,
+        atomic: settings.op == RdmaOp::Atomic,
+    }
+}
+
+/// The path MTU: the one asked for (checked), else the smaller of the two ports' active MTUs.
+fn path_mtu(requested: Option<u32>, local_active: u32, peer_active: u32) -> Result<u32, RdmaError> {
+    match requested {
+        Some(m) => {
+            verbs::mtu_from_bytes(m).ok_or(RdmaError::BadMtu(m))?;
+            Ok(m)
+        }
+        None => Ok(local_active.min(peer_active.max(256))),
+    }
+}
+
+/// The GID index for the queue pairs' address vector: GRH addressing (this side's index, else 0) unless
+/// both ends are InfiniBand without a GID index (`None`: LID addressing).
+fn address_gid_index(own: Option<u32>, peer_addressing: &str) -> Option<u32> {
+    if own.is_none() && peer_addressing == "lid" {
+        None
+    } else {
+        Some(own.unwrap_or(0))
+    }
+}
+
 impl RdmaSide {
     /// Chooses the device and creates `spec.streams` queue pairs in INIT with their receives posted.
     pub fn open(
@@ -55,24 +98,7 @@ impl RdmaSide {
         let choice = select::choose(root, request, local, route_interface)?;
         let device = Device::open(&choice.port.device, choice.port.port as u8)?;
         let gid = device.gid(choice.gid_index.unwrap_or(0))?;
-        let depth = tx_depth(spec, settings);
-        let recv_depth = match settings.op {
-            RdmaOp::Send => settings.rx_depth.max(depth).max(2) + CONTROL_RECEIVES,
-            _ => CONTROL_RECEIVES,
-        };
-        let config = QpConfig {
-            message_size: spec.message_size as usize,
-            // Headroom over what is kept in flight: the FIN, latency answers not reaped yet (two
-            // signaling periods at most), and soft-RoCE frees a slot only after it has shown the
-            // completion.
-            send_depth: depth + 2 * MAX_LAT_SIGNAL_EVERY as u32 + 4,
-            recv_depth,
-            max_inline: settings.inline_size,
-            post_list: settings.post_list,
-            hugepages: settings.hugepages,
-            use_event: settings.use_event,
-            atomic: settings.op == RdmaOp::Atomic,
-        };
+        let config = qp_config(spec, settings);
         let qps = (0..spec.streams)
             .map(|_| Qp::create(&device, &config))
             .collect::<Result<Vec<_>, _>>()?;
@@ -142,22 +168,11 @@ impl RdmaSide {
                 short.len
             )));
         }
-        let path_mtu = match settings.mtu {
-            Some(m) => {
-                verbs::mtu_from_bytes(m).ok_or(RdmaError::BadMtu(m))?;
-                m
-            }
-            None => self.facts.active_mtu.min(peer.port.active_mtu.max(256)),
-        };
+        let path_mtu = path_mtu(settings.mtu, self.facts.active_mtu, peer.port.active_mtu)?;
         let reads = settings
             .outstanding_reads
             .min(self.device.max_outstanding_reads()?.max(1));
-        // GRH addressing unless both ends are InfiniBand without a GID index.
-        let gid_index = if self.choice.gid_index.is_none() && peer.port.addressing == "lid" {
-            None
-        } else {
-            Some(self.choice.gid_index.unwrap_or(0))
-        };
+        let gid_index = address_gid_index(self.choice.gid_index, &peer.port.addressing);
         let inline = settings.inline_size;
         for (qp, remote) in self.qps.iter_mut().zip(&peer.endpoints) {
             qp.connect(
@@ -187,4 +202,132 @@ pub fn describe(endpoints: &[QpEndpoint]) -> String {
         .map(|e| format!("qpn {:#x} psn {:#x}", e.qpn, e.psn))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{StopCondition, TransportKind};
+
+    fn settings(op: RdmaOp) -> RdmaSettings {
+        RdmaSettings {
+            op,
+            tx_depth: 128,
+            rx_depth: 512,
+            inline_size: 0,
+            post_list: 1,
+            cq_mod: 100,
+            outstanding_reads: 16,
+            mtu: None,
+            use_event: false,
+            hugepages: false,
+        }
+    }
+
+    fn spec(test: TestKind, rdma: &RdmaSettings) -> TrialSpec {
+        TrialSpec {
+            transport: TransportKind::Rdma,
+            test,
+            message_size: 65536,
+            streams: 2,
+            stop: StopCondition::Iterations { count: 10 },
+            warmup_s: 0.0,
+            interval_s: 1.0,
+            reverse: false,
+            zerocopy: false,
+            busy_poll: false,
+            server_cpus: None,
+            trial: 0,
+            rdma: Some(rdma.clone()),
+        }
+    }
+
+    #[test]
+    fn tx_depth_is_the_setting_for_bandwidth_and_one_for_latency() {
+        let s = settings(RdmaOp::Write);
+        assert_eq!(tx_depth(&spec(TestKind::Bw, &s), &s), 128);
+        assert_eq!(tx_depth(&spec(TestKind::Bibw, &s), &s), 128);
+        assert_eq!(tx_depth(&spec(TestKind::Lat, &s), &s), 1);
+        let zero = RdmaSettings {
+            tx_depth: 0,
+            ..settings(RdmaOp::Write)
+        };
+        assert_eq!(tx_depth(&spec(TestKind::Bw, &zero), &zero), 1);
+    }
+
+    #[test]
+    fn queue_pairs_get_headroom_and_receives_only_for_send() {
+        let write = settings(RdmaOp::Write);
+        let c = qp_config(&spec(TestKind::Bw, &write), &write);
+        // 128 in flight + 2 x 4 unreaped latency answers + 4 (FIN, soft-RoCE's late slot release).
+        assert_eq!(c.send_depth, 140);
+        assert_eq!(c.recv_depth, CONTROL_RECEIVES);
+        assert_eq!((c.message_size, c.post_list, c.max_inline), (65536, 1, 0));
+        assert!(!c.atomic && !c.hugepages && !c.use_event);
+        let lat = qp_config(&spec(TestKind::Lat, &write), &write);
+        assert_eq!((lat.send_depth, lat.recv_depth), (13, CONTROL_RECEIVES));
+
+        let send = settings(RdmaOp::Send);
+        let c = qp_config(&spec(TestKind::Bw, &send), &send);
+        assert_eq!(c.recv_depth, 512 + CONTROL_RECEIVES);
+        let small = RdmaSettings {
+            rx_depth: 1,
+            tx_depth: 16,
+            ..settings(RdmaOp::Send)
+        };
+        let c = qp_config(&spec(TestKind::Bw, &small), &small);
+        assert_eq!(c.recv_depth, 16 + CONTROL_RECEIVES, "at least tx_depth");
+        let c = qp_config(&spec(TestKind::Lat, &small), &small);
+        assert_eq!(c.recv_depth, 2 + CONTROL_RECEIVES, "at least two");
+
+        let atomic = RdmaSettings {
+            hugepages: true,
+            use_event: true,
+            inline_size: 64,
+            post_list: 8,
+            ..settings(RdmaOp::Atomic)
+        };
+        let c = qp_config(&spec(TestKind::Bw, &atomic), &atomic);
+        assert!(c.atomic && c.hugepages && c.use_event);
+        assert_eq!((c.max_inline, c.post_list), (64, 8));
+    }
+
+    #[test]
+    fn the_path_mtu_is_the_one_asked_for_or_the_smaller_active_one() {
+        assert_eq!(path_mtu(Some(1024), 4096, 4096).unwrap(), 1024);
+        assert!(matches!(
+            path_mtu(Some(1500), 4096, 4096),
+            Err(RdmaError::BadMtu(1500))
+        ));
+        assert_eq!(path_mtu(None, 4096, 1024).unwrap(), 1024);
+        assert_eq!(path_mtu(None, 1024, 4096).unwrap(), 1024);
+        // A peer that reports no MTU counts as the smallest.
+        assert_eq!(path_mtu(None, 4096, 0).unwrap(), 256);
+    }
+
+    #[test]
+    fn lid_addressing_only_when_both_ends_are_infiniband_without_a_gid() {
+        assert_eq!(address_gid_index(None, "lid"), None);
+        assert_eq!(address_gid_index(None, "gid"), Some(0));
+        assert_eq!(address_gid_index(Some(3), "lid"), Some(3));
+        assert_eq!(address_gid_index(Some(3), "gid"), Some(3));
+    }
+
+    #[test]
+    fn endpoints_are_described_for_logs() {
+        let e = |qpn, psn| QpEndpoint {
+            qpn,
+            psn,
+            lid: 0,
+            gid: "::ffff:10.0.2.15".into(),
+            rkey: 1,
+            addr: 0,
+            len: 4096,
+        };
+        assert_eq!(
+            describe(&[e(0x11, 0xabc), e(0x12, 0x1)]),
+            "qpn 0x11 psn 0xabc, qpn 0x12 psn 0x1"
+        );
+        assert_eq!(describe(&[]), "");
+    }
 }
