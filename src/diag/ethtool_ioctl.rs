@@ -1,9 +1,9 @@
 //! The legacy ethtool ioctl (`SIOCETHTOOL`): driver and firmware names, the driver's statistics
 //! (`ethtool -S`), and the module EEPROM fallback for drivers without the netlink page interface.
 //!
-//! The raw call is [`ethtool_raw`], an `unsafe fn`: the kernel writes its reply through the pointer in
+//! The raw call is `ethtool_raw`, an `unsafe fn`: the kernel writes its reply through the pointer in
 //! `struct ifreq`, and how much it writes depends on the command. Two kinds of command go through it:
-//! - replies the request bounds (`GDRVINFO`, `GSSET_INFO`, `GMODULEINFO`, `GMODULEEEPROM`): [`bounded`]
+//! - replies the request bounds (`GDRVINFO`, `GSSET_INFO`, `GMODULEINFO`, `GMODULEEEPROM`): `bounded`
 //!   computes the kernel's reply size from the command word and the request's own fields and refuses a
 //!   buffer shorter than that;
 //! - `GSTRINGS` and `GSTATS`, whose reply size is the driver's count at the time of the call
@@ -12,7 +12,7 @@
 //!   commit 7b07be1ff1cb (December 2025, backported to stable) ignore the count in the request, so a
 //!   count that grew since `GSSET_INFO` (a channel change on a live NIC) writes past a buffer sized
 //!   from the old one; kernels with it answer a nonzero request count that differs from the driver's
-//!   with 0 entries. Both replies land in a [`Guarded`] mapping: room for half as many entries again
+//!   with 0 entries. Both replies land in a `Guarded` mapping: room for half as many entries again
 //!   as expected, then an inaccessible page at which the kernel's `copy_to_user` stops with `EFAULT`,
 //!   so no reply can reach other memory. A reply that hit the guard, came back empty, or disagrees
 //!   between names and values is read again from `GSSET_INFO` (three tries).
