@@ -16,6 +16,7 @@
 //!   send-and-wait-for-ACK loop and the sequence check to the caller, so the loop below would stay, with
 //!   a family trait implemented around it; netlink-packet-core has had three breaking releases (0.7,
 //!   0.8, 0.9).
+//!
 //! The ethtool attribute parsing ([`attrs`], [`parse_fec_stats`]) is ours either way: no crate parses
 //! FEC statistics or module EEPROM replies.
 
