@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out}
 mkdir -p "$out"
-scripts/deps.sh >/dev/null
+# Only what building and running need; scripts/test.sh installs the test tools.
+scripts/deps.sh --build >/dev/null
 cargo build --release --quiet --bins
 bin=target/release
 

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Installs what linkbench's build, tests and benchmarks need on Debian/Ubuntu, idempotently:
+# Installs what linkbench needs on Debian/Ubuntu, idempotently:
 #   - the Rust toolchain must already be there (cargo); this script says so clearly if it is not
-#   - Debian packages: build tools (with cmake and libclang for the RDMA bindings), iproute2, and the
-#     peer tools (iperf3, sockperf, qperf)
-#   - the Python HdrHistogram reference decoder (PyPI: hdrhistogram) for the interop test
-# Usage: scripts/deps.sh [--peers]   (--peers: also the peer benchmark tools)
+#   - to build and run (--build, what scripts/demo.sh asks for): a C toolchain, cmake and libclang for
+#     the RDMA bindings, CA certificates for cargo's downloads
+#   - to test as well (the default, what scripts/test.sh asks for): iproute2 and procps, Chromium and a
+#     font (the HTML comparison is rendered), a Slurm cluster, sshd and pdsh (the harness testbed), and
+#     the Python HdrHistogram reference decoder (PyPI: hdrhistogram) for the interop test
+#   - --peers: also the peer benchmark tools (iperf3, sockperf, qperf)
+# Usage: scripts/deps.sh [--build] [--peers]
 set -euo pipefail
 
+want_tests=1
 want_peers=0
-[ "${1:-}" = "--peers" ] && want_peers=1
+for arg in "$@"; do
+  case "$arg" in
+    --build) want_tests=0 ;;
+    --peers) want_peers=1 ;;
+    *) echo "deps.sh: error: unknown option $arg (usage: scripts/deps.sh [--build] [--peers])" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "deps.sh: error: cargo not found; install Rust (https://rustup.rs) and re-run" >&2
@@ -32,20 +42,25 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install build-essential pkg-config iproute2 python3 python3-pip ca-certificates procps chromium fonts-dejavu-core
-# The RDMA backend: rdma-mummy-sys builds a small C shim (cmake) and its bindings (bindgen: libclang).
-# Not rdma-core: libibverbs is loaded at run time, so the binaries start and run TCP without it.
-apt_install cmake libclang-dev
-# The harness tests: a Slurm cluster, sshd and pdsh inside network namespaces (harness/testbed/).
-apt_install slurm-wlm munge pdsh openssh-server openssh-client
+# Building: the RDMA backend's rdma-mummy-sys builds a small C shim (cmake, a C compiler) and its
+# bindings (bindgen: libclang). Not rdma-core: libibverbs is loaded at run time, so the binaries start
+# and run TCP without it.
+apt_install build-essential cmake libclang-dev ca-certificates
+if [ $want_tests -eq 1 ]; then
+  apt_install pkg-config iproute2 procps python3 python3-pip chromium fonts-dejavu-core
+  # The harness tests: a Slurm cluster, sshd and pdsh inside network namespaces (harness/testbed/).
+  apt_install slurm-wlm munge pdsh openssh-server openssh-client
+fi
 [ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf
 
-# Python reference HdrHistogram decoder for tests/interop.rs. Use the python3 first on PATH (the one the
-# tests will run).
-if ! python3 -c 'import hdrh' >/dev/null 2>&1; then
-  echo "deps.sh: installing the Python hdrhistogram package"
-  python3 -m pip install -q hdrhistogram 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages hdrhistogram
+if [ $want_tests -eq 1 ]; then
+  # Python reference HdrHistogram decoder for tests/interop.rs. Use the python3 first on PATH (the one
+  # the tests will run).
+  if ! python3 -c 'import hdrh' >/dev/null 2>&1; then
+    echo "deps.sh: installing the Python hdrhistogram package"
+    python3 -m pip install -q hdrhistogram 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages hdrhistogram
+  fi
+  python3 -c 'import hdrh' || { echo "deps.sh: error: Python package hdrhistogram did not install" >&2; exit 1; }
 fi
-python3 -c 'import hdrh' || { echo "deps.sh: error: Python package hdrhistogram did not install" >&2; exit 1; }
 echo "deps.sh: ready"

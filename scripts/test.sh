@@ -3,6 +3,7 @@
 # bad input, failure, interop, schema drift). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Everything: the build tools and the test tools (the demo installs only the former).
 scripts/deps.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

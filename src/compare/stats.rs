@@ -1,7 +1,8 @@
 //! The statistics behind a verdict: medians, a bootstrap 95% confidence interval of the median change,
 //! the Mann-Whitney U test (exact for small samples without ties, normal approximation with tie
 //! correction otherwise), and Holm's correction across the metrics compared. Deterministic: the bootstrap
-//! uses a fixed seed, so the same reports always give the same verdict.
+//! uses a fixed seed, so the same reports always give the same verdict. The normal tail is statrs's
+//! erfc; the exact distribution of U is counted here (statrs has no Mann-Whitney distribution).
 
 use rand::{Rng, SeedableRng};
 
@@ -104,48 +105,40 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     (2.0 * normal_upper_tail(z)).min(1.0)
 }
 
-/// Exact two-sided p for U = `u` (the smaller U), no ties: count rank arrangements with U <= u.
+/// Exact two-sided p for U = `u` (the smaller U), no ties: the share of rank arrangements with U <= u,
+/// doubled.
 fn exact_p(n1: usize, n2: usize, u: f64) -> f64 {
-    // counts[k][s]: arrangements of k items of sample 1 among the first positions with U statistic s,
-    // built with the standard recurrence f(n1, n2, u) = f(n1-1, n2, u-n2) + f(n1, n2-1, u).
-    let max_u = n1 * n2;
-    let mut table = vec![vec![vec![0f64; max_u + 1]; n2 + 1]; n1 + 1];
-    for row in table[0].iter_mut() {
-        row[0] = 1.0;
-    }
-    for plane in table.iter_mut() {
-        plane[0][0] = 1.0;
-    }
-    for i in 1..=n1 {
-        for j in 1..=n2 {
-            for s in 0..=i * j {
-                let with_last_from_1 = if s >= j { table[i - 1][j][s - j] } else { 0.0 };
-                let with_last_from_2 = table[i][j - 1][s];
-                table[i][j][s] = with_last_from_1 + with_last_from_2;
-            }
-        }
-    }
-    let total: f64 = table[n1][n2].iter().sum();
-    let at_most: f64 = table[n1][n2].iter().take(u.floor() as usize + 1).sum();
-    (2.0 * at_most / total).min(1.0)
+    let counts = u_distribution(n1, n2);
+    let total: i128 = counts.iter().sum();
+    let at_most: i128 = counts.iter().take(u.floor() as usize + 1).sum();
+    (2.0 * at_most as f64 / total as f64).min(1.0)
 }
 
-/// P(Z > z) for a standard normal, by the complementary error function (Numerical Recipes erfc, error
-/// below 1.2e-7).
+/// How many of the C(n1 + n2, n1) rank arrangements give each U in 0..=n1*n2: the coefficients of the
+/// Gaussian binomial [n1 + n2 choose n1]_q = prod_{k=1..n1} (1 - q^(n2+k)) / (1 - q^k). One array of
+/// n1*n2 + 1 entries, updated in place per factor: after factor k it holds [n2 + k choose k]_q. Integer
+/// arithmetic keeps every count exact (at most C(100, 50) < 2^97 within `mann_whitney_p`'s 2,500 cap);
+/// intermediates may be negative between the multiply and the divide, hence signed.
+fn u_distribution(n1: usize, n2: usize) -> Vec<i128> {
+    let max_u = n1 * n2;
+    let mut c = vec![0i128; max_u + 1];
+    c[0] = 1;
+    for k in 1..=n1 {
+        // Multiply by (1 - q^(n2+k)), highest degree first so each term reads an old value.
+        for s in (n2 + k..=max_u).rev() {
+            c[s] -= c[s - n2 - k];
+        }
+        // Divide by (1 - q^k): the series 1 + q^k + q^2k + ..., lowest degree first.
+        for s in k..=max_u {
+            c[s] += c[s - k];
+        }
+    }
+    c
+}
+
+/// P(Z > z) for a standard normal.
 fn normal_upper_tail(z: f64) -> f64 {
-    let x = z / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * x.abs());
-    let poly = -x * x - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * poly.exp();
-    let erfc = if x >= 0.0 { erfc } else { 2.0 - erfc };
-    erfc / 2.0
+    statrs::function::erf::erfc(z / std::f64::consts::SQRT_2) / 2.0
 }
 
 /// Holm-Bonferroni adjusted p-values, in the input order.
@@ -198,11 +191,125 @@ mod tests {
         assert!(p < 0.01, "{p}");
     }
 
+    /// The three-dimensional table `exact_p` used before (kept here as the reference): counts[i][j][s]
+    /// by f(i, j, s) = f(i - 1, j, s - j) + f(i, j - 1, s).
+    fn reference_distribution(n1: usize, n2: usize) -> Vec<f64> {
+        let max_u = n1 * n2;
+        let mut table = vec![vec![vec![0f64; max_u + 1]; n2 + 1]; n1 + 1];
+        for row in table[0].iter_mut() {
+            row[0] = 1.0;
+        }
+        for plane in table.iter_mut() {
+            plane[0][0] = 1.0;
+        }
+        for i in 1..=n1 {
+            for j in 1..=n2 {
+                for s in 0..=i * j {
+                    let with_last_from_1 = if s >= j { table[i - 1][j][s - j] } else { 0.0 };
+                    table[i][j][s] = with_last_from_1 + table[i][j - 1][s];
+                }
+            }
+        }
+        table.swap_remove(n1).swap_remove(n2)
+    }
+
+    fn reference_p(counts: &[f64], u: usize) -> f64 {
+        let total: f64 = counts.iter().sum();
+        let at_most: f64 = counts.iter().take(u + 1).sum();
+        (2.0 * at_most / total).min(1.0)
+    }
+
+    /// Every count and every p-value of the one-array recurrence against the old table: identical up
+    /// to 12 x 12 (all counts below 2^53, so the old floats were exact), within 1e-12 (relative) beyond.
+    #[test]
+    fn the_one_array_recurrence_matches_the_old_table() {
+        let mut pairs: Vec<(usize, usize)> = (1..=12)
+            .flat_map(|n1| (1..=12).map(move |n2| (n1, n2)))
+            .collect();
+        pairs.extend([(50, 50), (30, 40), (40, 30), (2, 60), (13, 17)]);
+        let mut worst: f64 = 0.0;
+        for (n1, n2) in pairs {
+            let new = u_distribution(n1, n2);
+            let old = reference_distribution(n1, n2);
+            assert_eq!(new.len(), old.len(), "{n1} x {n2}");
+            let exact = n1 <= 12 && n2 <= 12;
+            for (s, (&a, &b)) in new.iter().zip(&old).enumerate() {
+                if exact {
+                    assert_eq!(a as f64, b, "count of U = {s} at {n1} x {n2}");
+                } else {
+                    assert!((a as f64 - b).abs() <= b * 1e-12, "U = {s} at {n1} x {n2}");
+                }
+            }
+            // Every U up to 12 x 12; beyond, the lower tail and a spread (each call rebuilds the array).
+            let us: Vec<usize> = if exact {
+                (0..=n1 * n2).collect()
+            } else {
+                (0..40).chain((40..=n1 * n2).step_by(61)).collect()
+            };
+            for u in us {
+                let (p, q) = (exact_p(n1, n2, u as f64), reference_p(&old, u));
+                worst = worst.max((p - q).abs() / q);
+                if exact {
+                    assert_eq!(p, q, "p at U = {u}, {n1} x {n2}");
+                } else {
+                    assert!(
+                        (p - q).abs() <= q * 1e-12,
+                        "p at U = {u}, {n1} x {n2}: {p} vs {q}"
+                    );
+                }
+            }
+        }
+        eprintln!("largest relative p difference from the old table: {worst:e}");
+    }
+
+    /// The exact test's working memory is one array of n1*n2 + 1 counts: 40 KB at 50 x 50 trials, where
+    /// the old table took (n1+1)(n2+1)(n1*n2+1) floats (52 MB).
+    #[test]
+    fn the_exact_distribution_is_one_small_array() {
+        let counts = u_distribution(50, 50);
+        assert_eq!(counts.len(), 2501);
+        assert!(std::mem::size_of_val(counts.as_slice()) <= 40_016);
+        // The counts are the whole arrangement space: C(100, 50).
+        let total: i128 = counts.iter().sum();
+        assert_eq!(total, 100_891_344_545_564_193_334_812_497_256);
+    }
+
     #[test]
     fn normal_tail_is_accurate() {
         assert!((normal_upper_tail(0.0) - 0.5).abs() < 1e-7);
         assert!((normal_upper_tail(1.959_963_985) - 0.025).abs() < 1e-6);
         assert!((normal_upper_tail(-1.0) - 0.841_344_746).abs() < 1e-6);
+    }
+
+    /// The Numerical Recipes erfc this module used before statrs (fractional error below 1.2e-7).
+    fn reference_upper_tail(z: f64) -> f64 {
+        let x = z / std::f64::consts::SQRT_2;
+        let t = 1.0 / (1.0 + 0.5 * x.abs());
+        let poly = -x * x - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+        let erfc = t * poly.exp();
+        let erfc = if x >= 0.0 { erfc } else { 2.0 - erfc };
+        erfc / 2.0
+    }
+
+    /// statrs's tail differs from the old approximation only by the old one's stated error.
+    #[test]
+    fn the_normal_tail_moves_only_within_the_old_approximations_error() {
+        let mut worst: f64 = 0.0;
+        for i in -400..=1000 {
+            let z = f64::from(i) / 100.0;
+            let (new, old) = (normal_upper_tail(z), reference_upper_tail(z));
+            worst = worst.max((new - old).abs() / new);
+        }
+        assert!(worst < 1.2e-7, "largest relative difference {worst:e}");
+        eprintln!("largest relative difference from the old normal tail: {worst:e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::transport::{zerocopy, DataStream, StreamHalves, TransportError, ZeroCopyStats};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// Sends between two zero-copy completion drains.
@@ -26,7 +26,6 @@ pub struct TcpOptions {
 /// One TCP data connection.
 pub struct TcpDataStream {
     stream: TcpStream,
-    fd: RawFd,
     options: TcpOptions,
     zerocopy: Option<ZeroCopyStats>,
     sends_since_drain: u64,
@@ -51,9 +50,8 @@ impl TcpDataStream {
         socket2::SockRef::from(&stream)
             .set_tcp_user_timeout(Some(options.stall_timeout))
             .map_err(|e| TransportError::io("setting TCP_USER_TIMEOUT", e))?;
-        let fd = stream.as_raw_fd();
         let zerocopy = if options.zerocopy {
-            zerocopy::enable(fd).map_err(|e| {
+            zerocopy::enable(stream.as_fd()).map_err(|e| {
                 TransportError::ZeroCopyUnavailable(format!(
                     "setsockopt(SO_ZEROCOPY) failed: {e} (needs Linux 4.14 or later)"
                 ))
@@ -64,7 +62,6 @@ impl TcpDataStream {
         };
         Ok(TcpDataStream {
             stream,
-            fd,
             options,
             zerocopy,
             sends_since_drain: 0,
@@ -109,7 +106,11 @@ impl TcpDataStream {
         let mut offset = 0;
         let mut spin_started: Option<Instant> = None;
         while offset < message.len() {
-            match zerocopy::send(self.fd, &message[offset..], self.options.busy_poll) {
+            match zerocopy::send(
+                self.stream.as_fd(),
+                &message[offset..],
+                self.options.busy_poll,
+            ) {
                 Ok(n) => {
                     offset += n;
                     spin_started = None;
@@ -126,7 +127,7 @@ impl TcpDataStream {
                     }
                     let timeout_ms =
                         self.options.stall_timeout.as_millis().min(i32::MAX as u128) as i32;
-                    if !zerocopy::wait_for_completions(self.fd, timeout_ms)
+                    if !zerocopy::wait_for_completions(self.stream.as_fd(), timeout_ms)
                         .map_err(|e| TransportError::io("waiting for zero-copy completions", e))?
                     {
                         return Err(self.stalled());
@@ -149,7 +150,7 @@ impl TcpDataStream {
     fn drain(&mut self) -> Result<(), TransportError> {
         self.sends_since_drain = 0;
         if let Some(stats) = self.zerocopy.as_mut() {
-            zerocopy::drain_completions(self.fd, stats)
+            zerocopy::drain_completions(self.stream.as_fd(), stats)
                 .map_err(|e| TransportError::io("reading zero-copy completions", e))?;
         }
         Ok(())
@@ -208,7 +209,7 @@ impl DataStream for TcpDataStream {
             let deadline = Instant::now() + self.options.stall_timeout;
             let mut done = stats.completed;
             while done < stats.sends && Instant::now() < deadline {
-                zerocopy::wait_for_completions(self.fd, 100)
+                zerocopy::wait_for_completions(self.stream.as_fd(), 100)
                     .map_err(|e| TransportError::io("waiting for zero-copy completions", e))?;
                 self.drain()?;
                 done = self.zerocopy.map(|s| s.completed).unwrap_or(done);
@@ -222,7 +223,7 @@ impl DataStream for TcpDataStream {
         // Done means delivered: wait until the peer has acknowledged every byte and the FIN, so that
         // whatever is read after the trial (link counters) includes all of it.
         let deadline = Instant::now() + self.options.stall_timeout;
-        while let Ok(n) = zerocopy::unacknowledged_bytes(self.fd) {
+        while let Ok(n) = zerocopy::unacknowledged_bytes(self.stream.as_fd()) {
             if n == 0 || Instant::now() >= deadline {
                 break;
             }
@@ -240,7 +241,6 @@ impl DataStream for TcpDataStream {
             TransportError::io("duplicating the socket for a bidirectional test", e)
         })?;
         let receiver = TcpDataStream {
-            fd: clone.as_raw_fd(),
             stream: clone,
             options: self.options,
             zerocopy: None,
