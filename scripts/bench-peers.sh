@@ -19,15 +19,23 @@ bin=$PWD/target/release
 last_cpu=$(( $(nproc) - 1 ))
 C=0; S=$last_cpu
 
-cleanup() { pkill -f "linkbench-server --bind 127.0.0.1:18777" 2>/dev/null || true; pkill -x sockperf 2>/dev/null || true; pkill -x qperf 2>/dev/null || true; pkill -x iperf3 2>/dev/null || true; }
+# The servers this script starts, and only those, are stopped when it ends (a user's own servers of
+# the same tools are left alone).
+servers=()
+cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-cleanup
 
-"$bin/linkbench-server" --bind 127.0.0.1:18777 2>"$out/linkbench-server.log" &
-taskset -c $S qperf >/dev/null 2>&1 &
-taskset -c $S sockperf sr --tcp -i 127.0.0.1 -p 18778 >"$out/sockperf-server.log" 2>&1 &
-taskset -c $S iperf3 -s -p 18779 >"$out/iperf3-server.log" 2>&1 &
-sleep 1
+"$bin/linkbench-server" --bind 127.0.0.1:18777 2>"$out/linkbench-server.log" & servers+=($!)
+taskset -c $S qperf >/dev/null 2>&1 & servers+=($!)
+taskset -c $S sockperf sr --tcp -i 127.0.0.1 -p 18778 >"$out/sockperf-server.log" 2>&1 & servers+=($!)
+taskset -c $S iperf3 -s -p 18779 >"$out/iperf3-server.log" 2>&1 & servers+=($!)
+# Each server is ready when its port listens (qperf's default 19765).
+for port in 18777 18778 18779 19765; do
+  for _ in $(seq 1 100); do
+    ss -ltn "sport = :$port" | grep -q LISTEN && break
+    sleep 0.1
+  done
+done
 
 : >"$out/samples.tsv"
 sample() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$out/samples.tsv"; }
