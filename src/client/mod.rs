@@ -90,7 +90,8 @@ impl From<crate::trial::TrialError> for ClientError {
         match e {
             TrialError::Pinning(e) => ClientError::Pinning(e),
             TrialError::Rdma(e) => ClientError::Rdma(e),
-            other => ClientError::Data(other.to_string()),
+            TrialError::Connection(e) => ClientError::Data(e.to_string()),
+            TrialError::Start(e) => ClientError::Data(e.to_string()),
         }
     }
 }
