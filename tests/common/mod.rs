@@ -185,14 +185,6 @@ pub fn live_line_moved_data(line: &str) -> bool {
     })
 }
 
-/// Where a live line's interval starts, in seconds from the start of its trial (`1.00` in
-/// `[recv]   1.00-2.00   s ...`).
-pub fn live_line_start_s(line: &str) -> Option<f64> {
-    let mut words = line.split_whitespace();
-    words.next().filter(|w| w.starts_with('['))?;
-    words.next()?.split('-').next()?.parse().ok()
-}
-
 /// Resident memory a server may use after an attack.
 pub const RSS_LIMIT_KIB: u64 = 200 * 1024;
 
