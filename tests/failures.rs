@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, read_valid_report, ServerProcess};
+use common::{client, read_valid_report, Lines, ServerProcess};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -12,9 +12,10 @@ fn a_server_killed_mid_test_leaves_an_incomplete_report_with_earlier_trials() {
     let mut server = ServerProcess::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
-    // Four 2-second trials; the server dies in the middle of the second, a second away from any trial
-    // boundary.
-    let child = client(&server.addr)
+    // Four 2-second trials; the server dies in the middle of the second, about a second away from any
+    // trial boundary: at the second trial's first live line (half-second intervals: the first line
+    // comes once two intervals have passed).
+    let mut child = client(&server.addr)
         .args([
             "--reverse",
             "--repeat",
@@ -23,16 +24,24 @@ fn a_server_killed_mid_test_leaves_an_incomplete_report_with_earlier_trials() {
             "2",
             "--warmup",
             "0",
+            "--interval",
+            "0.5",
             "--stall-timeout",
             "2",
             "--json",
         ])
         .arg(&path)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(3000));
+    let mut stdout = Lines::stdout_of(&mut child);
+    stdout.wait_for(
+        "the first trial's result row",
+        Duration::from_secs(60),
+        |l| l.trim_start().starts_with("128K"),
+    );
+    stdout.wait_for_traffic(Duration::from_secs(60));
     server.child.kill().unwrap();
     let started = Instant::now();
     let output = child.wait_with_output().unwrap();
@@ -77,11 +86,12 @@ fn a_client_killed_mid_test_leaves_the_server_ready() {
     ] {
         let mut victim = client(&server.addr)
             .args(args)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(800));
+        // Killed in the measured phase, with data moving.
+        Lines::stdout_of(&mut victim).wait_for_traffic(Duration::from_secs(60));
         victim.kill().unwrap();
         victim.wait().unwrap();
         // The server notices within its stall timeout and serves the next client.

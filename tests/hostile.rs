@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, read_valid_report, still_serves, ServerProcess};
+use common::{client, read_valid_report, still_serves, Lines, ServerProcess};
 use linkbench::control::{
     frame, ClientMessage, RefusalReason, ServerMessage, CONTROL_PREAMBLE, SERVER_PREAMBLE,
 };
@@ -143,28 +143,33 @@ fn floods_of_idle_and_short_connections_do_not_block_a_real_test() {
 
 #[test]
 fn more_connections_than_the_admission_limit_are_closed_not_queued() {
-    let mut server = ServerProcess::start(&["--max-connections", "20", "--handshake-timeout", "3"]);
+    // A handshake timeout far longer than the wait below: a connection seen closed within it was
+    // closed at once, not queued and then cut by the timeout.
+    let mut server =
+        ServerProcess::start(&["--max-connections", "20", "--handshake-timeout", "60"]);
     let idle: Vec<TcpStream> = (0..40)
         .map(|_| TcpStream::connect(&server.addr).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let closed = idle
-        .into_iter()
-        .filter_map(|mut s| {
-            s.set_read_timeout(Some(Duration::from_millis(200)))
-                .unwrap();
+    for s in &idle {
+        s.set_nonblocking(true).unwrap();
+    }
+    let mut closed = vec![false; idle.len()];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while closed.iter().filter(|&&c| c).count() < 20 && Instant::now() < deadline {
+        for (mut s, c) in idle.iter().zip(closed.iter_mut()) {
             let mut b = [0u8; 1];
-            matches!(s.read(&mut b), Ok(0)).then_some(())
-        })
-        .count();
+            *c = *c || matches!(s.read(&mut b), Ok(0));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let closed = closed.iter().filter(|&&c| c).count();
     assert!(
         closed >= 20,
         "connections over --max-connections are closed at once ({closed} of 40)"
     );
-    assert!(server
-        .drain_log()
-        .iter()
-        .any(|l| l.contains("--max-connections")));
+    server.wait_for_log("--max-connections", Duration::from_secs(10));
+    // The admitted ones leave when their client closes them.
+    drop(idle);
     still_serves(&mut server, &[]);
 }
 
@@ -288,15 +293,16 @@ fn ctrl_c_ends_the_trial_and_writes_what_was_measured() {
         ),
     ] {
         let path = dir.path().join(format!("{name}.json"));
-        let child = client(&server.addr)
+        let mut child = client(&server.addr)
             .args(args)
             .args(["--repeat", "3", "--json"])
             .arg(&path)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
+        // Interrupted in the measured phase, once the client has measured something.
+        Lines::stdout_of(&mut child).wait_for_traffic(Duration::from_secs(60));
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(child.id() as i32),
             nix::sys::signal::Signal::SIGINT,
@@ -336,7 +342,7 @@ fn a_frozen_server_ends_the_test_within_the_timeout() {
     let server = ServerProcess::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
-    let child = client(&server.addr)
+    let mut child = client(&server.addr)
         .args([
             "--reverse",
             "--duration",
@@ -348,11 +354,12 @@ fn a_frozen_server_ends_the_test_within_the_timeout() {
             "--json",
         ])
         .arg(&path)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Frozen in the measured phase, once the client has received something.
+    Lines::stdout_of(&mut child).wait_for_traffic(Duration::from_secs(60));
     let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
     let started = Instant::now();
@@ -383,11 +390,12 @@ fn a_frozen_client_frees_the_server_within_bounded_time() {
     ] {
         let mut frozen = client(&server.addr)
             .args(args)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1000));
+        // Frozen in the measured phase, with data moving.
+        Lines::stdout_of(&mut frozen).wait_for_traffic(Duration::from_secs(60));
         let pid = nix::unistd::Pid::from_raw(frozen.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
         // The client's sockets stay open but nothing moves: the server's stall and idle timeouts end the

@@ -37,6 +37,20 @@ fn run_client(link: &ShapedLink, extra: &[&str]) -> Value {
     run_client_to(link, "1", extra, &path)
 }
 
+/// The arguments of a 64K bandwidth test of `duration` seconds (0.3 s warm-up).
+fn bw_args(duration: &str) -> [&str; 8] {
+    [
+        "--test",
+        "bw",
+        "--size",
+        "64K",
+        "--warmup",
+        "0.3",
+        "--duration",
+        duration,
+    ]
+}
+
 /// A 64K bandwidth test of `duration` seconds (0.3 s warm-up) whose report goes to `path`.
 fn run_client_to(
     link: &ShapedLink,
@@ -46,16 +60,7 @@ fn run_client_to(
 ) -> Value {
     let out = link
         .client()
-        .args([
-            "--test",
-            "bw",
-            "--size",
-            "64K",
-            "--warmup",
-            "0.3",
-            "--duration",
-            duration,
-        ])
+        .args(bw_args(duration))
         .args(extra)
         .arg("--json")
         .arg(path)
@@ -168,23 +173,37 @@ fn a_link_flap_during_a_test_is_reported_and_fails_the_comparison() {
         baseline["results"][0]["link"]["server"]["verdict"]["link_flapped"],
         false
     );
-    // Take the server's end of the wire down for 200 ms in the middle of a 3 s test: a real flap.
-    let flapper = {
-        let ns = link.server_ns.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(1500));
-            for state in ["down", "up"] {
-                let ok = Command::new("ip")
-                    .args(["-n", &ns, "link", "set", "veth1", state])
-                    .status()
-                    .unwrap();
-                assert!(ok.success());
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-        })
-    };
-    let candidate = run_client_to(&link, "3", &[], &cand_path);
-    flapper.join().unwrap();
+    // Take the server's end of the wire down for 200 ms in the middle of a 4 s test: a real flap. It
+    // goes down at the client's first live line (2 s into the trial, as the second interval ends: the
+    // measured phase runs), which leaves about 2 s for the flap to end before the trial does.
+    let mut cand = link
+        .client()
+        .args(bw_args("4"))
+        .arg("--json")
+        .arg(&cand_path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::Lines::stdout_of(&mut cand).wait_for_traffic(std::time::Duration::from_secs(60));
+    for state in ["down", "up"] {
+        let ok = Command::new("ip")
+            .args(["-n", &link.server_ns, "link", "set", "veth1", state])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        // The flap itself: the link stays down this long (part of what is tested, not a wait).
+        if state == "down" {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    let out = cand.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let candidate = common::read_valid_report(&cand_path);
     let r = &candidate["results"][0];
     for side in ["client", "server"] {
         let l = &r["link"][side];

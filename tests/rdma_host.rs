@@ -13,8 +13,21 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 /// Whether this host really has no usable RDMA device (then the error paths below are the ones taken).
-fn host_without_rdma() -> bool {
-    linkbench::transport::rdma::setup::check_available().is_err()
+/// On a host with one (a developer's RDMA machine, a soft-RoCE setup) these paths cannot be reached, so
+/// the tests that need them are skipped, loudly. That cannot be a failure: nothing is missing, the host
+/// just has what makes the test moot, and CI (no RDMA device) always runs them. The RDMA paths
+/// themselves are tested under soft-RoCE (scripts/softroce-vm.sh).
+fn host_without_rdma(test: &str) -> bool {
+    match linkbench::transport::rdma::setup::check_available() {
+        Err(_) => true,
+        Ok(_) => {
+            eprintln!(
+                "SKIPPED: {test}: this host has a usable RDMA device, so the no-RDMA paths this test \
+                 checks cannot be taken (CI, without RDMA, runs it)"
+            );
+            false
+        }
+    }
 }
 
 #[test]
@@ -35,8 +48,7 @@ fn the_binaries_do_not_link_libibverbs() {
 
 #[test]
 fn transport_rdma_without_rdma_is_a_one_line_error_with_a_report() {
-    if !host_without_rdma() {
-        eprintln!("skipped: this host has an RDMA device");
+    if !host_without_rdma("transport_rdma_without_rdma_is_a_one_line_error_with_a_report") {
         return;
     }
     let server = ServerProcess::start(&[]);
@@ -105,8 +117,7 @@ fn rdma_spec() -> TrialSpec {
 
 #[test]
 fn a_server_without_rdma_says_why_and_keeps_serving() {
-    if !host_without_rdma() {
-        eprintln!("skipped: this host has an RDMA device");
+    if !host_without_rdma("a_server_without_rdma_says_why_and_keeps_serving") {
         return;
     }
     let mut server = ServerProcess::start(&[]);

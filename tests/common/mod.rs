@@ -5,11 +5,11 @@
 
 pub mod raw;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 /// A running linkbench-server; killed on drop.
 pub struct ServerProcess {
@@ -21,8 +21,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `linkbench-server --bind 127.0.0.1:0 ARGS` and waits for its "listening on" line.
     pub fn start(args: &[&str]) -> ServerProcess {
+        ServerProcess::start_on("127.0.0.1:0", args)
+    }
+
+    /// Starts `linkbench-server --bind BIND ARGS` and waits for its "listening on" line. Bind port 0:
+    /// the kernel picks a free port and the server prints it (a port freed by another process may be
+    /// taken again before the server binds it).
+    pub fn start_on(bind: &str, args: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_linkbench-server"))
-            .args(["--bind", "127.0.0.1:0"])
+            .args(["--bind", bind])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -56,6 +63,32 @@ impl ServerProcess {
         self.log.try_iter().collect()
     }
 
+    /// Waits until the server logs a line containing `needle` (an event: "session started", a
+    /// refusal); returns every line read meanwhile, the match last. Panics after `within`, a "did not
+    /// hang" bound, with the lines read.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    lines.push(line);
+                    if found {
+                        return lines;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("the server did not log {needle:?} within {within:?}: {lines:#?}")
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the server's log ended before it logged {needle:?}: {lines:#?}")
+                }
+            }
+        }
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
@@ -67,6 +100,89 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The lines a child process writes to a pipe (a client's live lines on stdout), read on their own
+/// thread so that the child never blocks on a full pipe. Tests wait for the line that marks an event
+/// (the trial is in its measured phase) instead of sleeping for a guessed time.
+pub struct Lines {
+    rx: mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Lines {
+    pub fn new(pipe: impl Read + Send + 'static) -> Lines {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Read to the end even when nobody waits any more, so the child never blocks on its output.
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Lines {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The stdout of a child spawned with `Stdio::piped()` for it.
+    pub fn stdout_of(child: &mut Child) -> Lines {
+        Lines::new(child.stdout.take().expect("stdout is piped"))
+    }
+
+    /// Waits for a line for which `event` holds and returns it. Panics naming `what`, with every line
+    /// read, when the pipe closes first (the child ended) or after `within`, a "did not hang" bound.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        within: Duration,
+        event: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if event(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{what}: not seen within {within:?}; lines so far: {:#?}",
+                        self.seen
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("{what}: the output ended first; lines: {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits for a client's live line of an interval in which data moved: the trial is in its
+    /// measured phase and has measured something.
+    pub fn wait_for_traffic(&mut self, within: Duration) -> String {
+        self.wait_for(
+            "a live line of an interval that moved data",
+            within,
+            live_line_moved_data,
+        )
+    }
+}
+
+/// Whether `line` is a client's live line (`  [recv]   1.00-2.00   s  9.876 Gbit/s  0.0094 Mmsg/s`,
+/// `  [lat]   1.00-2.00   s  12345 round trips  mean  80.00 us`) for an interval in which data moved.
+pub fn live_line_moved_data(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if !words.first().is_some_and(|w| w.starts_with('[')) {
+        return false;
+    }
+    words.windows(2).any(|w| {
+        matches!(w[1], "Gbit/s" | "Mmsg/s" | "round") && w[0].parse::<f64>().is_ok_and(|v| v > 0.0)
+    })
 }
 
 /// Resident memory a server may use after an attack.
