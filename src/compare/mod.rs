@@ -3,8 +3,11 @@
 //!
 //! A change is a **regression** only when it is statistically significant (Mann-Whitney U, Holm-corrected
 //! across every metric compared for a candidate, alpha 0.05), larger than the metric's noise band, and its
-//! bootstrap 95% interval lies wholly outside the band. With fewer than [`MIN_TRIALS`] trials on a side the
-//! verdict is "not enough trials": four per side is the least for which the test can reach 0.05.
+//! bootstrap 95% interval lies wholly outside the band (a change at the band's edge is not beyond it).
+//! When the trial counts cannot reach significance whatever the data (the smallest Mann-Whitney p,
+//! 2 / C(n1 + n2, n1), times the Holm family size, is not below 0.05) the verdict is "not enough
+//! trials", with how many would do ([`TrialsNeeded`]): four a side for one metric, five for the four
+//! latency percentiles.
 //! Unmatched results are listed, never dropped. Incomplete trials are left out of the statistics and
 //! named ([`incomplete`]): in a candidate each one fails the comparison (exit 1, like a regression); in
 //! the baseline they are listed, and a baseline with no complete trial at all cannot be compared with.
@@ -24,8 +27,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
-/// Trials per side needed for a verdict.
+/// Trials per side needed for a verdict on a result with one metric (equal sides); more metrics need
+/// more ([`TrialsNeeded`]).
 pub const MIN_TRIALS: usize = 4;
+/// Trials a side below which no statistic is computed at all.
+const MIN_SAMPLES: usize = 2;
 /// Significance level.
 pub const ALPHA: f64 = 0.05;
 
@@ -199,7 +205,20 @@ pub enum MetricVerdict {
     Improvement,
     /// Not significant, or within the noise band.
     NoChange,
+    /// No data could give a verdict with these trial counts (see [`TrialsNeeded`]).
     NotEnoughTrials,
+}
+
+/// What a "not enough trials" verdict needs: with fewer trials than this, even two samples wholly apart
+/// give a Holm-corrected p at or above alpha.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TrialsNeeded {
+    /// Metrics corrected together (the result's independent metrics).
+    pub family: usize,
+    /// Trials per side, with both sides equal.
+    pub per_side: usize,
+    /// Trials the smaller side needs beside the larger side's count as it is.
+    pub smaller_side: usize,
 }
 
 /// One metric of one matched result.
@@ -216,6 +235,9 @@ pub struct MetricComparison {
     pub p_adjusted: Option<f64>,
     pub band_percent: f64,
     pub verdict: MetricVerdict,
+    /// Set with a "not enough trials" verdict: how many trials would allow one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials_needed: Option<TrialsNeeded>,
     /// The per-trial values the statistics used, in report order.
     pub baseline_samples: Vec<f64>,
     pub candidate_samples: Vec<f64>,
@@ -474,14 +496,30 @@ fn adjust_and_decide(metrics: &mut [MetricComparison]) {
                 .and_then(|x| x.p_adjusted);
         }
     }
+    let family = family.len().max(1);
     for m in metrics.iter_mut() {
         m.verdict = decide(m);
+        let (n1, n2) = (m.baseline_samples.len(), m.candidate_samples.len());
+        // Holm multiplies the smallest p by the family size: when even the smallest p these trial
+        // counts allow cannot pass, "no change" would hide any change at all.
+        let unreachable = family as f64 * stats::smallest_p(n1, n2) >= ALPHA;
+        if unreachable || m.verdict == MetricVerdict::NotEnoughTrials {
+            m.verdict = MetricVerdict::NotEnoughTrials;
+            m.trials_needed = Some(TrialsNeeded {
+                family,
+                per_side: stats::trials_needed(family, ALPHA),
+                smaller_side: stats::trials_needed_beside(n1.max(n2), family, ALPHA)
+                    .max(MIN_SAMPLES),
+            });
+        }
     }
 }
 
 fn measure(metric: &Metric, base: &[f64], cand: &[f64], band: f64) -> MetricComparison {
     let (bm, cm) = (stats::median(base), stats::median(cand));
-    let enough = base.len() >= MIN_TRIALS && cand.len() >= MIN_TRIALS;
+    // The statistics need two trials a side; whether these counts can reach a verdict at all is
+    // decided with the result's whole family of metrics (`adjust_and_decide`).
+    let enough = base.len() >= MIN_SAMPLES && cand.len() >= MIN_SAMPLES;
     MetricComparison {
         metric: metric.name.to_string(),
         baseline_median: bm,
@@ -492,10 +530,19 @@ fn measure(metric: &Metric, base: &[f64], cand: &[f64], band: f64) -> MetricComp
         p_adjusted: None,
         band_percent: band,
         verdict: MetricVerdict::NotEnoughTrials,
+        trials_needed: None,
         baseline_samples: base.to_vec(),
         candidate_samples: cand.to_vec(),
     }
 }
+
+/// Whether `x` lies beyond `band`; a change at the band's edge (to rounding) is not beyond it.
+fn beyond(x: f64, band: f64) -> bool {
+    x > band + EDGE_TOLERANCE * band.abs().max(1.0)
+}
+
+/// Relative slack for "at the band's edge": floating point gives 5.000000000000004 for 100 -> 105.
+const EDGE_TOLERANCE: f64 = 1e-9;
 
 fn decide(m: &MetricComparison) -> MetricVerdict {
     let (Some(p), Some((lo, hi))) = (m.p_adjusted, m.ci_percent) else {
@@ -506,13 +553,102 @@ fn decide(m: &MetricComparison) -> MetricVerdict {
         .find(|x| x.name == m.metric)
         .is_some_and(|x| x.higher_is_better);
     let band = m.band_percent;
-    let significant = p < ALPHA && m.change_percent.abs() > band;
+    let significant = p < ALPHA && beyond(m.change_percent.abs(), band);
     // Up is the direction the interval lies in, wholly beyond the band.
-    let up = lo > band;
-    let down = hi < -band;
+    let up = beyond(lo, band);
+    let down = beyond(-hi, band);
     match (significant, up, down, higher_is_better) {
         (true, true, _, true) | (true, _, true, false) => MetricVerdict::Improvement,
         (true, _, true, true) | (true, true, _, false) => MetricVerdict::Regression,
         _ => MetricVerdict::NoChange,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(name: &str, base: &[f64], cand: &[f64], band: f64) -> MetricComparison {
+        measure(metric_named(name).unwrap(), base, cand, band)
+    }
+
+    #[test]
+    fn four_trials_cannot_judge_four_latency_percentiles_and_say_what_would() {
+        // 50% worse on every percentile, no overlap at all: with four trials a side the smallest
+        // Holm-corrected p is 4 x 2/70 = 0.114, so "no change" would hide it.
+        let base = [100.0, 101.0, 102.0, 103.0];
+        let worse = [150.0, 151.0, 152.0, 153.0];
+        let names = [
+            "latency_p50_ns",
+            "latency_p99_ns",
+            "latency_p99_9_ns",
+            "latency_max_ns",
+        ];
+        let mut metrics: Vec<_> = names
+            .iter()
+            .map(|n| metric(n, &base, &worse, 5.0))
+            .collect();
+        adjust_and_decide(&mut metrics);
+        for m in &metrics {
+            assert_eq!(m.verdict, MetricVerdict::NotEnoughTrials, "{}", m.metric);
+            let t = m.trials_needed.unwrap();
+            assert_eq!((t.family, t.per_side), (4, 5));
+        }
+        let cell = render::row(&metrics[0]).cells[6].clone();
+        assert_eq!(cell, "not enough trials (needs 5 a side)");
+        // Five a side can: the same change is then a regression.
+        let base = [100.0, 101.0, 102.0, 103.0, 104.0];
+        let worse = [150.0, 151.0, 152.0, 153.0, 154.0];
+        let mut metrics: Vec<_> = names
+            .iter()
+            .map(|n| metric(n, &base, &worse, 5.0))
+            .collect();
+        adjust_and_decide(&mut metrics);
+        assert!(metrics
+            .iter()
+            .all(|m| m.verdict == MetricVerdict::Regression));
+    }
+
+    #[test]
+    fn unequal_sides_are_told_what_the_smaller_one_needs() {
+        let base: Vec<f64> = (0..10).map(|i| 100.0 + i as f64).collect();
+        // One candidate trial: 2/11 is the smallest p; two would do (2/66 < 0.05).
+        let mut m = vec![metric("latency_p50_ns", &base, &[200.0], 5.0)];
+        adjust_and_decide(&mut m);
+        assert_eq!(m[0].verdict, MetricVerdict::NotEnoughTrials);
+        assert_eq!(m[0].trials_needed.unwrap().smaller_side, 2);
+        let cell = render::row(&m[0]).cells[6].clone();
+        assert!(
+            cell.contains("needs 4 a side, or 2 beside the other side's 10"),
+            "{cell}"
+        );
+        // One metric, ten against two: reachable, and judged.
+        let mut m = vec![metric("latency_p50_ns", &base, &[200.0, 201.0], 5.0)];
+        adjust_and_decide(&mut m);
+        assert_eq!(m[0].verdict, MetricVerdict::Regression);
+    }
+
+    #[test]
+    fn a_change_at_the_bands_edge_is_not_beyond_it() {
+        // 100 -> 105 is 5.000000000000004% in floating point: not beyond a 5% band.
+        let base = [100.0; 6];
+        let cand = [105.0; 6];
+        let m = metric("latency_p50_ns", &base, &cand, 5.0);
+        assert!(m.change_percent > 5.0, "the float really is above");
+        let mut metrics = vec![m];
+        adjust_and_decide(&mut metrics);
+        assert_eq!(metrics[0].verdict, MetricVerdict::NoChange);
+        let beyond_it = [105.1; 6];
+        let mut metrics = vec![metric("latency_p50_ns", &base, &beyond_it, 5.0)];
+        adjust_and_decide(&mut metrics);
+        assert_eq!(metrics[0].verdict, MetricVerdict::Regression);
+    }
+
+    #[test]
+    fn a_zero_baseline_prints_no_ratio() {
+        let m = metric("latency_p50_ns", &[0.0; 5], &[10.0; 5], 5.0);
+        let cell = render::row(&m).cells[3].clone();
+        assert_eq!(cell, "n/a (band 5%)");
+        assert!(!cell.contains("inf"));
     }
 }

@@ -52,6 +52,35 @@ fn verdict_text(v: MetricVerdict) -> &'static str {
     }
 }
 
+/// The change in percent, or `n/a` when the baseline median is zero (no ratio exists).
+fn change_text(m: &MetricComparison) -> String {
+    if m.change_percent.is_finite() {
+        format!("{:+.1}% (band {:.0}%)", m.change_percent, m.band_percent)
+    } else {
+        format!("n/a (band {:.0}%)", m.band_percent)
+    }
+}
+
+/// The verdict, with the trials a "not enough trials" needs.
+fn verdict_cell(m: &MetricComparison) -> String {
+    match (m.verdict, m.trials_needed) {
+        (MetricVerdict::NotEnoughTrials, Some(t))
+            if m.baseline_samples.len() != m.candidate_samples.len() =>
+        {
+            format!(
+                "not enough trials (needs {} a side, or {} beside the other side's {})",
+                t.per_side,
+                t.smaller_side,
+                m.baseline_samples.len().max(m.candidate_samples.len())
+            )
+        }
+        (MetricVerdict::NotEnoughTrials, Some(t)) => {
+            format!("not enough trials (needs {} a side)", t.per_side)
+        }
+        (v, _) => verdict_text(v).to_string(),
+    }
+}
+
 /// One metric as display cells (see [`HEADERS`]).
 pub struct Row {
     pub cells: [String; 7],
@@ -75,10 +104,10 @@ pub fn row(m: &MetricComparison) -> Row {
             format!("{} ({unit})", short_name(&m.metric)),
             significant(b),
             significant(c),
-            format!("{:+.1}% (band {:.0}%)", m.change_percent, m.band_percent),
+            change_text(m),
             ci,
             p,
-            verdict_text(m.verdict).to_string(),
+            verdict_cell(m),
         ],
         verdict: m.verdict,
     }

@@ -54,6 +54,36 @@ pub fn bootstrap_change_ci(baseline: &[f64], candidate: &[f64]) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
+/// The smallest two-sided p-value the Mann-Whitney U test can give for samples of `n1` and `n2` (the
+/// two samples wholly apart, no ties): 2 / C(n1 + n2, n1). No data can do better, so a comparison whose
+/// corrected threshold this cannot reach can only say "not enough trials".
+pub fn smallest_p(n1: usize, n2: usize) -> f64 {
+    if n1 == 0 || n2 == 0 {
+        return 1.0;
+    }
+    // C(n1 + n2, n1) as a product of ratios (exact enough: below 2^53 up to 52 trials a side).
+    let (small, large) = (n1.min(n2), n1.max(n2));
+    let arrangements = (1..=small).fold(1.0f64, |c, k| c * (large + k) as f64 / k as f64);
+    (2.0 / arrangements).min(1.0)
+}
+
+/// Trials per side for which a family of `family` metrics, Holm-corrected, can reach `alpha` at all.
+pub fn trials_needed(family: usize, alpha: f64) -> usize {
+    (1..=MAX_TRIALS_ASKED)
+        .find(|&n| family as f64 * smallest_p(n, n) < alpha)
+        .unwrap_or(MAX_TRIALS_ASKED)
+}
+
+/// Trials the smaller side needs, beside `larger` on the other side, for the same.
+pub fn trials_needed_beside(larger: usize, family: usize, alpha: f64) -> usize {
+    (1..=MAX_TRIALS_ASKED)
+        .find(|&n| family as f64 * smallest_p(n, larger) < alpha)
+        .unwrap_or(MAX_TRIALS_ASKED)
+}
+
+/// The most trials a verdict ever asks for (a family of hundreds of metrics at alpha 0.05 needs ~10).
+const MAX_TRIALS_ASKED: usize = 1000;
+
 /// Two-sided p-value of the Mann-Whitney U test.
 pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     let (n1, n2) = (a.len(), b.len());
@@ -159,6 +189,30 @@ pub fn holm(p_values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_smallest_p_is_two_over_the_arrangements() {
+        assert!((smallest_p(4, 4) - 2.0 / 70.0).abs() < 1e-15);
+        assert!((smallest_p(5, 5) - 2.0 / 252.0).abs() < 1e-15);
+        assert!((smallest_p(3, 10) - 2.0 / 286.0).abs() < 1e-15);
+        assert_eq!(smallest_p(1, 1), 1.0);
+        assert_eq!(smallest_p(0, 5), 1.0);
+        // The test itself reaches it: two samples wholly apart.
+        let a = [1.0, 2.0, 3.0, 4.0];
+        let b = [5.0, 6.0, 7.0, 8.0];
+        assert!((mann_whitney_p(&a, &b) - smallest_p(4, 4)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn trials_needed_per_family_size() {
+        // Four trials a side suffice for one metric; four Holm-corrected metrics (latency p50, p99,
+        // p99.9, max) need five: 4 x 2/70 = 0.114 can never be below 0.05.
+        let table: Vec<usize> = (1..=8).map(|k| trials_needed(k, 0.05)).collect();
+        assert_eq!(table, [4, 5, 5, 5, 5, 5, 6, 6]);
+        assert!(4.0 * smallest_p(4, 4) >= 0.05);
+        assert_eq!(trials_needed_beside(10, 4, 0.05), 3);
+        assert_eq!(trials_needed_beside(4, 1, 0.05), 4);
+    }
 
     #[test]
     fn medians() {
