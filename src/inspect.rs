@@ -207,10 +207,28 @@ pub fn module_table(m: &ModuleInfo) -> String {
             f(l.tx_bias_ma)
         );
     }
+    match &m.flags {
+        Some(flags) if flags.is_empty() => {
+            let _ = writeln!(out, "module flags: none raised");
+        }
+        Some(flags) => {
+            for f in flags {
+                let lane = f.lane.map_or(String::new(), |l| format!(" lane {l}"));
+                let _ = writeln!(
+                    out,
+                    "FLAG {}{lane} {} (raised by the module)",
+                    f.monitor, f.level
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(out, "module flags: not in the dump");
+        }
+    }
     for c in &m.crossed {
         let _ = writeln!(
             out,
-            "CROSSED {}{} {}: {} (limit {})",
+            "past threshold (computed) {}{} {}: {} (limit {})",
             c.monitor,
             c.lane.map_or(String::new(), |l| format!(" lane {l}")),
             c.level,

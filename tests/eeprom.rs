@@ -90,6 +90,8 @@ fn sfp_10g_sr() -> Vec<u8> {
         .milliamps(a2 + 100, 6.0);
     d.milliwatts(a2 + 102, 0.5).milliwatts(a2 + 104, 0.03);
     d.checksum(a2, a2 + 95);
+    // The module's own flag for what it reads: Rx power low warning (A2h byte 117 bit 6).
+    d.byte(a2 + 117, 0x40);
     d.0
 }
 
@@ -133,6 +135,8 @@ fn qsfp28_100g_sr4() -> Vec<u8> {
     d.limits(p3 + 176, Dump::milliwatts, [2.0, 0.01, 1.6, 0.05]);
     d.limits(p3 + 184, Dump::milliamps, [12.0, 2.0, 11.0, 3.0]);
     d.limits(p3 + 192, Dump::milliwatts, [2.0, 0.1, 1.6, 0.2]);
+    // The module's own flag for lane 4: Rx power low alarm (byte 10, lane 4 in bits 3-0, bit 2).
+    d.byte(10, 0x04);
     d.0
 }
 
@@ -178,8 +182,11 @@ fn qsfp_dd_400g_dr4() -> Vec<u8> {
     d.byte(202, 0xC5).byte(203, 0x0C).byte(212, 0x04);
     d.checksum(128, 222);
     let p1 = 256 - 128;
+    // Page 01h: wavelength; monitors advertised (159: temperature, voltage; 160: Tx bias, Tx power, Rx
+    // power) with the Tx bias multiplier x2 in bits 4-3.
     d.word(p1 + 138, (1311.0f64 / 0.05).round() as u16)
-        .byte(p1 + 160, 0x08);
+        .byte(p1 + 159, 0x03)
+        .byte(p1 + 160, 0x0F);
     let p2 = 384 - 128;
     d.limits(p2 + 128, Dump::temp, [75.0, -5.0, 70.0, 0.0]);
     d.limits(p2 + 136, Dump::volts, [3.6, 3.0, 3.5, 3.1]);
@@ -501,4 +508,148 @@ fn random_and_truncated_dumps_never_panic() {
         decoded > 1000,
         "corrupted but well-formed dumps must still decode: {decoded}"
     );
+}
+
+// Issue 13: what real modules do that the first decoders got wrong, each built byte by byte from the
+// specification (the real dumps that showed them are in tests/fixtures/eeprom/real/).
+
+fn flag_names(m: &linkbench::diag::module::ModuleInfo) -> Vec<String> {
+    m.flags
+        .iter()
+        .flatten()
+        .map(|f| {
+            let lane = f.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+            format!("{}{lane} {}", f.monitor, f.level)
+        })
+        .collect()
+}
+
+#[test]
+fn the_modules_own_flags_are_its_alarm_state() {
+    let sfp = decode(&sfp_10g_sr()).unwrap();
+    assert_eq!(flag_names(&sfp), ["rx_power_mw lane 1 low_warning"]);
+    let qsfp = decode(&qsfp28_100g_sr4()).unwrap();
+    assert_eq!(flag_names(&qsfp), ["rx_power_mw lane 4 low_alarm"]);
+    let cmis = decode(&qsfp_dd_400g_dr4()).unwrap();
+    assert_eq!(
+        cmis.flags,
+        Some(vec![]),
+        "a CMIS module with nothing raised"
+    );
+    // A flat DAC has no page 03h: its flags are unknown, not "none".
+    assert_eq!(decode(&qsfp28_dac_3m()).unwrap().flags, None);
+}
+
+#[test]
+fn sff8636_before_rev_2_8_has_temperature_and_voltage_whatever_byte_220_says() {
+    // Every real QSFP28 tried declares a revision below 2.8 and zero in byte 220 bits 5-4: "not
+    // implemented or pre-Rev 2.8" (SFF-8636 Table 6-24); ethtool reads the monitors.
+    let mut d = qsfp28_100g_sr4();
+    d[1] = 0x07; // SFF-8636 Rev 2.5, 2.6 and 2.7
+    d[220] = 0x04; // only Tx power advertised
+    d[223] = d[192..223].iter().fold(0u8, |a, &b| a.wrapping_add(b));
+    let m = decode(&d).unwrap();
+    assert!(close(m.temperature_c, 40.25), "{:?}", m.temperature_c);
+    assert!(close(m.voltage_v, 3.29));
+    // From Rev 2.8 on, a zero there means the module has no such monitor.
+    d[1] = 0x08;
+    let m = decode(&d).unwrap();
+    assert_eq!((m.temperature_c, m.voltage_v), (None, None));
+}
+
+/// A 1000BASE-T SFP (RJ45): byte 6 bit 3, connector 0x22, 100 m of copper in byte 18, and a stray 1 in
+/// the single-mode km byte that once made it "optical, 1,000 m".
+fn sfp_1000base_t() -> Vec<u8> {
+    let mut d = Dump::new(256);
+    d.byte(0, 0x03).byte(1, 0x04).byte(2, 0x22).byte(6, 0x08);
+    d.byte(12, 0x0D).byte(14, 0x01).byte(18, 100);
+    d.text(20, 16, "LINKBENCH FIXT").text(40, 16, "LB-SFP-1G-T");
+    d.checksum(0, 63);
+    d.text(68, 16, "SFPT0001").text(84, 8, "261124");
+    d.checksum(64, 95);
+    d.0
+}
+
+#[test]
+fn a_1000base_t_sfp_is_copper_with_its_copper_length() {
+    let m = decode(&sfp_1000base_t()).unwrap();
+    assert_eq!(m.media, Media::Copper);
+    assert_eq!(m.cable_length_m, Some(100.0));
+    assert_eq!(m.wavelength_nm, None);
+    assert_eq!(m.connector.as_deref(), Some("RJ45"));
+    // 10GBASE-T by its extended compliance code (SFF-8024 0x1C), with an LC-looking connector byte left 0.
+    let mut t = sfp_1000base_t();
+    t[2] = 0x00;
+    t[6] = 0x00;
+    t[36] = 0x1C;
+    assert_eq!(decode(&t).unwrap().media, Media::Copper);
+}
+
+#[test]
+fn cmis_passive_copper_that_advertises_monitors_has_them_read() {
+    let mut d = qsfp_dd_400g_dr4();
+    d[85] = 0x03; // passive copper
+    d[212] = 0x0A; // copper cable, unequalized
+    let p1 = 256 - 128;
+    d[p1 + 160] = 0x00; // no lane monitors
+    let m = decode(&d).unwrap();
+    assert_eq!(m.media, Media::Copper);
+    assert!(close(m.temperature_c, 45.0), "{:?}", m.temperature_c);
+    assert!(close(m.voltage_v, 3.31));
+    assert!(m.lanes.iter().all(|l| l.tx_bias_ma.is_none()));
+    // Not advertised: not read, whatever the bytes hold.
+    d[p1 + 159] = 0x00;
+    let m = decode(&d).unwrap();
+    assert_eq!((m.temperature_c, m.voltage_v), (None, None));
+}
+
+#[test]
+fn a_dark_transmitter_and_unprogrammed_limits_raise_no_alarm() {
+    // Lane 2 disabled: Tx bias and power 0, below the low alarm limits. The module flags only lane 4's
+    // real Rx loss; the computed comparison names lane 2 as well, and stays a separate list.
+    let mut d = qsfp28_100g_sr4();
+    for at in [44, 52] {
+        d[at] = 0;
+        d[at + 1] = 0;
+    }
+    let m = decode(&d).unwrap();
+    assert_eq!(flag_names(&m), ["rx_power_mw lane 4 low_alarm"]);
+    assert!(m
+        .crossed
+        .iter()
+        .any(|c| c.lane == Some(2) && c.monitor == "tx_bias_ma"));
+    // Thresholds never programmed (page 03h all zero): no computed crossing either.
+    let mut blank = qsfp28_100g_sr4();
+    blank[512..640].fill(0);
+    let m = decode(&blank).unwrap();
+    assert!(m.crossed.is_empty(), "{:?}", m.crossed);
+}
+
+#[test]
+fn an_externally_calibrated_sfp_has_its_monitors_calibrated() {
+    // SFF-8472 9.3: byte 92 bit 4; A2h 56-91 hold the constants, the monitors A/D counts.
+    let mut d = Dump(sfp_10g_sr());
+    d.byte(92, 0x58).checksum(64, 95);
+    let a2 = 256;
+    d.0[a2 + 56..a2 + 60].copy_from_slice(&0.0f32.to_be_bytes());
+    d.0[a2 + 60..a2 + 64].copy_from_slice(&0.0f32.to_be_bytes());
+    d.0[a2 + 64..a2 + 68].copy_from_slice(&0.0f32.to_be_bytes());
+    d.0[a2 + 68..a2 + 72].copy_from_slice(&1.5f32.to_be_bytes());
+    d.0[a2 + 72..a2 + 76].copy_from_slice(&10.0f32.to_be_bytes());
+    d.byte(a2 + 76, 2).byte(a2 + 77, 0).word(a2 + 78, 0); // bias x2
+    d.byte(a2 + 80, 1).byte(a2 + 81, 0).word(a2 + 82, 100); // tx power +10 uW
+    d.byte(a2 + 84, 1).byte(a2 + 85, 0).word(a2 + 86, 512); // temperature +2 C
+    d.byte(a2 + 88, 1).byte(a2 + 89, 0).word(a2 + 90, 0); // voltage as is
+    d.checksum(a2, a2 + 95);
+    let m = decode(&d.0).unwrap();
+    assert!(close(m.temperature_c, 37.5), "{:?}", m.temperature_c);
+    assert!(close(m.voltage_v, 3.3));
+    let lane = &m.lanes[0];
+    assert!(close(lane.tx_bias_ma, 12.0), "{lane:?}");
+    assert!(close(lane.tx_power_mw, 0.51));
+    // Rx power: 1.5 x 300 counts + 10, in 0.1 uW.
+    assert!(close(lane.rx_power_mw, 0.046));
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    let t = m.thresholds.as_ref().unwrap();
+    assert!((t.temperature_c.high_alarm - 77.0).abs() < 1e-9);
 }

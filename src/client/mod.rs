@@ -311,13 +311,10 @@ fn link_warnings(report: &Report) -> Vec<String> {
                     v.error_counters_increased.join(", ")
                 ));
             }
-            for c in link.module_crossings() {
-                let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
-                let w = format!(
-                    "{at}: module {}{lane} at {} ({} vs limit {})",
-                    c.monitor, c.level, c.value, c.limit
-                );
-                // The same crossing in several trials is said once.
+            for f in link.module_flags() {
+                let lane = f.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+                let w = format!("{at}: the module raised {}{lane} {}", f.monitor, f.level);
+                // The same flag in several trials is said once.
                 if !warnings.contains(&w) {
                     warnings.push(w);
                 }

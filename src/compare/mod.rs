@@ -449,14 +449,14 @@ pub fn link_failures(results: &[TestResult]) -> Vec<String> {
             if let Some(n) = link.verdict.uncorrectable_errors.filter(|&n| n > 0) {
                 out.push(format!("{at}: {n} uncorrectable FEC blocks"));
             }
-            for c in link.module_crossings() {
-                if c.level.ends_with("alarm") {
-                    let lane = c.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
-                    out.push(format!(
-                        "{at}: module {}{lane} at {} ({})",
-                        c.monitor, c.level, c.value
-                    ));
-                }
+            // Only an alarm the module itself raised fails a link: a value linkbench finds past a
+            // threshold (a dark lane, unprogrammed limits) is not the module's alarm.
+            for f in link.module_flags().into_iter().filter(|f| f.is_alarm()) {
+                let lane = f.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
+                out.push(format!(
+                    "{at}: module raised {}{lane} {}",
+                    f.monitor, f.level
+                ));
             }
         }
     }
@@ -650,5 +650,58 @@ mod tests {
         let cell = render::row(&m).cells[3].clone();
         assert_eq!(cell, "n/a (band 5%)");
         assert!(!cell.contains("inf"));
+    }
+
+    /// A report's first result with a module on the client's link, read from a fixture dump.
+    fn result_with_module(dump: Vec<u8>) -> TestResult {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("sys/class/net/eth9");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(net.join("mtu"), "1500\n").unwrap();
+        std::fs::write(net.join("module_eeprom.bin"), dump).unwrap();
+        let link = crate::diag::link::LinkProbe::begin(dir.path(), "eth9").finish();
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/compare/baseline.json"),
+        )
+        .unwrap();
+        let report: crate::report::Report = serde_json::from_str(&text).unwrap();
+        let mut result = report.results[0].clone();
+        result.link = Some(crate::model::report::LinkSides {
+            client: Some(link),
+            server: None,
+        });
+        result
+    }
+
+    #[test]
+    fn only_an_alarm_the_module_raised_fails_the_link() {
+        let fixture = |name: &str| {
+            std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/eeprom")
+                    .join(name),
+            )
+            .unwrap()
+        };
+        // The SR4 fixture's lane 4 is past its low alarm limit and the module flags it.
+        let flagged = fixture("qsfp28-100g-sr4.bin");
+        let failures = link_failures(&[result_with_module(flagged.clone())]);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0].contains("module raised rx_power_mw lane 4 low_alarm"),
+            "{failures:?}"
+        );
+        // The same values with the module's flag cleared: past the limit by linkbench's comparison, but
+        // no alarm the module raised, so no link failure.
+        let mut quiet = flagged;
+        quiet[10] = 0;
+        let r = result_with_module(quiet);
+        let link = r.link.as_ref().unwrap().client.as_ref().unwrap();
+        assert!(
+            !link.module_crossings().is_empty(),
+            "the computed crossing is still reported"
+        );
+        assert!(link_failures(&[r]).is_empty());
     }
 }

@@ -3,7 +3,7 @@
 //! test and again after it, then judges the link (flapped, uncorrectable errors, pre-FEC BER).
 
 use crate::diag::counters::{CounterSnapshot, Counters};
-use crate::diag::module::{self, Crossing, ModuleInfo, Monitors};
+use crate::diag::module::{self, Crossing, ModuleFlag, ModuleInfo, Monitors};
 use crate::diag::rdma::{self, IbPort};
 use crate::diag::{ethtool_ioctl, netlink};
 use crate::sysfs::read_trimmed;
@@ -142,7 +142,27 @@ pub struct LinkReport {
 }
 
 impl LinkReport {
-    /// Module monitors past a threshold before or after the test, each (monitor, lane, level, value)
+    /// The alarms and warnings the module raised before or after the test (its own flags), each
+    /// (monitor, lane, level) once; empty without a module or when its flags are unknown.
+    pub fn module_flags(&self) -> Vec<&ModuleFlag> {
+        let Some(m) = &self.module else {
+            return Vec::new();
+        };
+        let after = m
+            .monitors_after
+            .iter()
+            .flat_map(|a| a.flags.iter().flatten());
+        let mut out: Vec<&ModuleFlag> = Vec::new();
+        for f in m.info.flags.iter().flatten().chain(after) {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// Module monitor values past a threshold before or after the test, as linkbench computes them
+    /// (not the module's alarm state: see [`Self::module_flags`]), each (monitor, lane, level, value)
     /// once; empty without a module.
     pub fn module_crossings(&self) -> Vec<&Crossing> {
         let Some(m) = &self.module else {

@@ -98,6 +98,26 @@ pub(super) fn limits(
     })
 }
 
+/// Adds the flags raised in four bits of `byte` starting at bit `top` and going down (high alarm, low
+/// alarm, high warning, low warning), the layout SFF-8636 and SFF-8472 use.
+pub(super) fn four_flags(
+    byte: u8,
+    top: u8,
+    monitor: &str,
+    lane: Option<u8>,
+    out: &mut Vec<super::ModuleFlag>,
+) {
+    for (i, level) in super::LEVELS.iter().enumerate() {
+        if byte & (1 << (top - i as u8)) != 0 {
+            out.push(super::ModuleFlag {
+                monitor: monitor.to_string(),
+                lane,
+                level: level.to_string(),
+            });
+        }
+    }
+}
+
 /// Whether byte `check` holds the low 8 bits of the sum of `from..check`.
 pub(super) fn checksum_ok(dump: &[u8], from: usize, check: usize) -> Option<bool> {
     let sum = dump

@@ -16,6 +16,7 @@
 mod cmis;
 mod fields;
 mod sff8472;
+mod sff8472_calibration;
 mod sff8636;
 
 use schemars::JsonSchema;
@@ -66,6 +67,23 @@ pub struct Limits {
     pub low_warning: f64,
 }
 
+impl Limits {
+    /// Whether the module programmed these limits: all four zero (an empty EEPROM area) is not a limit.
+    pub fn programmed(&self) -> bool {
+        [
+            self.high_alarm,
+            self.low_alarm,
+            self.high_warning,
+            self.low_warning,
+        ]
+        .iter()
+        .any(|&v| v != 0.0)
+    }
+}
+
+/// The four flag levels in the order specifications lay out their bits, highest bit first.
+pub(crate) const LEVELS: [&str; 4] = ["high_alarm", "low_alarm", "high_warning", "low_warning"];
+
 /// The module's own alarm and warning thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Thresholds {
@@ -76,7 +94,29 @@ pub struct Thresholds {
     pub rx_power_mw: Limits,
 }
 
-/// A monitor outside its warning or alarm limit.
+/// An alarm or warning the module itself raised: one of its latched flags (SFF-8636 lower page bytes
+/// 6-14, SFF-8472 A2h bytes 112-117, CMIS lower page byte 9 and page 11h bytes 139-152). This, not a
+/// comparison linkbench makes, is the module's alarm state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ModuleFlag {
+    /// `temperature_c`, `voltage_v`, `rx_power_mw`, `tx_power_mw` or `tx_bias_ma`.
+    pub monitor: String,
+    /// The lane, for per-lane monitors.
+    pub lane: Option<u8>,
+    /// `high_alarm`, `low_alarm`, `high_warning` or `low_warning`.
+    pub level: String,
+}
+
+impl ModuleFlag {
+    /// Whether the flag is an alarm (not a warning).
+    pub fn is_alarm(&self) -> bool {
+        self.level.ends_with("_alarm")
+    }
+}
+
+/// A monitor value outside a limit, as linkbench computes it from the value and the module's thresholds
+/// (not a flag the module raised: a dark transmitter reads as a low alarm here while the module may flag
+/// nothing). Limits that are not programmed (all four zero) are never compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Crossing {
     /// `temperature_c`, `voltage_v`, `rx_power_mw`, `tx_power_mw` or `tx_bias_ma`.
@@ -96,8 +136,11 @@ pub struct Monitors {
     pub temperature_c: Option<f64>,
     pub voltage_v: Option<f64>,
     pub lanes: Vec<LaneMonitors>,
-    /// Monitors past a threshold (empty when the module has no thresholds or none is crossed).
+    /// Monitor values past a threshold, computed by linkbench (see [`Crossing`]).
     pub crossed: Vec<Crossing>,
+    /// The alarms and warnings the module raised; null when the dump does not hold its flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ModuleFlag>>,
 }
 
 /// A decoded module EEPROM.
@@ -127,7 +170,13 @@ pub struct ModuleInfo {
     pub lanes: Vec<LaneMonitors>,
     /// Null when the dump holds no threshold page or the module has no monitors.
     pub thresholds: Option<Thresholds>,
+    /// Monitor values past a threshold, computed by linkbench (see [`Crossing`]); the module's own alarm
+    /// state is `flags`.
     pub crossed: Vec<Crossing>,
+    /// The alarms and warnings the module raised (its latched flags); null when the dump does not hold
+    /// them or the module does not implement them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ModuleFlag>>,
     /// Bytes the dump held.
     pub dump_bytes: usize,
     /// What looked wrong but did not stop decoding (bad checksum, unsupported calibration, missing pages).
@@ -142,6 +191,7 @@ impl ModuleInfo {
             voltage_v: self.voltage_v,
             lanes: self.lanes.clone(),
             crossed: self.crossed.clone(),
+            flags: self.flags.clone(),
         }
     }
 }
@@ -220,6 +270,9 @@ fn crossings(
     let mut out = Vec::new();
     let mut check = |monitor: &str, lane: Option<u8>, value: Option<f64>, limits: &Limits| {
         let Some(v) = value else { return };
+        if !limits.programmed() {
+            return;
+        }
         let hit = if v >= limits.high_alarm {
             Some(("high_alarm", limits.high_alarm))
         } else if v <= limits.low_alarm {

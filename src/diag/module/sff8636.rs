@@ -2,11 +2,11 @@
 //! (128..256) identity, page 03h (512..640) the thresholds. Four lanes.
 
 use super::fields::{
-    ascii, bias, check, limits, nonzero, oui, page, paged_layout, power, temperature, u16_at,
-    voltage,
+    ascii, bias, check, four_flags, limits, nonzero, oui, page, paged_layout, power, temperature,
+    u16_at, voltage,
 };
-use super::Thresholds;
 use super::{connector_name, identifier_name, LaneMonitors, Media, ModuleDecodeError, ModuleInfo};
+use super::{ModuleFlag, Thresholds};
 
 const PAGE03: usize = 512 - 128;
 
@@ -49,10 +49,14 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         Media::Optical => u16_at(dump, 186).and_then(|v| nonzero(v as f64 / 20.0)),
         _ => None,
     };
-    // Diagnostic monitoring type (220): bit 5 temperature, bit 4 supply voltage, bit 2 Tx power.
+    // Diagnostic monitoring type (220): bit 5 temperature, bit 4 supply voltage, bit 2 Tx power. Bits 5
+    // and 4 came with Rev 2.8 (revision compliance, byte 1, 0x08): before it a zero there means "not
+    // implemented or pre-Rev 2.8", and real modules of earlier revisions do monitor both, so they are
+    // read (as ethtool reads them).
     let monitoring = byte(220);
-    let has_temperature = upper && monitoring & 0x20 != 0;
-    let has_voltage = upper && monitoring & 0x10 != 0;
+    let pre_rev_2_8 = dump[1] < 0x08;
+    let has_temperature = upper && (monitoring & 0x20 != 0 || pre_rev_2_8);
+    let has_voltage = upper && (monitoring & 0x10 != 0 || pre_rev_2_8);
     let has_tx_power = upper && monitoring & 0x04 != 0;
     // Rx power and Tx bias exist only where there are lasers and photodiodes.
     let has_optics = media == Media::Optical;
@@ -66,9 +70,13 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
                 .flatten(),
         })
         .collect();
+    let has_page03 = !flat && page(dump, PAGE03 + 128).is_some();
+    // Like ethtool: a module with page 03h (paged memory) implements the alarm and warning flags.
+    let flags = has_page03
+        .then(|| module_flags(dump, has_temperature, has_voltage, has_optics, has_tx_power));
     let thresholds = if flat || !has_optics {
         None
-    } else if page(dump, PAGE03 + 128).is_none() {
+    } else if !has_page03 {
         warnings.push("dump stops before page 03h: no alarm/warning thresholds".into());
         None
     } else {
@@ -100,7 +108,40 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         lanes,
         thresholds,
         crossed: Vec::new(),
+        flags,
         dump_bytes: dump.len(),
         warnings,
     })
+}
+
+/// The module's latched flags (lower page): temperature (byte 6) and supply voltage (7) in bits 7-4;
+/// per lane, two lanes a byte (lanes 1 and 3 in bits 7-4, lanes 2 and 4 in bits 3-0): Rx power (9-10),
+/// Tx bias (11-12), Tx power (13-14). Only for monitors the module has.
+fn module_flags(
+    dump: &[u8],
+    temperature: bool,
+    voltage: bool,
+    optics: bool,
+    tx_power: bool,
+) -> Vec<ModuleFlag> {
+    let mut out = Vec::new();
+    if temperature {
+        four_flags(dump[6], 7, "temperature_c", None, &mut out);
+    }
+    if voltage {
+        four_flags(dump[7], 7, "voltage_v", None, &mut out);
+    }
+    let lanes = [
+        ("rx_power_mw", 9, optics),
+        ("tx_bias_ma", 11, optics),
+        ("tx_power_mw", 13, optics && tx_power),
+    ];
+    for (monitor, first, present) in lanes {
+        for lane in (0..4u8).filter(|_| present) {
+            let byte = dump[first + lane as usize / 2];
+            let top = if lane % 2 == 0 { 7 } else { 3 };
+            four_flags(byte, top, monitor, Some(lane + 1), &mut out);
+        }
+    }
+    out
 }
