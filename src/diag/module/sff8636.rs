@@ -80,14 +80,7 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         warnings.push("dump stops before page 03h: no alarm/warning thresholds".into());
         None
     } else {
-        let p = PAGE03;
-        Some(Thresholds {
-            temperature_c: limits(dump, p + 128, temperature).expect("page 03h is whole"),
-            voltage_v: limits(dump, p + 144, voltage).expect("page 03h is whole"),
-            rx_power_mw: limits(dump, p + 176, power).expect("page 03h is whole"),
-            tx_bias_ma: limits(dump, p + 184, bias).expect("page 03h is whole"),
-            tx_power_mw: limits(dump, p + 192, power).expect("page 03h is whole"),
-        })
+        Some(thresholds(dump))
     };
     Ok(ModuleInfo {
         spec: "SFF-8636".into(),
@@ -112,6 +105,18 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         dump_bytes: dump.len(),
         warnings,
     })
+}
+
+/// The alarm and warning limits of page 03h (the dump holds it).
+fn thresholds(dump: &[u8]) -> Thresholds {
+    let p = PAGE03;
+    Thresholds {
+        temperature_c: limits(dump, p + 128, temperature).expect("page 03h is whole"),
+        voltage_v: limits(dump, p + 144, voltage).expect("page 03h is whole"),
+        rx_power_mw: limits(dump, p + 176, power).expect("page 03h is whole"),
+        tx_bias_ma: limits(dump, p + 184, bias).expect("page 03h is whole"),
+        tx_power_mw: limits(dump, p + 192, power).expect("page 03h is whole"),
+    }
 }
 
 /// The module's latched flags (lower page): temperature (byte 6) and supply voltage (7) in bits 7-4;
