@@ -144,12 +144,18 @@ fn date_agrees(stated: &str, m: &ModuleInfo) -> bool {
 fn check_limits(name: &str, monitor: &str, stated: &Value, got: Option<&Limits>) -> Vec<String> {
     let mut errors = Vec::new();
     for (level, value) in stated.as_table().into_iter().flatten() {
-        let got = got.map(|l| match level.as_str() {
-            "high_alarm" => l.high_alarm,
-            "low_alarm" => l.low_alarm,
-            "high_warning" => l.high_warning,
-            _ => l.low_warning,
-        });
+        let pick = |l: &Limits| match level.as_str() {
+            "high_alarm" => Some(l.high_alarm),
+            "low_alarm" => Some(l.low_alarm),
+            "high_warning" => Some(l.high_warning),
+            "low_warning" => Some(l.low_warning),
+            _ => None,
+        };
+        if got.is_some_and(|l| pick(l).is_none()) {
+            errors.push(format!("{name}: thresholds.{monitor} has no level {level}"));
+            continue;
+        }
+        let got = got.and_then(pick);
         let field = format!("thresholds.{monitor}.{level}");
         errors.extend(number(name, &field, value, got, None).err());
     }
@@ -160,6 +166,18 @@ fn check_thresholds(name: &str, stated: &Value, m: &ModuleInfo) -> Vec<String> {
     let t = m.thresholds.as_ref();
     let mut errors = Vec::new();
     for (monitor, limits) in stated.as_table().into_iter().flatten() {
+        if ![
+            "temperature_c",
+            "voltage_v",
+            "tx_bias_ma",
+            "tx_power_mw",
+            "rx_power_mw",
+        ]
+        .contains(&monitor.as_str())
+        {
+            errors.push(format!("{name}: thresholds has no monitor {monitor}"));
+            continue;
+        }
         let got = t.map(|t| match monitor.as_str() {
             "temperature_c" => &t.temperature_c,
             "voltage_v" => &t.voltage_v,
@@ -199,19 +217,31 @@ fn check_lanes(name: &str, stated: &Value, m: &ModuleInfo) -> Vec<String> {
 }
 
 /// The cable length linkbench reports is the one the module's media uses: copper length for copper,
-/// the single-mode length for single-mode optics (stated lengths of zero are "none").
+/// the single-mode length for single-mode optics (stated lengths of zero are "none"). A stated fibre
+/// length means optics; a stated copper length (byte 18 in metres, as ethtool labels it) must be the
+/// length reported, whatever the media (an active optical cable states it too).
 fn check_length(name: &str, field: &str, stated: &Value, m: &ModuleInfo) -> Vec<String> {
     let want = stated.as_float().unwrap_or(0.0);
     let metres = match field {
         "length_smf_km" => want * 1000.0,
         _ => want,
     };
-    let applies = match field {
-        "length_copper_m" => m.media == Media::Copper,
-        "length_smf_km" | "length_smf_m" | "length_om3_m" => m.media == Media::Optical,
-        _ => false,
+    let media = match field {
+        "length_copper_m" => None,
+        "length_smf_km" | "length_smf_m" | "length_om3_m" => Some(Media::Optical),
+        other => return vec![format!("{name}: {other} is not a length this test knows")],
     };
-    if !applies || want == 0.0 {
+    if want == 0.0 {
+        return Vec::new();
+    }
+    if let Some(media) = media.filter(|&media| m.media != media) {
+        return vec![format!(
+            "{name}: {field} {want} says {media:?}, decoded {:?}",
+            m.media
+        )];
+    }
+    if field == "length_om3_m" {
+        // linkbench reports one length: single-mode first when a module states both.
         return Vec::new();
     }
     match m.cable_length_m {

@@ -99,10 +99,15 @@ fn against_one(o: &mut PairOutcome, base: &Path, current: &Path) {
     if let Some(m) = regressed {
         if o.verdict == Verdict::Pass {
             o.verdict = Verdict::Fail;
+            // A zero baseline median has no ratio.
+            let change = if m.change_percent.is_finite() {
+                format!("{:+.1}%", m.change_percent)
+            } else {
+                "n/a".into()
+            };
             o.reason = format!(
-                "regressed against the baseline: {} {:+.1}% (p {})",
+                "regressed against the baseline: {} {change} (p {})",
                 m.metric,
-                m.change_percent,
                 m.p_adjusted
                     .map(|p| format!("{p:.3}"))
                     .unwrap_or_else(|| "-".into())

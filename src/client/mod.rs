@@ -90,7 +90,7 @@ impl From<crate::trial::TrialError> for ClientError {
         match e {
             TrialError::Pinning(e) => ClientError::Pinning(e),
             TrialError::Rdma(e) => ClientError::Rdma(e),
-            TrialError::Connection(e) => ClientError::Data(e.to_string()),
+            connection @ TrialError::Connection { .. } => ClientError::Data(connection.to_string()),
             TrialError::Start(e) => ClientError::Data(e.to_string()),
         }
     }
@@ -311,9 +311,18 @@ fn link_warnings(report: &Report) -> Vec<String> {
                     v.error_counters_increased.join(", ")
                 ));
             }
-            for f in link.module_flags() {
+            let flags = link
+                .module_flags_before()
+                .into_iter()
+                .map(|f| (f, "had latched before a trial"))
+                .chain(
+                    link.module_flags_during()
+                        .into_iter()
+                        .map(|f| (f, "raised during a trial")),
+                );
+            for (f, when) in flags {
                 let lane = f.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
-                let w = format!("{at}: the module raised {}{lane} {}", f.monitor, f.level);
+                let w = format!("{at}: the module {when}: {}{lane} {}", f.monitor, f.level);
                 // The same flag in several trials is said once.
                 if !warnings.contains(&w) {
                     warnings.push(w);

@@ -112,15 +112,21 @@ impl TrialRun<'_> {
         let (cookie, server_rdma) = self.await_ready(frames)?;
         // From `start` on, the largest frame is the trial's result.
         frames.set_limit(bounds.result_limit());
+        if self.spec.transport == TransportKind::Rdma && server_rdma.is_none() {
+            return Err(ClientError::Unexpected(
+                "the server answered an RDMA setup without its queue pairs".into(),
+            ));
+        }
         prepared.connect_rdma(server_rdma.as_ref())?;
-        let connections = match self.spec.transport {
-            TransportKind::Rdma => Vec::new(),
-            TransportKind::Tcp => self.open_streams(&cookie)?,
-        };
+        if self.spec.transport == TransportKind::Tcp {
+            // Socket options are set before `start`, so a failure never leaves the server's trial
+            // running against nothing.
+            prepared.attach_tcp(self.open_streams(&cookie)?)?;
+        }
         let at = Instant::now();
         write_frame(control, &ClientMessage::Start)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let running = prepared.start(connections, Arc::clone(&stop))?;
+        let running = prepared.start(Arc::clone(&stop))?;
         Ok(Started {
             at,
             running,

@@ -449,9 +449,14 @@ pub fn link_failures(results: &[TestResult]) -> Vec<String> {
             if let Some(n) = link.verdict.uncorrectable_errors.filter(|&n| n > 0) {
                 out.push(format!("{at}: {n} uncorrectable FEC blocks"));
             }
-            // Only an alarm the module itself raised fails a link: a value linkbench finds past a
-            // threshold (a dark lane, unprogrammed limits) is not the module's alarm.
-            for f in link.module_flags().into_iter().filter(|f| f.is_alarm()) {
+            // Only an alarm the module itself raised during the trial fails a link: a value linkbench
+            // finds past a threshold (a dark lane, unprogrammed limits) is not the module's alarm, and
+            // a flag latched before the trial (read and cleared by the first read) is not this trial's.
+            for f in link
+                .module_flags_during()
+                .into_iter()
+                .filter(|f| f.is_alarm())
+            {
                 let lane = f.lane.map(|l| format!(" lane {l}")).unwrap_or_default();
                 out.push(format!(
                     "{at}: module raised {}{lane} {}",
@@ -502,8 +507,14 @@ fn adjust_and_decide(metrics: &mut [MetricComparison]) {
         let (n1, n2) = (m.baseline_samples.len(), m.candidate_samples.len());
         // Holm multiplies the smallest p by the family size: when even the smallest p these trial
         // counts allow cannot pass, "no change" would hide any change at all.
+        // Only a verdict the test did not reach is replaced: with ties the test takes its normal
+        // approximation, whose p can go below the exact floor, and a verdict it reached stands.
         let unreachable = family as f64 * stats::smallest_p(n1, n2) >= ALPHA;
-        if unreachable || m.verdict == MetricVerdict::NotEnoughTrials {
+        let undecided = matches!(
+            m.verdict,
+            MetricVerdict::NoChange | MetricVerdict::NotEnoughTrials
+        );
+        if undecided && (unreachable || m.verdict == MetricVerdict::NotEnoughTrials) {
             m.verdict = MetricVerdict::NotEnoughTrials;
             m.trials_needed = Some(TrialsNeeded {
                 family,
@@ -610,6 +621,32 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_the_test_reaches_with_ties_stands() {
+        // HDR-bucketed percentiles tie: four baseline trials all 10240 ns, five candidates all 15360.
+        // The tied test takes its normal approximation (p 0.0072, Holm x4 = 0.029): a regression the
+        // exact floor for 4 and 5 untied samples (4 x 2/126 = 0.063) must not overrule.
+        let names = [
+            "latency_p50_ns",
+            "latency_p99_ns",
+            "latency_p99_9_ns",
+            "latency_max_ns",
+        ];
+        let (base, worse) = ([10240.0; 4], [15360.0; 5]);
+        let mut metrics: Vec<_> = names
+            .iter()
+            .map(|n| metric(n, &base, &worse, 5.0))
+            .collect();
+        adjust_and_decide(&mut metrics);
+        assert_eq!(
+            metrics[0].verdict,
+            MetricVerdict::Regression,
+            "{:?}",
+            metrics[0]
+        );
+        assert_eq!(metrics[0].trials_needed, None);
+    }
+
+    #[test]
     fn unequal_sides_are_told_what_the_smaller_one_needs() {
         let base: Vec<f64> = (0..10).map(|i| 100.0 + i as f64).collect();
         // One candidate trial: 2/11 is the smallest p; two would do (2/66 < 0.05).
@@ -672,6 +709,34 @@ mod tests {
             server: None,
         });
         result
+    }
+
+    #[test]
+    fn a_flag_latched_before_the_trial_is_not_the_trials_failure() {
+        // The module raised the alarm before the trial (a far end that came up late); the first read
+        // clears it, and the read after the trial finds nothing: a warning, not a link failure.
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("sys/class/net/eth9");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(net.join("mtu"), "1500\n").unwrap();
+        let fixtures =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eeprom");
+        let flagged = std::fs::read(fixtures.join("qsfp28-100g-sr4.bin")).unwrap();
+        std::fs::write(net.join("module_eeprom.bin"), &flagged).unwrap();
+        let probe = crate::diag::link::LinkProbe::begin(dir.path(), "eth9");
+        let mut cleared = flagged;
+        cleared[10] = 0;
+        std::fs::write(net.join("module_eeprom.bin"), cleared).unwrap();
+        let link = probe.finish();
+        assert_eq!(link.module_flags_before().len(), 1);
+        assert!(link.module_flags_during().is_empty());
+        let mut result =
+            result_with_module(std::fs::read(fixtures.join("qsfp28-100g-sr4.bin")).unwrap());
+        result.link = Some(crate::model::report::LinkSides {
+            client: Some(link),
+            server: None,
+        });
+        assert!(link_failures(&[result]).is_empty());
     }
 
     #[test]

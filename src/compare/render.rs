@@ -91,10 +91,11 @@ pub struct Row {
 pub fn row(m: &MetricComparison) -> Row {
     let (b, unit) = scaled(&m.metric, m.baseline_median);
     let (c, _) = scaled(&m.metric, m.candidate_median);
-    let ci = m
-        .ci_percent
-        .map(|(lo, hi)| format!("[{lo:+.1}, {hi:+.1}]"))
-        .unwrap_or_else(|| "-".into());
+    let ci = match m.ci_percent {
+        Some((lo, hi)) if lo.is_finite() && hi.is_finite() => format!("[{lo:+.1}, {hi:+.1}]"),
+        Some(_) => "n/a".into(),
+        None => "-".into(),
+    };
     let p = m
         .p_adjusted
         .map(|p| format!("{p:.3}"))

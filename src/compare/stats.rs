@@ -54,9 +54,10 @@ pub fn bootstrap_change_ci(baseline: &[f64], candidate: &[f64]) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
-/// The smallest two-sided p-value the Mann-Whitney U test can give for samples of `n1` and `n2` (the
-/// two samples wholly apart, no ties): 2 / C(n1 + n2, n1). No data can do better, so a comparison whose
-/// corrected threshold this cannot reach can only say "not enough trials".
+/// The smallest two-sided p-value the exact Mann-Whitney U test can give for samples of `n1` and `n2`
+/// without ties (the two samples wholly apart): 2 / C(n1 + n2, n1). Tied samples take the normal
+/// approximation, which can go lower; a verdict that does reach significance is never overruled by this
+/// floor, but one that could not have (no change, with these counts) is "not enough trials".
 pub fn smallest_p(n1: usize, n2: usize) -> f64 {
     if n1 == 0 || n2 == 0 {
         return 1.0;

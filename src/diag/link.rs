@@ -142,9 +142,10 @@ pub struct LinkReport {
 }
 
 impl LinkReport {
-    /// The alarms and warnings the module raised before or after the test (its own flags), each
-    /// (monitor, lane, level) once; empty without a module or when its flags are unknown.
-    pub fn module_flags(&self) -> Vec<&ModuleFlag> {
+    /// The alarms and warnings the module raised during the test: its latched flags as read after it.
+    /// Reading clears them, so the read before the test took whatever was raised earlier and the read
+    /// after it holds what was raised since. Empty without a module, its flags, or the second read.
+    pub fn module_flags_during(&self) -> Vec<&ModuleFlag> {
         let Some(m) = &self.module else {
             return Vec::new();
         };
@@ -153,12 +154,21 @@ impl LinkReport {
             .iter()
             .flat_map(|a| a.flags.iter().flatten());
         let mut out: Vec<&ModuleFlag> = Vec::new();
-        for f in m.info.flags.iter().flatten().chain(after) {
+        for f in after {
             if !out.contains(&f) {
                 out.push(f);
             }
         }
         out
+    }
+
+    /// The flags the module had latched before the test (raised at any time since they were last
+    /// read: a link that came up, a peer that booted).
+    pub fn module_flags_before(&self) -> Vec<&ModuleFlag> {
+        self.module
+            .iter()
+            .flat_map(|m| m.info.flags.iter().flatten())
+            .collect()
     }
 
     /// Module monitor values past a threshold before or after the test, as linkbench computes them

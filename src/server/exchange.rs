@@ -18,13 +18,14 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 impl Session<'_> {
-    /// Sends `ready`, waits for `start` and the data connections; on failure tells the client why.
+    /// Sends `ready`, waits for `start` and the TCP data connections (none for RDMA); on failure tells
+    /// the client why.
     pub(super) fn exchange(
         &mut self,
         spec: &TrialSpec,
         prepared: &Prepared,
         frames: &Frames,
-    ) -> Result<Vec<TcpStream>, SessionError> {
+    ) -> Result<Option<Vec<TcpStream>>, SessionError> {
         let offer = prepared.offer();
         let rdma = offer.is_some();
         let mut cookie = [0u8; COOKIE_BYTES];
@@ -46,8 +47,8 @@ impl Session<'_> {
         })?;
         let timeout = self.shared.config.handshake_timeout;
         let connected = match frames.next(timeout) {
-            Ok(Next::Frame(ClientMessage::Start)) if rdma => Ok(Vec::new()),
-            Ok(Next::Frame(ClientMessage::Start)) => self.collect_streams(spec, &rx),
+            Ok(Next::Frame(ClientMessage::Start)) if rdma => Ok(None),
+            Ok(Next::Frame(ClientMessage::Start)) => self.collect_streams(spec, &rx).map(Some),
             Ok(Next::Frame(other)) => Err(format!(
                 "expected start after ready, got {}",
                 message_name(&other)

@@ -186,7 +186,7 @@ impl<'a> Session<'a> {
         client_offer: Option<Box<RdmaOffer>>,
         frames: &Frames,
     ) -> Result<(), SessionError> {
-        let prepared = match self.prepare(spec, client_offer.as_deref()) {
+        let mut prepared = match self.prepare(spec, client_offer.as_deref()) {
             Ok(p) => p,
             // Refusing a trial ends nothing: the client may ask for something else.
             Err(refusal) => return self.send(&refusal),
@@ -194,10 +194,21 @@ impl<'a> Session<'a> {
         let cpus = prepared.cpus.clone();
         // The stop flag was cleared before `ready`: a stop that came since belongs to this trial.
         let connections = self.exchange(spec, &prepared, frames)?;
-        let running = match prepared.start(connections, Arc::clone(&self.stop)) {
+        let started = match connections {
+            Some(connections) => prepared.attach_tcp(connections),
+            None => Ok(()),
+        }
+        .and_then(|()| prepared.start(Arc::clone(&self.stop)));
+        let running = match started {
             Ok(r) => r,
             Err(e) => {
-                let message = format!("server could not start the test: {e}");
+                let message = match e {
+                    TrialError::Connection { source, .. } => {
+                        format!("server could not set up a data connection: {source}")
+                    }
+                    TrialError::Start(e) => format!("server could not start the test: {e}"),
+                    other => format!("server could not start the test: {other}"),
+                };
                 self.send(&ServerMessage::Error {
                     message: message.clone(),
                 })?;
@@ -226,13 +237,17 @@ impl<'a> Session<'a> {
                 message: "an RDMA trial needs the client's queue pairs in its setup".into(),
             }));
         }
-        let local = self.control.local_addr().map(|a| a.ip());
+        let local = self.control.local_addr().map_err(|e| {
+            Box::new(ServerMessage::Error {
+                message: format!("server: the control connection's address: {e}"),
+            })
+        })?;
         let setup = SideSetup {
             side: Side::Server,
             root: &self.shared.config.root,
             nic_local: self.nic_local.as_deref(),
             interface: self.interface.as_deref(),
-            local: local.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED.into()),
+            local: local.ip(),
             rdma_device: &self.shared.config.rdma_device,
             stall: self.shared.config.stall_timeout,
         };
@@ -274,8 +289,10 @@ impl<'a> Session<'a> {
         frames: &Frames,
     ) -> Result<(), SessionError> {
         let clock = TrialClock::new(&self.shared.config, spec);
+        // The watch waits for the threads (up to the join bound after an early end, still sending live
+        // updates); what it leaves running is left behind at once.
         let watched = self.watch(spec, &mut running, &clock, frames);
-        let ended = running.end(clock.join_bound(), watched.ended_early());
+        let ended = running.end(Duration::ZERO, watched.ended_early());
         let Some(outcome) = ended.outcome else {
             return Err(SessionError::Refused(format!(
                 "the data threads did not stop within {:.0} s of the trial's end; they were left behind",

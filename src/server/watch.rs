@@ -38,8 +38,8 @@ impl Watched {
 }
 
 impl Session<'_> {
-    /// Runs the watch loop until every data thread has ended, or the trial was ended early (its threads
-    /// then stopping; [`crate::trial::Running::end`] waits for them).
+    /// Runs the watch loop until every data thread has ended; after an early end (the threads stopped),
+    /// at most the join bound longer, live updates still going out.
     pub(super) fn watch(
         &mut self,
         spec: &TrialSpec,
@@ -52,6 +52,7 @@ impl Session<'_> {
         let started = Instant::now();
         let mut next_tick = started + interval;
         let mut watched = Watched::default();
+        let mut ended_at: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let wake = next_tick.min(now + WATCH_TICK);
@@ -74,8 +75,11 @@ impl Session<'_> {
                     next_tick += interval;
                 }
             }
-            if watched.ended_early() {
+            if watched.ended_early() && ended_at.is_none() {
                 trial_stop.abort();
+                ended_at = Some(Instant::now());
+            }
+            if ended_at.is_some_and(|t| t.elapsed() > clock.join_bound()) {
                 return watched;
             }
         }

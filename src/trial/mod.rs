@@ -4,9 +4,10 @@
 //! 1. [`Prepared::prepare`]: check the trial can run here and get ready: CPUs for the data threads
 //!    (requested, NIC-local, or spread), the link probe (counters and module monitors before the trial),
 //!    and for RDMA the device, port and queue pairs ([`Prepared::offer`] is what the peer needs).
-//! 2. [`Prepared::connect_rdma`]: connect the queue pairs to the peer's offer (TCP: nothing to do; its
-//!    connections are made by the sessions, which know the cookie protocol).
-//! 3. [`Prepared::start`]: the data threads, over the TCP connections or the queue pairs, with a
+//! 2. [`Prepared::connect_rdma`] connects the queue pairs to the peer's offer; for TCP,
+//!    [`Prepared::attach_tcp`] takes the connections the sessions made (they know the cookie protocol)
+//!    and sets their socket options, before the client says `start`.
+//! 3. [`Prepared::start`]: the data threads, over the TCP streams or the queue pairs, with a
 //!    [`TrialStop`] that can end them whatever the peer does.
 //! 4. [`Running::end`]: wait for the threads within a bound (stopping them if they outlast it) and read
 //!    the link probe again.
@@ -36,8 +37,12 @@ pub enum TrialError {
     Pinning(#[from] PinningError),
     #[error(transparent)]
     Rdma(#[from] RdmaError),
-    #[error("could not set up a data connection: {0}")]
-    Connection(TransportError),
+    #[error("stream {stream}: {source}")]
+    Connection {
+        stream: usize,
+        #[source]
+        source: TransportError,
+    },
     #[error("could not start the data threads: {0}")]
     Start(#[from] EngineError),
 }
@@ -67,6 +72,8 @@ pub struct Prepared {
     pub cpus: CpuChoice,
     probe: Option<LinkProbe>,
     rdma: Option<RdmaSide>,
+    /// TCP: the data streams, with their sockets set up ([`Prepared::attach_tcp`]).
+    tcp: Option<crate::transport::Connected>,
 }
 
 /// A trial whose data threads run.
@@ -124,7 +131,16 @@ impl Prepared {
             cpus,
             probe,
             rdma,
+            tcp: None,
         })
+    }
+
+    /// TCP: takes the trial's connections (in stream order) and sets their socket options (no delay,
+    /// busy polling, timeouts, zero-copy), so that any failure comes before the trial starts.
+    pub fn attach_tcp(&mut self, connections: Vec<TcpStream>) -> Result<(), TrialError> {
+        let options = tcp_options(&self.spec, self.side, self.stall);
+        self.tcp = Some(tcp_streams(connections, options)?);
+        Ok(())
     }
 
     /// RDMA: what the peer needs to reach this side's queue pairs.
@@ -148,23 +164,16 @@ impl Prepared {
         self.rdma.as_ref().map(|r| r.facts.device.as_str())
     }
 
-    /// Starts the data threads over `connections` (TCP, in stream order; empty for RDMA). Setting `stop`
-    /// ends the trial early.
-    pub fn start(
-        self,
-        connections: Vec<TcpStream>,
-        stop: Arc<AtomicBool>,
-    ) -> Result<Running, TrialError> {
-        let (path, sockets, rdma_port) = match self.rdma {
-            Some(side) => {
+    /// Starts the data threads over the attached TCP streams or the queue pairs. Setting `stop` ends
+    /// the trial early.
+    pub fn start(self, stop: Arc<AtomicBool>) -> Result<Running, TrialError> {
+        let (path, sockets, rdma_port) = match (self.rdma, self.tcp) {
+            (Some(side), _) => {
                 let (qps, facts) = side.into_qps();
                 (DataPath::Rdma(qps), Vec::new(), Some(facts))
             }
-            None => {
-                let (streams, sockets) =
-                    tcp_streams(connections, tcp_options(&self.spec, self.side, self.stall))?;
-                (DataPath::Tcp(streams), sockets, None)
-            }
+            (None, Some((streams, sockets))) => (DataPath::Tcp(streams), sockets, None),
+            (None, None) => (DataPath::Tcp(Vec::new()), Vec::new(), None),
         };
         let trial_stop = TrialStop::new(Arc::clone(&stop), sockets);
         let running = engine::start(&self.spec, self.side, path, &self.cpus, stop, self.stall)?;
@@ -179,9 +188,10 @@ impl Prepared {
 }
 
 impl Running {
-    /// Waits up to `bound` for the data threads to end by themselves (`stop_first`: ends them at once,
-    /// when the trial is over without them); stops them if they outlast it and waits `bound` again, then
-    /// leaves behind any that still run. Reads the link probe again.
+    /// Waits up to `bound` for the data threads and reads the link probe again. Without `stop_first` the
+    /// threads may end by themselves; when they outlast `bound` they are stopped and get `bound` again.
+    /// With `stop_first` (the trial is over without them) they are stopped at once and get `bound` once.
+    /// Threads that still run are left behind.
     pub fn end(self, bound: Duration, stop_first: bool) -> Ended {
         let Running {
             mut running,
@@ -194,7 +204,7 @@ impl Running {
         }
         let mut stopped_late = false;
         let mut finished = running.wait_finished(bound);
-        if !finished {
+        if !finished && !stop_first {
             stop.abort();
             stopped_late = true;
             finished = running.wait_finished(bound);
@@ -230,13 +240,14 @@ fn tcp_streams(
 ) -> Result<crate::transport::Connected, TrialError> {
     let mut streams: Vec<Box<dyn DataStream>> = Vec::with_capacity(connections.len());
     let mut sockets = Vec::with_capacity(connections.len());
-    for connection in connections {
+    for (stream, connection) in connections.into_iter().enumerate() {
+        let failed = |source| TrialError::Connection { stream, source };
         let clone = connection
             .try_clone()
-            .map_err(|e| TrialError::Connection(TransportError::io("duplicating a socket", e)))?;
+            .map_err(|e| failed(TransportError::io("duplicating a socket", e)))?;
         sockets.push(clone);
-        let stream = TcpDataStream::new(connection, options).map_err(TrialError::Connection)?;
-        streams.push(Box::new(stream));
+        let data = TcpDataStream::new(connection, options).map_err(failed)?;
+        streams.push(Box::new(data));
     }
     Ok((streams, sockets))
 }

@@ -13,8 +13,11 @@ use super::{Limits, ModuleFlag, Thresholds};
 
 const A2: usize = 256;
 
-/// SFF-8024 extended compliance codes (byte 36) of copper media: ACC and CR cables, BASE-T.
-const COPPER_EXTENDED: [u8; 10] = [0x08, 0x0B, 0x0C, 0x0D, 0x16, 0x19, 0x1C, 0x1D, 0x1E, 0x40];
+/// SFF-8024 extended compliance codes (byte 36, Table 4-4) of copper media: active copper cables (0x08,
+/// 0x19, 0x30, 0x32), CR cables (0x0B-0x0D, 0x3F, 0x40), BASE-T (0x16, 0x1C-0x1E) and 10BASE-T1L (0x0E).
+const COPPER_EXTENDED: [u8; 14] = [
+    0x08, 0x0B, 0x0C, 0x0D, 0x0E, 0x16, 0x19, 0x1C, 0x1D, 0x1E, 0x30, 0x32, 0x3F, 0x40,
+];
 
 pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
     if dump.len() > 512 {

@@ -8,7 +8,7 @@
 //!   whenever Rx_PWR(2..4) are zero, which is how modules ship.
 //! - Tx bias (76), Tx power (80), temperature (84), supply voltage (88): an unsigned 8.8 fixed-point
 //!   slope and a signed 16-bit offset, `slope · reading + offset`, the result a 16-bit value in the
-//!   internal unit (truncated, as ethtool stores it).
+//!   internal unit. Like ethtool, the product is truncated to a whole count before the offset is added.
 //!
 //! Thresholds are calibrated the same way (they are stored in counts too).
 
@@ -70,7 +70,7 @@ impl Calibration {
         let Calibration::External(c) = self else {
             return internal;
         };
-        let linear = |(slope, offset): (f64, f64)| (slope * internal + offset).trunc();
+        let linear = |(slope, offset): (f64, f64)| (slope * internal).trunc() + offset;
         match quantity {
             Quantity::Temperature => linear(c.temperature).clamp(-32768.0, 32767.0),
             Quantity::Voltage => linear(c.voltage).clamp(0.0, 65535.0),
