@@ -5,12 +5,14 @@
 # sanity runs. Leaves linkbench's JSON reports and perftest's output in OUTDIR, prints a side-by-side
 # table with ratios (also OUTDIR/comparison.md and comparison.json), and exits non-zero unless every
 # check passed: every test ran and its figures are sane, linkbench bw >= 0.95 x perftest's at 64 KiB and
-# p50 latency <= 1.05 x perftest's typical latency at 2 bytes.
+# p50 latency <= 1.05 x perftest's typical latency at 2 bytes (each tool's fast-mode p50: the mean of its
+# fastest third of the latency rounds; see the gate below).
 #
 # Usage: scripts/softroce-vm.sh OUTDIR
 # Env:   SOFTROCE_CACHE (default target/softroce-vm): kernel, guest root and base initramfs, built on
 #        demand and reused (never committed).  SKIP_BUILD=1 uses target/release as it is.
-#        MEM (2048) SMP (2) guest size.  ROUNDS (5): rounds of the linkbench/perftest comparison.
+#        MEM (2048) SMP (2) guest size.  ROUNDS (5): bandwidth rounds of the linkbench/perftest
+#        comparison.  LAT_ROUNDS (20): its latency rounds (a 5000-iteration run takes ~0.1 s).
 # The guest boots with clocksource=tsc: TCG's TSC is not flagged invariant, so the kernel would pick
 # HPET, whose every read is an emulated MMIO access (~1 us); perftest stamps with rdtsc directly, and
 # linkbench's clock_gettime then reads the same counter through the vDSO.
@@ -22,7 +24,7 @@ repo=$PWD
 out=${1:?usage: scripts/softroce-vm.sh OUTDIR}
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 cache=${SOFTROCE_CACHE:-$repo/target/softroce-vm}; mkdir -p "$cache"; cache=$(cd "$cache" && pwd)
-MEM=${MEM:-2048}; SMP=${SMP:-2}; ROUNDS=${ROUNDS:-5}
+MEM=${MEM:-2048}; SMP=${SMP:-2}; ROUNDS=${ROUNDS:-5}; LAT_ROUNDS=${LAT_ROUNDS:-20}
 PKGS=rdma-core,ibverbs-providers,ibverbs-utils,perftest,iproute2,kmod,ethtool
 log() { echo "softroce-vm: $*" >&2; }
 
@@ -97,7 +99,7 @@ log "booting (TCG, ${SMP} vCPU, ${MEM} MiB)"
 t0=$SECONDS
 timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nographic -no-reboot \
   -kernel "$cache/vmlinuz" -initrd "$cache/run.cpio" -nic none \
-  -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 clocksource=tsc tsc=reliable lb_rounds=$ROUNDS" </dev/null > "$out/console.log" 2>&1 || true
+  -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 clocksource=tsc tsc=reliable lb_rounds=$ROUNDS lb_lat_rounds=$LAT_ROUNDS" </dev/null > "$out/console.log" 2>&1 || true
 log "guest ran $((SECONDS - t0))s; console in $out/console.log"
 
 # Files come back through the console between markers, base64-encoded.
@@ -169,7 +171,16 @@ def median(xs):
     return None if n == 0 else (xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2)
 
 rounds = sorted({int(m) for m in re.findall(r"=== linkbench \w+ bw round (\d+)", text)})
-check("RDMA suite ran", len(rounds) > 0, f"{len(rounds)} rounds")
+lat_rounds = sorted({int(m) for m in re.findall(r"=== linkbench \w+ lat round (\d+)", text)})
+check("RDMA suite ran", len(rounds) > 0 and len(lat_rounds) > 0,
+      f"{len(rounds)} bandwidth rounds, {len(lat_rounds)} latency rounds")
+
+def fast_mode(xs):
+    """A tool's fast-mode p50: the mean of the fastest third of its rounds (at least one)."""
+    xs = sorted(xs)
+    k = max(1, len(xs) // 3)
+    return sum(xs[:k]) / k if xs else None
+
 table = []
 for op in ("write", "read", "send"):
     # Bandwidth at 64 KiB: linkbench's first-post-to-last-completion Gbit/s vs perftest's BW average.
@@ -189,8 +200,8 @@ for op in ("write", "read", "send"):
             pt_bw.append(row[3])
     # Latency at 2 bytes: linkbench's p50 (round trip; halved for write and send, which perftest
     # halves; read latency is a whole round trip in both) vs perftest's t_typical (its median).
-    lb_lat, pt_lat = [], []
-    for r in rounds:
+    lb_lat, pt_lat, lb_bad, pt_bad = [], [], [], []
+    for r in lat_rounds:
         rep = load(f"lb-{op}-lat-{r}.json")
         ok = bool(rep) and rep["status"] == "complete"
         if ok:
@@ -198,33 +209,47 @@ for op in ("write", "read", "send"):
             ok = lat["count"] == 5000
             p50_us = lat["round_trip_ns"]["p50"] / 1000.0
             lb_lat.append(p50_us if op == "read" else p50_us / 2)
-        check(f"linkbench {op} lat round {r}: complete, 5000 samples, none dropped", ok)
+        if not ok:
+            lb_bad.append(r)
         row = perftest_row(f"pt-{op}-lat-{r}.txt", 2)
-        check(f"perftest ib_{op}_lat round {r} reported", row is not None)
         if row:
             pt_lat.append(row[4])
+        else:
+            pt_bad.append(r)
+    n = len(lat_rounds)
+    check(f"linkbench {op} lat: {n} rounds complete, 5000 samples each, none dropped", not lb_bad,
+          f"failed rounds {lb_bad}" if lb_bad else "")
+    check(f"perftest ib_{op}_lat: {n} rounds reported", not pt_bad, f"failed rounds {pt_bad}" if pt_bad else "")
     # Bandwidth gate: the median of per-round ratios (each round runs the two tools back to back, so
-    # the emulator's drift between rounds cancels within a pair). Latency gate: each tool's best
-    # (lowest) p50 over the rounds. Under TCG a whole latency run lands in a fast (~11-12 us one-way)
-    # or a slow (~17-27 us) mode at random, for perftest as for linkbench, so a pair often compares
-    # one tool's fast mode with the other's slow one; the best of N compares both in their fast mode.
-    # The paired median is printed too.
+    # the emulator's drift between rounds cancels within a pair). Latency gate: each tool's fast-mode
+    # p50, the mean of its fastest third of the rounds. Under TCG a whole latency run (~0.1 s) lands in
+    # a fast (~10-12 us one-way) or a slow (~13-27 us) mode at random, for perftest as often as for
+    # linkbench, so a round's pair often compares one tool's fast mode with the other's slow one, and
+    # the single best round of five is itself an extreme of a noisy sample (it failed 1.05 by chance in
+    # about one op of ten when resampled from runs of identical tools). The best-of-rounds ratio and the
+    # paired median are printed too.
     bw_l, bw_p, lat_l, lat_p = median(lb_bw), median(pt_bw), median(lb_lat), median(pt_lat)
     paired = lambda a, b: median([x / y for x, y in zip(a, b) if y]) if len(a) == len(b) and a else None
     bw_ratio = paired(lb_bw, pt_bw)
     lat_paired = paired(lb_lat, pt_lat)
     lat_best_l, lat_best_p = (min(lb_lat) if lb_lat else None), (min(pt_lat) if pt_lat else None)
-    lat_ratio = lat_best_l / lat_best_p if lat_best_l and lat_best_p else None
+    lat_best = lat_best_l / lat_best_p if lat_best_l and lat_best_p else None
+    lat_fast_l, lat_fast_p = fast_mode(lb_lat), fast_mode(pt_lat)
+    lat_ratio = lat_fast_l / lat_fast_p if lat_fast_l and lat_fast_p else None
     table.append({"op": op, "linkbench_gbps": bw_l, "perftest_gbps": bw_p, "bw_ratio": bw_ratio,
                   "linkbench_p50_us": lat_l, "perftest_typical_us": lat_p,
                   "linkbench_best_p50_us": lat_best_l, "perftest_best_typical_us": lat_best_p,
-                  "lat_ratio": lat_ratio, "lat_paired_ratio": lat_paired,
+                  "linkbench_fast_p50_us": lat_fast_l, "perftest_fast_typical_us": lat_fast_p,
+                  "lat_ratio": lat_ratio, "lat_best_ratio": lat_best, "lat_paired_ratio": lat_paired,
                   "rounds": {"linkbench_gbps": lb_bw, "perftest_gbps": pt_bw,
                              "linkbench_p50_us": lb_lat, "perftest_typical_us": pt_lat}})
     check(f"{op} bw >= 0.95 x perftest", bw_ratio is not None and bw_ratio >= 0.95,
           f"{bw_ratio:.3f}" if bw_ratio else "missing")
-    check(f"{op} p50 latency <= 1.05 x perftest (best of rounds)", lat_ratio is not None and lat_ratio <= 1.05,
-          f"{lat_ratio:.3f} (paired median {lat_paired:.3f})" if lat_ratio and lat_paired else "missing")
+    detail = "missing"
+    if lat_ratio and lat_paired and lat_best:
+        detail = f"{lat_ratio:.3f} (best round {lat_best:.3f}, paired median {lat_paired:.3f})"
+    check(f"{op} p50 latency <= 1.05 x perftest (fastest third of {n} rounds)",
+          lat_ratio is not None and lat_ratio <= 1.05, detail)
 
 # Atomics: one round, reported, not gated (the issue's gate covers write, read and send).
 rep = load("lb-atomic-bw-1.json")
@@ -298,19 +323,19 @@ except OSError:
 check("sanity: unknown --device is a one-line error", m and m.group(1) != "0" and len(err) == 1
       and "mlx5_9" in err[0], err[0] if err else "no error line")
 
-lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | bw ratio (paired median) | linkbench p50 best / median (us) | perftest t_typical best / median (us) | lat ratio (best) | lat ratio (paired median) |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|"]
+lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | bw ratio (paired median) | linkbench p50 fast / best / median (us) | perftest t_typical fast / best / median (us) | lat ratio (fast third, gated) | lat ratio (best round) | lat ratio (paired median) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 fmt = lambda v, p=3: "-" if v is None else f"{v:.{p}f}"
 for t in table:
     lines.append(f"| {t['op']} | {fmt(t['linkbench_gbps'])} | {fmt(t['perftest_gbps'])} | {fmt(t['bw_ratio'])} "
-                 f"| {fmt(t.get('linkbench_best_p50_us'), 2)} / {fmt(t['linkbench_p50_us'], 2)} "
-                 f"| {fmt(t.get('perftest_best_typical_us'), 2)} / {fmt(t['perftest_typical_us'], 2)} "
-                 f"| {fmt(t['lat_ratio'])} | {fmt(t.get('lat_paired_ratio'))} |")
+                 f"| {fmt(t.get('linkbench_fast_p50_us'), 2)} / {fmt(t.get('linkbench_best_p50_us'), 2)} / {fmt(t['linkbench_p50_us'], 2)} "
+                 f"| {fmt(t.get('perftest_fast_typical_us'), 2)} / {fmt(t.get('perftest_best_typical_us'), 2)} / {fmt(t['perftest_typical_us'], 2)} "
+                 f"| {fmt(t['lat_ratio'])} | {fmt(t.get('lat_best_ratio'))} | {fmt(t.get('lat_paired_ratio'))} |")
 (out / "comparison.md").write_text("\n".join(lines) + "\n")
 (out / "comparison.json").write_text(json.dumps(table, indent=2) + "\n")
 print("\n".join(lines))
-print("figures: medians over rounds (latency: best / median); bw gated on the median of per-round ratios,"
-      " latency on each tool's best p50;"
+print("figures: medians over rounds (latency: fast third / best / median); bw gated on the median of"
+      " per-round ratios, latency on each tool's fast-mode p50 (the mean of its fastest third of rounds);"
       " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, one-way for write/send"
       " (linkbench's round-trip p50 / 2, as perftest halves), whole round trip for read")
 width = max(len(c[0]) for c in checks)

@@ -493,6 +493,10 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                         qp.set_source_last(mark);
                         unreaped.make_room(qp, k)?;
                         unreaped.post(qp, k)?;
+                        // Reap now, while the ping side takes its sample, not when the next ping is
+                        // already here: the periodic reap below may come only every few round trips,
+                        // and a full send queue would put a poll before the next echo.
+                        unreaped.reap(qp)?;
                         echoed += 1;
                         idle_since = Instant::now();
                         continue;
