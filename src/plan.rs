@@ -154,6 +154,34 @@ pub struct RdmaSettings {
     pub hugepages: bool,
 }
 
+impl RdmaSettings {
+    /// perftest's defaults for `op` in a `test`: 128 work requests in flight for bandwidth and 1 for
+    /// latency; inline up to 220 bytes for write latency and 236 for send latency, none otherwise; 512
+    /// receive buffers, post lists of 1, a completion every 100, 16 outstanding reads, the port's MTU,
+    /// busy polling, ordinary pages.
+    pub fn perftest_defaults(op: RdmaOp, test: TestKind) -> RdmaSettings {
+        RdmaSettings {
+            op,
+            tx_depth: match test {
+                TestKind::Lat => 1,
+                _ => 128,
+            },
+            rx_depth: 512,
+            inline_size: match (test, op) {
+                (TestKind::Lat, RdmaOp::Write) => 220,
+                (TestKind::Lat, RdmaOp::Send) => 236,
+                _ => 0,
+            },
+            post_list: 1,
+            cq_mod: 100,
+            outstanding_reads: 16,
+            mtu: None,
+            use_event: false,
+            hugepages: false,
+        }
+    }
+}
+
 /// When the measured phase of a trial ends (the warm-up comes before it and is not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]

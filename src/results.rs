@@ -320,18 +320,8 @@ mod tests {
             busy_poll: false,
             server_cpus: None,
             trial: 3,
-            rdma: (transport == TransportKind::Rdma).then_some(RdmaSettings {
-                op: RdmaOp::Write,
-                tx_depth: 128,
-                rx_depth: 512,
-                inline_size: 0,
-                post_list: 1,
-                cq_mod: 100,
-                outstanding_reads: 16,
-                mtu: None,
-                use_event: false,
-                hugepages: false,
-            }),
+            rdma: (transport == TransportKind::Rdma)
+                .then_some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
         }
     }
 

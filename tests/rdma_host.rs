@@ -100,18 +100,7 @@ fn rdma_spec() -> TrialSpec {
         busy_poll: false,
         server_cpus: None,
         trial: 0,
-        rdma: Some(RdmaSettings {
-            op: RdmaOp::Write,
-            tx_depth: 128,
-            rx_depth: 512,
-            inline_size: 0,
-            post_list: 1,
-            cq_mod: 100,
-            outstanding_reads: 16,
-            mtu: None,
-            use_event: false,
-            hugepages: false,
-        }),
+        rdma: Some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
     }
 }
 

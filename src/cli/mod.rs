@@ -233,20 +233,12 @@ impl RdmaArgs {
                 )));
             }
         }
-        let tx_depth = self.tx_depth.unwrap_or(match test {
-            TestKind::Lat => 1,
-            _ => 128,
-        });
-        let inline_size = self.inline_size.unwrap_or(match (test, op) {
-            (TestKind::Lat, RdmaOp::Write) => 220,
-            (TestKind::Lat, RdmaOp::Send) => 236,
-            _ => 0,
-        });
+        let defaults = RdmaSettings::perftest_defaults(op, test);
         Ok(RdmaSettings {
             op,
-            tx_depth,
+            tx_depth: self.tx_depth.unwrap_or(defaults.tx_depth),
+            inline_size: self.inline_size.unwrap_or(defaults.inline_size),
             rx_depth: self.rx_depth,
-            inline_size,
             post_list: self.post_list,
             cq_mod: self.cq_mod,
             outstanding_reads: self.outstanding_reads,

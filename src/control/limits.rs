@@ -338,18 +338,10 @@ mod tests {
     #[test]
     fn rdma_settings_are_checked() {
         let limits = ServerLimits::default();
-        let settings = crate::plan::RdmaSettings {
-            op: crate::plan::RdmaOp::Write,
-            tx_depth: 128,
-            rx_depth: 512,
-            inline_size: 0,
-            post_list: 1,
-            cq_mod: 100,
-            outstanding_reads: 16,
-            mtu: None,
-            use_event: false,
-            hugepages: false,
-        };
+        let settings = crate::plan::RdmaSettings::perftest_defaults(
+            crate::plan::RdmaOp::Write,
+            crate::plan::TestKind::Bw,
+        );
         let mut s = spec();
         s.transport = crate::plan::TransportKind::Rdma;
         assert!(limits.validate(&s).is_err(), "RDMA without settings");

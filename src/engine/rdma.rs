@@ -548,18 +548,7 @@ mod tests {
     use crate::plan::TransportKind;
 
     fn settings(op: RdmaOp) -> RdmaSettings {
-        RdmaSettings {
-            op,
-            tx_depth: 128,
-            rx_depth: 512,
-            inline_size: 0,
-            post_list: 1,
-            cq_mod: 100,
-            outstanding_reads: 16,
-            mtu: None,
-            use_event: false,
-            hugepages: false,
-        }
+        RdmaSettings::perftest_defaults(op, TestKind::Bw)
     }
 
     fn spec(test: TestKind, rdma: &RdmaSettings) -> TrialSpec {
