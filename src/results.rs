@@ -325,6 +325,14 @@ mod tests {
         }
     }
 
+    /// Each direction's (direction, bytes received, bytes sent).
+    fn direction_bytes(bw: &Bandwidth) -> Vec<(Direction, u64, u64)> {
+        bw.directions
+            .iter()
+            .map(|d| (d.direction, d.bytes, d.sent_bytes))
+            .collect()
+    }
+
     fn cpus(cpus: &[usize]) -> CpuChoice {
         CpuChoice {
             cpus: cpus.to_vec(),
@@ -726,13 +734,8 @@ mod tests {
         let r = build_result(&spec, &client, &cpus(&[0]), &server, false).unwrap();
         assert!(!r.complete);
         let bw = r.bandwidth.as_ref().unwrap();
-        let dirs: Vec<_> = bw
-            .directions
-            .iter()
-            .map(|d| (d.direction, d.bytes, d.sent_bytes))
-            .collect();
         assert_eq!(
-            dirs,
+            direction_bytes(bw),
             [
                 (Direction::ClientToServer, 4000, 5000),
                 (Direction::ServerToClient, 3000, 3500)
@@ -920,13 +923,8 @@ mod tests {
         assert_eq!(r.op, "write");
         assert_eq!(r.tcp, None);
         let bw = r.bandwidth.as_ref().unwrap();
-        let dirs: Vec<_> = bw
-            .directions
-            .iter()
-            .map(|d| (d.direction, d.bytes, d.sent_bytes))
-            .collect();
         assert_eq!(
-            dirs,
+            direction_bytes(bw),
             [
                 (Direction::ClientToServer, 64_000, 64_000),
                 (Direction::ServerToClient, 64_000, 0)
