@@ -66,6 +66,33 @@ fn stop(child: &mut Child) {
     kill(child);
 }
 
+/// Ends a pair's server once its client is done. A `--once` server exits by itself when its session is
+/// over, and its launcher with it; waiting for that (up to 5 s) before stopping the launcher means the
+/// port is free when the pair's next test binds it. Stopping the launcher at once could leave the server
+/// still closing its listener, and the next server's bind on the same port then failed.
+fn end_server(server: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if matches!(server.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop(server);
+}
+
+/// The line of a remote command's output that says most about why it failed: the last that names an
+/// error (the launcher's own last words, such as pdsh's "exited with exit code 1", come after it), else
+/// the last line.
+fn telling_line(lines: &[String]) -> Option<&str> {
+    lines
+        .iter()
+        .rev()
+        .find(|x| x.contains("error"))
+        .or(lines.last())
+        .map(String::as_str)
+}
+
 /// The data-path endpoint of a pair's server: the server binds to it and the client connects to it.
 fn endpoint(plan: &Plan, pair: &Pair, port: u16) -> String {
     let saddr = plan.address(&pair.server);
@@ -110,9 +137,7 @@ fn start_server(plan: &Plan, pair: &Pair, endpoint: &str, budget: f64) -> Result
                 return Err(format!(
                     "server host {} did not answer: {}",
                     pair.server,
-                    seen.last()
-                        .map(String::as_str)
-                        .unwrap_or("the launcher exited without output")
+                    telling_line(&seen).unwrap_or("the launcher exited without output")
                 ));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -123,7 +148,9 @@ fn start_server(plan: &Plan, pair: &Pair, endpoint: &str, budget: f64) -> Result
                 "server host {} did not start linkbench-server within {:.0} s{}",
                 pair.server,
                 Duration::from_secs(20).min(plan.timeout()).as_secs_f64(),
-                seen.last().map(|s| format!(": {s}")).unwrap_or_default()
+                telling_line(&seen)
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default()
             ));
         }
     }
@@ -205,7 +232,7 @@ fn attempt(
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    stop(&mut server);
+    end_server(&mut server);
     let stdout: Vec<String> = out.try_iter().collect();
     let stderr: Vec<String> = err
         .try_iter()
@@ -216,15 +243,7 @@ fn attempt(
         .iter()
         .map(|x| launcher::strip_prefix(l, &cnode, x))
         .find(|x| x.starts_with('{'));
-    let last_err = || {
-        stderr
-            .iter()
-            .rev()
-            .find(|x| x.contains("error"))
-            .or(stderr.last())
-            .cloned()
-            .unwrap_or_else(|| "no output".into())
-    };
+    let last_err = || telling_line(&stderr).unwrap_or("no output").to_string();
     match (json, status) {
         (Some(text), _) => serde_json::from_str::<Report>(text).map_err(|e| {
             format!(
@@ -415,6 +434,19 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             client: client.into(),
             server: server.into(),
         }
+    }
+
+    #[test]
+    fn a_failed_server_is_named_by_its_error_not_by_the_launchers_last_words() {
+        let lines = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let pdsh = lines(&[
+            "linkbench-server: error: cannot listen on 10.77.0.4:18700: Address in use (os error 98) (is another server using the port? pick one with --bind)",
+            "pdsh@vm: h4: nsenter exited with exit code 1",
+        ]);
+        assert!(telling_line(&pdsh).unwrap().contains("cannot listen"));
+        let plain = lines(&["ssh: connect to host h9 port 22: No route to host"]);
+        assert_eq!(telling_line(&plain), Some(plain[0].as_str()));
+        assert_eq!(telling_line(&[]), None);
     }
 
     #[test]
