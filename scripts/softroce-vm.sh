@@ -5,14 +5,14 @@
 # sanity runs. Leaves linkbench's JSON reports and perftest's output in OUTDIR, prints a side-by-side
 # table with ratios (also OUTDIR/comparison.md and comparison.json), and exits non-zero unless every
 # check passed: every test ran and its figures are sane, linkbench bw >= 0.95 x perftest's at 64 KiB and
-# p50 latency <= 1.05 x perftest's typical latency at 2 bytes (each tool's fast-mode p50: the mean of its
-# fastest third of the latency rounds; see the gate below).
+# p50 latency <= 1.05 x perftest's typical latency at 2 bytes (each tool's best of 30 latency rounds;
+# see the gate below).
 #
 # Usage: scripts/softroce-vm.sh OUTDIR
 # Env:   SOFTROCE_CACHE (default target/softroce-vm): kernel, guest root and base initramfs, built on
 #        demand and reused (never committed).  SKIP_BUILD=1 uses target/release as it is.
 #        MEM (2048) SMP (2) guest size.  ROUNDS (5): bandwidth rounds of the linkbench/perftest
-#        comparison.  LAT_ROUNDS (20): its latency rounds (a 5000-iteration run takes ~0.1 s).
+#        comparison.  LAT_ROUNDS (30): its latency rounds (a 5000-iteration run takes ~0.1 s).
 # The guest boots with clocksource=tsc: TCG's TSC is not flagged invariant, so the kernel would pick
 # HPET, whose every read is an emulated MMIO access (~1 us); perftest stamps with rdtsc directly, and
 # linkbench's clock_gettime then reads the same counter through the vDSO.
@@ -24,7 +24,7 @@ repo=$PWD
 out=${1:?usage: scripts/softroce-vm.sh OUTDIR}
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 cache=${SOFTROCE_CACHE:-$repo/target/softroce-vm}; mkdir -p "$cache"; cache=$(cd "$cache" && pwd)
-MEM=${MEM:-2048}; SMP=${SMP:-2}; ROUNDS=${ROUNDS:-5}; LAT_ROUNDS=${LAT_ROUNDS:-20}
+MEM=${MEM:-2048}; SMP=${SMP:-2}; ROUNDS=${ROUNDS:-5}; LAT_ROUNDS=${LAT_ROUNDS:-30}
 PKGS=rdma-core,ibverbs-providers,ibverbs-utils,perftest,iproute2,kmod,ethtool
 log() { echo "softroce-vm: $*" >&2; }
 
@@ -97,7 +97,7 @@ build_base
 build_run_layer
 log "booting (TCG, ${SMP} vCPU, ${MEM} MiB)"
 t0=$SECONDS
-timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nographic -no-reboot \
+timeout 1500 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nographic -no-reboot \
   -kernel "$cache/vmlinuz" -initrd "$cache/run.cpio" -nic none \
   -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 clocksource=tsc tsc=reliable lb_rounds=$ROUNDS lb_lat_rounds=$LAT_ROUNDS" </dev/null > "$out/console.log" 2>&1 || true
 log "guest ran $((SECONDS - t0))s; console in $out/console.log"
@@ -221,13 +221,16 @@ for op in ("write", "read", "send"):
           f"failed rounds {lb_bad}" if lb_bad else "")
     check(f"perftest ib_{op}_lat: {n} rounds reported", not pt_bad, f"failed rounds {pt_bad}" if pt_bad else "")
     # Bandwidth gate: the median of per-round ratios (each round runs the two tools back to back, so
-    # the emulator's drift between rounds cancels within a pair). Latency gate: each tool's fast-mode
-    # p50, the mean of its fastest third of the rounds. Under TCG a whole latency run (~0.1 s) lands in
-    # a fast (~10-12 us one-way) or a slow (~13-27 us) mode at random, for perftest as often as for
-    # linkbench, so a round's pair often compares one tool's fast mode with the other's slow one, and
-    # the single best round of five is itself an extreme of a noisy sample (it failed 1.05 by chance in
-    # about one op of ten when resampled from runs of identical tools). The best-of-rounds ratio and the
-    # paired median are printed too.
+    # the emulator's drift between rounds cancels within a pair). Latency gate: each tool's best round,
+    # the lowest of its round p50s. Under TCG a whole latency run (~0.1 s) lands in a fast (~9.5 us
+    # one-way for write) or a slow (~13-15 us) mode at random, for perftest as for linkbench, and what
+    # the host does to the emulator only ever adds time, so a tool's fastest round is the best
+    # estimate of what it costs itself; a fixed overhead in either tool's loop moves its floor and
+    # shows here. Resampling 30 recorded rounds of perftest against itself from a noisy boot, this
+    # statistic never failed 1.05; the previous one (the mean of each tool's fastest third) failed
+    # perftest against itself 1 time in 9, because how many rounds land in the fast mode is luck.
+    # The fastest-third ratio and the paired median are printed too; scripts/softroce-resample.py
+    # resamples a run's comparison.json to show how often each statistic fails by chance.
     bw_l, bw_p, lat_l, lat_p = median(lb_bw), median(pt_bw), median(lb_lat), median(pt_lat)
     paired = lambda a, b: median([x / y for x, y in zip(a, b) if y]) if len(a) == len(b) and a else None
     bw_ratio = paired(lb_bw, pt_bw)
@@ -247,9 +250,9 @@ for op in ("write", "read", "send"):
           f"{bw_ratio:.3f}" if bw_ratio else "missing")
     detail = "missing"
     if lat_ratio and lat_paired and lat_best:
-        detail = f"{lat_ratio:.3f} (best round {lat_best:.3f}, paired median {lat_paired:.3f})"
-    check(f"{op} p50 latency <= 1.05 x perftest (fastest third of {n} rounds)",
-          lat_ratio is not None and lat_ratio <= 1.05, detail)
+        detail = f"{lat_best:.3f} (fastest third {lat_ratio:.3f}, paired median {lat_paired:.3f})"
+    check(f"{op} p50 latency <= 1.05 x perftest (best round of {n})",
+          lat_best is not None and lat_best <= 1.05, detail)
 
 # Atomics: one round, reported, not gated (the issue's gate covers write, read and send).
 rep = load("lb-atomic-bw-1.json")
@@ -323,20 +326,20 @@ except OSError:
 check("sanity: unknown --device is a one-line error", m and m.group(1) != "0" and len(err) == 1
       and "mlx5_9" in err[0], err[0] if err else "no error line")
 
-lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | bw ratio (paired median) | linkbench p50 fast / best / median (us) | perftest t_typical fast / best / median (us) | lat ratio (fast third, gated) | lat ratio (best round) | lat ratio (paired median) |",
+lines = ["| op | linkbench bw (Gbit/s) | perftest bw (Gbit/s) | bw ratio (paired median) | linkbench p50 fast / best / median (us) | perftest t_typical fast / best / median (us) | lat ratio (best round, gated) | lat ratio (fast third) | lat ratio (paired median) |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 fmt = lambda v, p=3: "-" if v is None else f"{v:.{p}f}"
 for t in table:
     lines.append(f"| {t['op']} | {fmt(t['linkbench_gbps'])} | {fmt(t['perftest_gbps'])} | {fmt(t['bw_ratio'])} "
                  f"| {fmt(t.get('linkbench_fast_p50_us'), 2)} / {fmt(t.get('linkbench_best_p50_us'), 2)} / {fmt(t['linkbench_p50_us'], 2)} "
                  f"| {fmt(t.get('perftest_fast_typical_us'), 2)} / {fmt(t.get('perftest_best_typical_us'), 2)} / {fmt(t['perftest_typical_us'], 2)} "
-                 f"| {fmt(t['lat_ratio'])} | {fmt(t.get('lat_best_ratio'))} | {fmt(t.get('lat_paired_ratio'))} |")
+                 f"| {fmt(t.get('lat_best_ratio'))} | {fmt(t['lat_ratio'])} | {fmt(t.get('lat_paired_ratio'))} |")
 (out / "comparison.md").write_text("\n".join(lines) + "\n")
 (out / "comparison.json").write_text(json.dumps(table, indent=2) + "\n")
 print("\n".join(lines))
 print("figures: medians over rounds (latency: fast third / best / median); bw gated on the median of"
-      " per-round ratios, latency on each tool's fast-mode p50 (the mean of its fastest third of rounds);"
-      " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, one-way for write/send"
+      " per-round ratios, latency on each tool's best round (its lowest round p50);"
+      " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, no warm-up, one-way for write/send"
       " (linkbench's round-trip p50 / 2, as perftest halves), whole round trip for read")
 width = max(len(c[0]) for c in checks)
 for name, ok, detail in checks:

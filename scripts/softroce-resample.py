@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""How often would the soft-RoCE latency gate fail by chance? Resamples recorded rounds.
+
+Usage: scripts/softroce-resample.py OUTDIR/comparison.json [--rounds N] [--draws D]
+
+Reads the per-round p50s that scripts/softroce-vm.sh keeps in comparison.json (linkbench's one-way p50
+and perftest's t_typical, per op), draws N rounds a side with replacement D times, and prints for each
+op how often three candidate statistics put linkbench above 1.05 x perftest: each tool's best round (the
+gate), its second-best round, and the mean of its fastest third. It also prints perftest against itself
+(an A/A test: a statistic that fails that often measures the emulator's modes, not the tools).
+Resampling from one boot says nothing about boot-to-boot changes; run it on several boots' files.
+"""
+
+import argparse
+import json
+import random
+
+
+def fastest_third(xs):
+    xs = sorted(xs)
+    k = max(1, len(xs) // 3)
+    return sum(xs[:k]) / k
+
+
+STATISTICS = {
+    "best round (gated)": min,
+    "second-best round": lambda xs: sorted(xs)[1],
+    "fastest third": fastest_third,
+}
+
+
+def failure_rates(ours, theirs, rounds, draws, rng):
+    """Per statistic: (share of draws above 1.05, median ratio, 95th percentile ratio)."""
+    out = {}
+    for name, stat in STATISTICS.items():
+        ratios = sorted(
+            stat([rng.choice(ours) for _ in range(rounds)])
+            / stat([rng.choice(theirs) for _ in range(rounds)])
+            for _ in range(draws)
+        )
+        fails = sum(1 for r in ratios if r > 1.05)
+        out[name] = (fails / draws, ratios[draws // 2], ratios[int(0.95 * draws)])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("comparison", nargs="+", help="comparison.json files from scripts/softroce-vm.sh")
+    ap.add_argument("--rounds", type=int, default=30, help="rounds a side per draw (the gate's LAT_ROUNDS)")
+    ap.add_argument("--draws", type=int, default=20000)
+    args = ap.parse_args()
+    rng = random.Random(1)
+    for path in args.comparison:
+        with open(path) as f:
+            table = json.load(f)
+        print(f"== {path}: {args.rounds} rounds a side, {args.draws} draws")
+        for row in table:
+            rounds = row.get("rounds", {})
+            ours, theirs = rounds.get("linkbench_p50_us", []), rounds.get("perftest_typical_us", [])
+            if len(ours) < 2 or len(theirs) < 2:
+                continue
+            for label, a, b in (("linkbench vs perftest", ours, theirs), ("perftest vs itself", theirs, theirs)):
+                for name, (fail, med, p95) in failure_rates(a, b, args.rounds, args.draws, rng).items():
+                    print(f"{row['op']:6} {label:22} {name:19} fails {100 * fail:5.1f}%"
+                          f"  median ratio {med:.3f}  95th percentile {p95:.3f}")
+
+
+if __name__ == "__main__":
+    main()
