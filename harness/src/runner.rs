@@ -56,14 +56,23 @@ fn stop(child: &mut Child) {
         .args(["-TERM", &child.id().to_string()])
         .stderr(Stdio::null())
         .status();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
+    if !exited_within(child, Duration::from_secs(3)) {
+        kill(child);
+    }
+}
+
+/// Waits up to `within` for `child` to exit; true when it did.
+fn exited_within(child: &mut Child, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
         if matches!(child.try_wait(), Ok(Some(_))) {
-            return;
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    kill(child);
 }
 
 /// Ends a pair's server once its client is done. A `--once` server exits by itself when its session is
@@ -71,14 +80,9 @@ fn stop(child: &mut Child) {
 /// port is free when the pair's next test binds it. Stopping the launcher at once could leave the server
 /// still closing its listener, and the next server's bind on the same port then failed.
 fn end_server(server: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if matches!(server.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if !exited_within(server, Duration::from_secs(5)) {
+        stop(server);
     }
-    stop(server);
 }
 
 /// The line of a remote command's output that says most about why it failed: the last that names an
