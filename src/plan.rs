@@ -192,6 +192,51 @@ pub enum StopCondition {
     Iterations { count: u64 },
 }
 
+/// `--recv-mode`: how the receiving side of a TCP bandwidth test takes data off the socket.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RecvMode {
+    /// `recv()` into a user buffer: every payload byte is copied to user space (iperf3's way).
+    #[default]
+    Copy,
+    /// `recv(MSG_TRUNC)`: the kernel receives, acknowledges and frees the payload without copying it to
+    /// user space; only the first byte of each message (its phase mark) is read.
+    Discard,
+    /// `getsockopt(TCP_ZEROCOPY_RECEIVE)`: the receive queue's pages are mapped into user space; what the
+    /// kernel cannot map (payload not page-aligned in the socket buffer) is copied with `recv()`.
+    Zerocopy,
+}
+
+impl RecvMode {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecvMode::Copy => "copy",
+            RecvMode::Discard => "discard",
+            RecvMode::Zerocopy => "zerocopy",
+        }
+    }
+
+    /// What the mode means for the figures, in one sentence.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            RecvMode::Copy => {
+                "payload copied to user space with recv(), as iperf3 does; the copy's CPU cost is in the figure"
+            }
+            RecvMode::Discard => {
+                "payload not copied to user space: recv(MSG_TRUNC) drops it in the kernel after TCP has \
+                 received and acknowledged it; only each message's first byte (its phase mark) is read"
+            }
+            RecvMode::Zerocopy => {
+                "payload mapped into user space with TCP_ZEROCOPY_RECEIVE where the kernel could map whole \
+                 pages, copied with recv() where it could not; see bytes_mapped and bytes_copied"
+            }
+        }
+    }
+}
+
 /// One independent measurement: everything both sides need to run it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TrialSpec {
@@ -212,6 +257,9 @@ pub struct TrialSpec {
     pub zerocopy: bool,
     /// Spin on non-blocking receives instead of sleeping in the kernel.
     pub busy_poll: bool,
+    /// How a TCP bandwidth receiver takes data off the socket (added with report 1.4.0).
+    #[serde(default)]
+    pub recv_mode: RecvMode,
     /// CPUs the server should pin its data threads to; the server picks when absent.
     pub server_cpus: Option<Vec<usize>>,
     /// Index of this trial among the repeats of the same test and size (0-based).
@@ -253,6 +301,7 @@ pub struct TestPlan {
     pub reverse: bool,
     pub zerocopy: bool,
     pub busy_poll: bool,
+    pub recv_mode: RecvMode,
     pub server_cpus: Option<Vec<usize>>,
     pub rdma: Option<RdmaSettings>,
 }
@@ -283,6 +332,7 @@ impl TestPlan {
                 reverse: self.reverse,
                 zerocopy: self.zerocopy,
                 busy_poll: self.busy_poll,
+                recv_mode: self.recv_mode,
                 server_cpus: self.server_cpus.clone(),
                 trial,
                 rdma: self.rdma.clone(),

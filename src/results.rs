@@ -15,6 +15,8 @@ use crate::stats::interval::figures_from_counters;
 use crate::stats::{HistogramError, IntervalFigures, LatencyRecorder};
 use crate::transport::ZeroCopyStats;
 
+mod cpu;
+
 fn rate(amount: u64, seconds: f64) -> f64 {
     if seconds > 0.0 {
         amount as f64 / seconds
@@ -110,6 +112,8 @@ pub fn side_report(
         rdma_received_messages: outcome.rdma.iter().map(|r| r.received_messages).sum(),
         rdma_received_bytes: outcome.rdma.iter().map(|r| r.received_bytes).sum(),
         rdma_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),
+        cpu: outcome.cpu,
+        receive: outcome.receive,
     }
 }
 
@@ -213,6 +217,8 @@ pub fn build_result(
         zerocopy: None,
         link: None,
         rdma: None,
+        receive: None,
+        cpu: None,
     };
     match spec.test {
         TestKind::Lat => {
@@ -233,6 +239,8 @@ pub fn build_result(
         total.add(&client_zc);
         result.zerocopy = Some(ZeroCopyReport::from_stats(total));
     }
+    result.receive = cpu::receive_report(spec, client.receive, server.receive);
+    result.cpu = Some(cpu::cpu_report(spec, client, server, &result));
     Ok(result)
 }
 

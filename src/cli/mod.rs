@@ -5,7 +5,7 @@ use crate::client::ClientConfig;
 use crate::control::auth::PreSharedKey;
 use crate::control::ServerLimits;
 use crate::plan::{
-    RdmaOp, RdmaSettings, StopCondition, TestKind, TestPlan, TransportKind, MAX_TRIALS,
+    RdmaOp, RdmaSettings, RecvMode, StopCondition, TestKind, TestPlan, TransportKind, MAX_TRIALS,
 };
 use crate::server::ServerConfig;
 use crate::transport::rdma::select::DeviceRequest;
@@ -138,6 +138,11 @@ pub struct ClientArgs {
     /// Busy-poll: spin on non-blocking socket calls instead of sleeping (lower latency, a full core).
     #[arg(long)]
     pub busy_poll: bool,
+    /// TCP bandwidth: how the receiving side takes data off the socket. copy: recv() into a buffer
+    /// (iperf3's way); discard: recv(MSG_TRUNC), payload not copied to user space; zerocopy:
+    /// TCP_ZEROCOPY_RECEIVE page mapping, copying what the kernel cannot map.
+    #[arg(long, value_enum, default_value_t = RecvMode::Copy)]
+    pub recv_mode: RecvMode,
     /// Write the JSON report here (atomically); `-` writes it to standard output and the table to
     /// standard error.
     #[arg(long, value_name = "FILE")]
@@ -272,6 +277,13 @@ impl ClientArgs {
                 "--zerocopy applies to bandwidth tests (bw, bibw), not lat".into(),
             ));
         }
+        let recv_mode = self.recv_mode;
+        if recv_mode != RecvMode::Copy && self.test == TestKind::Lat {
+            return Err(CliError(
+                "--recv-mode applies to TCP bandwidth tests (bw, bibw), not lat; drop it or use --test bw"
+                    .into(),
+            ));
+        }
         let rdma = match self.transport {
             TransportKind::Tcp => {
                 if let Some(flag) = self.rdma.any_given() {
@@ -282,6 +294,12 @@ impl ClientArgs {
                 None
             }
             TransportKind::Rdma => {
+                if recv_mode != RecvMode::Copy {
+                    return Err(CliError(
+                        "--recv-mode is a TCP option: RDMA places data in registered memory without a copy"
+                            .into(),
+                    ));
+                }
                 if self.zerocopy || self.busy_poll {
                     return Err(CliError(
                         "--zerocopy and --busy-poll are TCP options: RDMA is zero-copy and busy-polls by \
@@ -345,6 +363,7 @@ impl ClientArgs {
                 reverse: self.reverse,
                 zerocopy: self.zerocopy,
                 busy_poll: self.busy_poll,
+                recv_mode,
                 server_cpus: self.server_cpu.map(|c| c.0),
                 rdma,
             },

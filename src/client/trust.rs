@@ -208,6 +208,7 @@ pub fn decode_untrusted(data: &[u8]) {
         reverse: false,
         zerocopy: false,
         busy_poll: false,
+        recv_mode: crate::plan::RecvMode::Copy,
         server_cpus: None,
         trial: 0,
         rdma: None,

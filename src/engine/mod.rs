@@ -155,6 +155,10 @@ pub struct SideOutcome {
     pub errors: Vec<String>,
     /// Whether every data thread was pinned where it was asked to run.
     pub all_pinned: bool,
+    /// What the data threads cost in CPU (and the host's utilization while they measured).
+    pub cpu: Option<crate::model::SideCpuSample>,
+    /// TCP receivers: how the bytes came off the sockets.
+    pub receive: Option<crate::model::ReceiveStats>,
 }
 
 /// A side whose data threads are running.

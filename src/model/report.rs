@@ -5,7 +5,7 @@
 use crate::clock::ClockFacts;
 use crate::diag::link::LinkReport;
 use crate::diag::HostFacts;
-use crate::model::{CpuChoice, RdmaPortFacts, ZeroCopyStats};
+use crate::model::{CpuChoice, CpuReport, RdmaPortFacts, ReceiveReport, ZeroCopyStats};
 use crate::plan::{StopCondition, TestKind, TransportKind};
 use crate::stats::{IntervalFigures, LatencySummary};
 use schemars::JsonSchema;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this report format.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 /// A linkbench run: what was asked, where it ran, and every trial's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -149,6 +149,14 @@ pub struct TestResult {
     /// RDMA trials: the knobs, each side's device, port and GID, and the sanity counts (added in 1.2.0).
     #[serde(default)]
     pub rdma: Option<RdmaReport>,
+    /// TCP bandwidth: the receive mode (`--recv-mode`), what it means, and how the bytes came off the
+    /// sockets (added in 1.4.0; null in older reports and for latency and RDMA).
+    #[serde(default)]
+    pub receive: Option<ReceiveReport>,
+    /// Each side's CPU cost: data threads' user and system time, the host's utilization, and the cost per
+    /// GB or per round trip (added in 1.4.0; null in older reports).
+    #[serde(default)]
+    pub cpu: Option<CpuReport>,
 }
 
 /// What an RDMA trial ran on and with.

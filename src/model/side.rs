@@ -1,7 +1,7 @@
 //! What the server measured and did in one trial, as it sends it to the client (the client merges it
 //! with its own figures into the report's result).
 
-use crate::model::{CpuChoice, DirectionFigures, ZeroCopyStats};
+use crate::model::{CpuChoice, DirectionFigures, ReceiveStats, SideCpuSample, ZeroCopyStats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -38,4 +38,10 @@ pub struct SideReport {
     /// RDMA work requests this side completed in the warm-up.
     #[serde(default)]
     pub rdma_warmup_ops: u64,
+    /// What this side's data threads cost (null from servers before report 1.4.0).
+    #[serde(default)]
+    pub cpu: Option<SideCpuSample>,
+    /// TCP bandwidth receiver: how the bytes came off the sockets, in the trial's receive mode.
+    #[serde(default)]
+    pub receive: Option<ReceiveStats>,
 }
