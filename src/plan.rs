@@ -365,6 +365,7 @@ mod tests {
             reverse: true,
             zerocopy: false,
             busy_poll: false,
+            recv_mode: Default::default(),
             server_cpus: Some(vec![1]),
             rdma: None,
         }

@@ -326,6 +326,7 @@ mod tests {
             reverse: false,
             zerocopy: false,
             busy_poll: false,
+            recv_mode: Default::default(),
             server_cpus: None,
             trial: 3,
             rdma: (transport == TransportKind::Rdma)

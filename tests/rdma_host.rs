@@ -98,6 +98,7 @@ fn rdma_spec() -> TrialSpec {
         reverse: false,
         zerocopy: false,
         busy_poll: false,
+        recv_mode: Default::default(),
         server_cpus: None,
         trial: 0,
         rdma: Some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),

@@ -269,6 +269,7 @@ mod tests {
             reverse,
             zerocopy: true,
             busy_poll: false,
+            recv_mode: Default::default(),
             server_cpus: None,
             trial: 0,
             rdma: None,

@@ -95,6 +95,7 @@ pub fn spec(seconds: f64) -> TrialSpec {
         reverse: false,
         zerocopy: false,
         busy_poll: false,
+        recv_mode: Default::default(),
         server_cpus: None,
         trial: 0,
         rdma: None,

@@ -225,6 +225,7 @@ mod tests {
             reverse: false,
             zerocopy: false,
             busy_poll: false,
+            recv_mode: Default::default(),
             server_cpus: None,
             trial: 0,
             rdma: Some(rdma.clone()),
