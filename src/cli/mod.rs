@@ -231,6 +231,13 @@ impl RdmaArgs {
 
     fn settings(&self, test: TestKind) -> Result<RdmaSettings, CliError> {
         let op = self.op.unwrap_or(RdmaOp::Write);
+        if self.use_event && test == TestKind::Lat {
+            return Err(CliError(
+                "--use-event applies to RDMA bandwidth tests (bw, bibw): latency always busy-polls, so its \
+                 CPU cost is one core per queue pair; drop --use-event"
+                    .into(),
+            ));
+        }
         if let Some(m) = self.mtu {
             if crate::transport::rdma::verbs::mtu_from_bytes(m).is_none() {
                 return Err(CliError(format!(
@@ -599,6 +606,14 @@ mod tests {
             (
                 vec!["h", "--test", "lat", "--zerocopy"],
                 "--zerocopy applies",
+            ),
+            (
+                vec!["h", "--transport", "rdma", "--test", "lat", "--use-event"],
+                "--use-event applies to RDMA bandwidth",
+            ),
+            (
+                vec!["h", "--test", "lat", "--recv-mode", "zerocopy"],
+                "--recv-mode applies to TCP bandwidth",
             ),
             (
                 vec!["h", "--size", "1K", "--sweep", "2:4"],
