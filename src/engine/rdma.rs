@@ -363,6 +363,14 @@ pub fn ping_loop(
 /// One round trip started at `started`: post, wait for the answer (the peer's write, its echo, or the
 /// read's or atomic's completion), reap what send completions are there. Returns when the answer was
 /// seen.
+///
+/// The write spins (here, waiting for the answer, and in [`echo_loop`], waiting for the ping) are plain
+/// load loops without `std::hint::spin_loop()` (x86 PAUSE), as ib_write_lat's are: on the hardware a
+/// PAUSE waits ~140 cycles on Skylake and later, up to that much late in noticing the peer's write;
+/// under QEMU TCG (the soft-RoCE suite) every PAUSE leaves translated code (helper_pause ->
+/// cpu_loop_exit, "let another CPU run"), and a multi-threaded TCG vCPU takes QEMU's big lock each time
+/// it comes back, so a pausing spin hammers the lock the other vCPU needs. A latency test owns its core
+/// by design (pinned, busy-polling), so there is no sibling thread to yield to.
 #[inline]
 fn round_trip(
     qp: &mut Qp,
@@ -378,12 +386,12 @@ fn round_trip(
             let mark = iteration as u8;
             qp.set_source_last(mark);
             unreaped.post(qp, k)?;
+            // A plain load loop, as ib_write_lat's: no PAUSE (see above).
             while qp.target_last() != mark {
                 spins = spins.wrapping_add(1);
                 if spins % 4096 == 0 {
                     stalled(started, k.stall)?;
                 }
-                std::hint::spin_loop();
             }
             let answered = Instant::now();
             unreaped.reap(qp)?;
@@ -506,7 +514,7 @@ pub fn echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Transpor
                     }
                     spins = spins.wrapping_add(1);
                     if spins % 256 != 0 {
-                        std::hint::spin_loop();
+                        // No PAUSE, as in `round_trip`'s spin (see its doc).
                         continue;
                     }
                     unreaped.reap(qp)?;
