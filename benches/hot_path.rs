@@ -35,9 +35,11 @@ fn frame_codec(c: &mut Criterion) {
             reverse: false,
             zerocopy: false,
             busy_poll: false,
+            recv_mode: Default::default(),
             server_cpus: Some(vec![2, 3]),
             trial: 0,
             rdma: None,
+            recv_mode: Default::default(),
         },
         rdma: None,
     };

@@ -116,6 +116,9 @@ $LB --op write --test bibw --size 64K --duration 1 --warmup 0.3 --qps 2 --json $
 echo "=== sanity write bibw rc=$?"
 $LB --op send --test bw --size 64K --iterations 2000 --warmup 0 --use-event --json $O/sanity-send-event.json > $O/sanity-send-event.txt 2>&1
 echo "=== sanity send event rc=$?"
+# Its busy-polling twin: the CPU figures must show the poller's whole core and the event mode's less.
+$LB --op send --test bw --size 64K --iterations 2000 --warmup 0 --json $O/sanity-send-busy.json > $O/sanity-send-busy.txt 2>&1
+echo "=== sanity send busy rc=$?"
 $LB --op write --test lat --iterations 3000 --warmup 0 --qps 2 --json $O/sanity-write-lat-qps.json > $O/sanity-write-lat-qps.txt 2>&1
 echo "=== sanity write lat qps rc=$?"
 $LB --op send --test bw --sweep 2:64K --iterations 500 --warmup 0 --json $O/sanity-send-sweep.json > $O/sanity-send-sweep.txt 2>&1

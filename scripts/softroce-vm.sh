@@ -314,6 +314,21 @@ if ok:
 check("sanity: read bw --reverse (the server posts)", ok, detail)
 check("sanity: write bibw 2 QPs has both directions", *sane("sanity-write-bibw.json", None, 2))
 check("sanity: send bw --use-event", *sane("sanity-send-event.json", 2000))
+check("sanity: send bw busy-polling", *sane("sanity-send-busy.json", 2000))
+
+def client_cores(name):
+    rep = load(name)
+    cpu = ((rep or {}).get("results") or [{}])[0].get("cpu") or {}
+    return (cpu.get("client") or {}).get("cores_busy"), cpu
+
+busy, busy_cpu = client_cores("sanity-send-busy.json")
+event, event_cpu = client_cores("sanity-send-event.json")
+both = all((c.get(s) or {}).get("user_s") is not None for c in (busy_cpu, event_cpu) for s in ("client", "server"))
+check("RDMA results carry both sides' CPU cost", both)
+check("RDMA CPU: busy polling keeps the poster's core busy (>= 0.8 core)", busy is not None and busy >= 0.8,
+      f"cores_busy {busy:.2f}" if busy is not None else "missing")
+check("RDMA CPU: --use-event costs the poster less than busy polling", busy and event is not None and event < busy,
+      f"event {event:.2f} vs busy {busy:.2f} cores" if busy and event is not None else "missing")
 ok, detail = sane("sanity-hugepages.json", 1000)
 check("sanity: write bw --hugepages", ok, detail)
 rep = load("sanity-write-lat-qps.json")

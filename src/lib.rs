@@ -17,6 +17,7 @@ pub mod client;
 pub mod clock;
 pub mod compare;
 pub mod control;
+pub mod cputime;
 pub mod diag;
 pub mod engine;
 pub mod files;

@@ -368,6 +368,7 @@ mod tests {
             start_ns,
             end_ns,
             intervals,
+            receive: Default::default(),
         }
     }
 

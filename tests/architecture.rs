@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     // Leaves: plain helpers and the plan.
     &["files", "plan", "stats", "sysfs", "text", "units"],
     // Facts about the machine: its clock, host, links, modules, RDMA ports.
-    &["clock", "diag"],
+    &["clock", "cputime", "diag"],
     // What travels between the sides and what a report says.
     &["model"],
     // Data paths (the only raw calls, with diag's ioctl).

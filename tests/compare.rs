@@ -333,3 +333,158 @@ fn an_unchanged_link_rarely_if_ever_regresses() {
         "{false_regressions} of 20 comparisons of an unchanged link flagged"
     );
 }
+
+/// One side's `cpu` figures as a 1.4.0 report carries them.
+fn side_cpu(s_per_gb: Option<f64>, us_per_rt: Option<f64>) -> Value {
+    serde_json::json!({
+        "data_threads": 1, "span": "measured_phase", "user_s": 0.01, "system_s": 0.04,
+        "cores_busy": 0.5, "cpu_s_per_gb": s_per_gb, "cpu_us_per_round_trip": us_per_rt,
+        "host": {"utilization_percent": 40.0, "user_percent": 10.0, "system_percent": 30.0,
+                 "cpus": 2, "window_s": 0.1}
+    })
+}
+
+/// `report` with CPU figures in every trial: per unit of work `client[i] x client_scale` and
+/// `server[i] x server_scale` for trial i (s/GB for bandwidth, us/RT for latency).
+fn with_cpu(report: &Value, figures: &[(f64, f64)], client_scale: f64, server_scale: f64) -> Value {
+    let mut r = report.clone();
+    for (result, (c, s)) in r["results"].as_array_mut().unwrap().iter_mut().zip(figures) {
+        let per = |v: f64| -> (Option<f64>, Option<f64>) {
+            if result["test"] == "lat" {
+                (None, Some(v))
+            } else {
+                (Some(v), None)
+            }
+        };
+        let (client, server) = (per(c * client_scale), per(s * server_scale));
+        result["cpu"] = serde_json::json!({
+            "client": side_cpu(client.0, client.1),
+            "server": side_cpu(server.0, server.1),
+            "explanation": "edited in by the test"
+        });
+    }
+    r
+}
+
+/// Trial-by-trial CPU figures of the five real trials: some spread, as real ones have.
+const CPU: [(f64, f64); 5] = [
+    (0.21, 0.33),
+    (0.24, 0.35),
+    (0.20, 0.31),
+    (0.23, 0.36),
+    (0.22, 0.34),
+];
+
+fn metric<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
+    json["candidates"][0]["matched"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+}
+
+#[test]
+fn cpu_cost_rising_beyond_its_band_is_a_regression() {
+    let (bw, _) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    // The same trials; the client's data threads spend 50% more CPU per GB, the server's 5% more.
+    let base = write(dir.path(), "base.json", &with_cpu(bw, &CPU, 1.0, 1.0));
+    let costlier = write(dir.path(), "cand.json", &with_cpu(bw, &CPU, 1.5, 1.05));
+    let out = compare(&[&base, &costlier], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["regressed"], true);
+    assert_eq!(json["candidates"][0]["regressions"], 1);
+    let client = metric(&json, "client_cpu_s_per_gb").unwrap();
+    assert_eq!(client["verdict"], "regression", "{client}");
+    assert_eq!(client["band_percent"], 10.0);
+    assert!((client["change_percent"].as_f64().unwrap() - 50.0).abs() < 1e-6);
+    assert_eq!(
+        metric(&json, "server_cpu_s_per_gb").unwrap()["verdict"],
+        "no_change",
+        "5% is inside the CPU band"
+    );
+    assert_eq!(
+        metric(&json, "bits_per_second").unwrap()["verdict"],
+        "no_change"
+    );
+    assert!(metric(&json, "client_cpu_us_per_round_trip").is_none());
+    // The table names it for people; a wider CPU band lets it pass, bandwidth's band untouched.
+    let table = stdout(&compare(&[&base, &costlier], &[]));
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("client CPU (s/GB)"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = line
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells[..4],
+        ["client CPU (s/GB)", "0.2200", "0.3300", "+50.0% (band 10%)"],
+        "{table}"
+    );
+    assert!(line.ends_with("REGRESSION"), "{table}");
+    let out = compare(&[&base, &costlier], &["--threshold", "cpu=60"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Less CPU is an improvement, which passes.
+    let cheaper = write(dir.path(), "cheaper.json", &with_cpu(bw, &CPU, 1.0, 0.5));
+    let out = compare(&[&base, &cheaper], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 improvement(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn latency_cpu_cost_per_round_trip_is_compared_per_side() {
+    let (_, lat) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let us = CPU.map(|(c, s)| (c * 100.0, s * 100.0));
+    let base = write(dir.path(), "base.json", &with_cpu(lat, &us, 1.0, 1.0));
+    let worse = write(dir.path(), "worse.json", &with_cpu(lat, &us, 1.0, 2.0));
+    let out = compare(&[&base, &worse], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let server = metric(&json, "server_cpu_us_per_round_trip").unwrap();
+    assert_eq!(server["verdict"], "regression", "{server}");
+    assert_eq!(
+        metric(&json, "client_cpu_us_per_round_trip").unwrap()["verdict"],
+        "no_change"
+    );
+    assert!(metric(&json, "client_cpu_s_per_gb").is_none());
+    let md = stdout(&compare(&[&base, &worse], &["--format", "markdown"]));
+    assert!(
+        md.contains("| server CPU (us/RT) | 34.00 | 68.00 | +100.0% (band 10%) |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn reports_without_cpu_figures_have_no_cpu_metric() {
+    let (bw, _) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    // A report older than 1.4.0 has no `cpu` field at all.
+    let mut old = bw.clone();
+    old["schema_version"] = "1.3.0".into();
+    for r in old["results"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("cpu");
+    }
+    let old = write(dir.path(), "old.json", &old);
+    let new = write(dir.path(), "new.json", &with_cpu(bw, &CPU, 3.0, 3.0));
+    for (base, cand) in [(&old, &old), (&old, &new), (&new, &old)] {
+        let out = compare(&[base, cand], &["--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<&str> = json["candidates"][0]["matched"][0]["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["metric"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["bits_per_second", "messages_per_second"]);
+    }
+}

@@ -397,3 +397,32 @@ fn a_servers_text_reaches_the_terminal_escaped() {
         assert!(stderr.contains("busy\\nlinkbench-client"), "{stderr}");
     }
 }
+
+/// A server from before receive modes ignores `recv_mode` and receives with recv(): its result has no
+/// `receive` figures, and the client must not label the trial with the mode it asked for.
+#[test]
+fn a_server_without_receive_modes_is_named_not_trusted() {
+    let addr = fake_server(Script::Trial {
+        governor: "performance".into(),
+        act: Box::new(|control| {
+            std::thread::sleep(Duration::from_millis(1100));
+            let _ = frame::write_frame(control, &result(vec![interval(0.0, 1.0)], Vec::new()));
+        }),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    let out = run_client_with(
+        &addr,
+        &path,
+        Duration::from_secs(40),
+        &["--recv-mode", "discard"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report = read_valid_report(&path);
+    assert_eq!(report["status"], "incomplete");
+    let error = first_error(&report);
+    assert!(
+        error.contains("not --recv-mode discard") && error.contains("upgrade linkbench-server"),
+        "{error}"
+    );
+}

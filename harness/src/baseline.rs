@@ -182,6 +182,7 @@ mod tests {
             test: "tcp bw 64K x1".into(),
             bits_per_second: Some(1e9),
             latency_p99_ns: None,
+            cpu: None,
             verdict: Verdict::Pass,
             reason: String::new(),
             report: report.map(String::from),

@@ -1,9 +1,12 @@
 //! The verdict on one linkbench report: complete, within the plan's `[expect]` (the median trial's
 //! bandwidth and round-trip p99) and breaking no link rule (linkbench-compare's: the link went down, an
-//! uncorrectable FEC block, a module alarm). Pure: no files, no processes.
+//! uncorrectable FEC block, a module alarm). Pure: no files, no processes. It also gathers the figures
+//! the summary carries: the median bandwidth or p99, and each side's CPU cost (judged nowhere: CPU cost
+//! is compared against a baseline, by linkbench-compare's statistics).
 
-use crate::model::Verdict;
+use crate::model::{PairCpu, SideCpuFigures, Verdict};
 use crate::plan::Plan;
+use linkbench::model::{CpuReport, SideCpu};
 use linkbench::report::model::{Report, Status};
 
 /// What [`judge`] decided about one report, and the figures it decided on.
@@ -16,6 +19,8 @@ pub struct Judgement {
     pub bits_per_second: Option<f64>,
     /// Median over the trials of the round-trip p99 in ns (latency tests).
     pub latency_p99_ns: Option<f64>,
+    /// Each side's CPU figures, medians over the trials that have them.
+    pub cpu: Option<PairCpu>,
 }
 
 /// Median of the values present; `None` when there are none.
@@ -46,7 +51,32 @@ pub fn judge(plan: &Plan, report: &Report) -> Judgement {
         reason,
         bits_per_second: bps,
         latency_p99_ns: p99,
+        cpu: cpu_figures(report),
     }
+}
+
+/// Each side's CPU figures over the report's trials (every trial, as for the other figures); `None`
+/// when no trial has any (a report older than 1.4.0).
+pub fn cpu_figures(report: &Report) -> Option<PairCpu> {
+    let side = |pick: fn(&CpuReport) -> Option<&SideCpu>| {
+        let sides: Vec<&SideCpu> = report
+            .results
+            .iter()
+            .filter_map(|r| r.cpu.as_ref().and_then(pick))
+            .collect();
+        let of =
+            |f: fn(&SideCpu) -> Option<f64>| median(sides.iter().filter_map(|s| f(s)).collect());
+        (!sides.is_empty()).then(|| SideCpuFigures {
+            cpu_s_per_gb: of(|s| s.cpu_s_per_gb),
+            cpu_us_per_round_trip: of(|s| s.cpu_us_per_round_trip),
+            host_utilization_percent: of(|s| s.host.map(|h| h.utilization_percent)),
+        })
+    };
+    let cpu = PairCpu {
+        client: side(|c| c.client.as_ref()),
+        server: side(|c| c.server.as_ref()),
+    };
+    (cpu.client.is_some() || cpu.server.is_some()).then_some(cpu)
 }
 
 /// The verdict and its reason, given the report's median figures.
@@ -145,6 +175,7 @@ mod tests {
             reason: String::new(),
             bits_per_second: bps,
             latency_p99_ns: p99,
+            cpu: None,
         }
     }
 
@@ -269,6 +300,70 @@ mod tests {
             judge(&plan(""), &r).reason,
             "link rule: trial 0 client lo: 7 uncorrectable FEC blocks"
         );
+    }
+
+    /// One side's CPU figures as a report carries them.
+    fn side_cpu(s_per_gb: f64, util: Option<f64>) -> SideCpu {
+        SideCpu {
+            data_threads: 1,
+            span: linkbench::model::CpuSpan::MeasuredPhase,
+            user_s: 0.05,
+            system_s: 0.25,
+            cores_busy: Some(0.3),
+            cpu_s_per_gb: Some(s_per_gb),
+            cpu_us_per_round_trip: None,
+            host: util.map(|u| linkbench::model::HostCpu {
+                utilization_percent: u,
+                user_percent: u / 4.0,
+                system_percent: u * 3.0 / 4.0,
+                cpus: 2,
+                window_s: 1.0,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_cpu_figures_are_each_sides_medians_over_the_trials() {
+        let mut r = bandwidth(&[1e9, 2e9, 3e9, 4e9]);
+        assert_eq!(
+            judge(&plan(""), &r).cpu,
+            None,
+            "no CPU figures (report 1.3.0)"
+        );
+        let figures = [
+            (0.2, 0.4, Some(30.0)),
+            (0.3, 0.5, Some(50.0)),
+            (0.1, 0.9, None),
+        ];
+        for (t, (c, s, util)) in r.results.iter_mut().zip(figures) {
+            t.cpu = Some(CpuReport {
+                client: Some(side_cpu(c, util)),
+                server: Some(side_cpu(s, None)),
+                explanation: String::new(),
+            });
+        }
+        // The fourth trial's server figures never arrived.
+        r.results[3].cpu = Some(CpuReport {
+            client: Some(side_cpu(0.25, Some(40.0))),
+            server: None,
+            explanation: String::new(),
+        });
+        let cpu = judge(&plan(""), &r).cpu.unwrap();
+        let client = cpu.client.unwrap();
+        assert_eq!(
+            client.cpu_s_per_gb,
+            Some(0.225),
+            "median of 0.1, 0.2, 0.25, 0.3"
+        );
+        assert_eq!(
+            client.host_utilization_percent,
+            Some(40.0),
+            "of the three that have it"
+        );
+        assert_eq!(client.cpu_us_per_round_trip, None, "a bandwidth test");
+        let server = cpu.server.unwrap();
+        assert_eq!(server.cpu_s_per_gb, Some(0.5));
+        assert_eq!(server.host_utilization_percent, None);
     }
 
     fn client_fec(r: &mut Report, n: u64) {

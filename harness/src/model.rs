@@ -1,5 +1,5 @@
 //! What a run decides, shared by everything that produces or reads it: the verdict on a pair and test
-//! ([`Verdict`], [`PairOutcome`]), its comparison with an earlier run ([`BaselineResult`]), a suite
+//! ([`Verdict`], [`PairOutcome`], with its CPU figures [`PairCpu`]), its comparison with an earlier run ([`BaselineResult`]), a suite
 //! against a suite ([`SuiteComparison`]), and the whole run ([`Summary`], with [`HostTally`], suspects
 //! and unreachable hosts), which is `summary.json`. A leaf: it uses no other module of the harness; the
 //! runner and the comparisons fill it in and `export` renders it.
@@ -39,6 +39,10 @@ pub struct PairOutcome {
     pub bits_per_second: Option<f64>,
     /// Median over the trials of the round-trip p99 (latency tests).
     pub latency_p99_ns: Option<f64>,
+    /// Each side's CPU cost and host utilization, medians over the trials; null when the report has no
+    /// CPU figures (a server or client older than report 1.4.0) or there is no report.
+    #[serde(default)]
+    pub cpu: Option<PairCpu>,
     pub verdict: Verdict,
     pub reason: String,
     /// The linkbench report, relative to the output directory.
@@ -48,6 +52,61 @@ pub struct PairOutcome {
     /// Set by `--baseline`: the change against the same pair and test there.
     #[serde(default)]
     pub baseline: Option<BaselineResult>,
+}
+
+/// Both sides' CPU figures of one pair and test (from the reports' `cpu`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairCpu {
+    pub client: Option<SideCpuFigures>,
+    /// Null when the server's figures never arrived.
+    pub server: Option<SideCpuFigures>,
+}
+
+/// One side's CPU figures, each the median over the trials that have it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideCpuFigures {
+    /// Bandwidth tests: the side's data threads' CPU-seconds (user + system) per 10^9 payload bytes.
+    pub cpu_s_per_gb: Option<f64>,
+    /// Latency tests: the side's data threads' CPU-microseconds per round trip.
+    pub cpu_us_per_round_trip: Option<f64>,
+    /// The whole host's CPU utilization while the side measured, percent of all its online CPUs
+    /// (everything that ran, not only linkbench).
+    pub host_utilization_percent: Option<f64>,
+}
+
+impl PairCpu {
+    /// The cost per unit, `client/server` with the unit: `0.214/0.350 s/GB`, `18.0/- us/RT`; `None`
+    /// when neither side has one.
+    pub fn per_unit_text(&self) -> Option<String> {
+        let figure = |pick: fn(&SideCpuFigures) -> Option<f64>| {
+            (
+                self.client.as_ref().and_then(pick),
+                self.server.as_ref().and_then(pick),
+            )
+        };
+        [
+            (figure(|s| s.cpu_s_per_gb), "s/GB"),
+            (figure(|s| s.cpu_us_per_round_trip), "us/RT"),
+        ]
+        .into_iter()
+        .find(|((c, s), _)| c.is_some() || s.is_some())
+        .map(|((c, s), unit)| format!("{} {unit}", linkbench::report::table::client_server(c, s)))
+    }
+
+    /// The hosts' utilization, `client/server`: `12.0%/30.5%`, `12.0%/-`; `None` when neither side has it.
+    pub fn host_text(&self) -> Option<String> {
+        let util = |s: &Option<SideCpuFigures>| {
+            s.as_ref()
+                .and_then(|s| s.host_utilization_percent)
+                .filter(|v| v.is_finite())
+        };
+        let text = |v: Option<f64>| {
+            v.map(|v| format!("{}%", linkbench::report::table::three_significant(v)))
+                .unwrap_or_else(|| "-".into())
+        };
+        let (c, s) = (util(&self.client), util(&self.server));
+        (c.is_some() || s.is_some()).then(|| format!("{}/{}", text(c), text(s)))
+    }
 }
 
 /// A key for matching outcomes across runs: suite, client, server, test.
@@ -233,6 +292,7 @@ pub(crate) mod tests {
             test: "tcp bw 64K x1".into(),
             bits_per_second: bps,
             latency_p99_ns: None,
+            cpu: None,
             verdict: v,
             reason: if v == Verdict::Pass {
                 String::new()

@@ -298,6 +298,7 @@ fn record(plan: &Plan, report: &Report, o: &mut PairOutcome, dir: &Path, rel: St
     o.reason = j.reason;
     o.bits_per_second = j.bits_per_second;
     o.latency_p99_ns = j.latency_p99_ns;
+    o.cpu = j.cpu;
     match written {
         Ok(()) => o.report = Some(rel),
         Err(e) => {
@@ -355,6 +356,7 @@ pub fn run_pair(
             test: test.label(),
             bits_per_second: None,
             latency_p99_ns: None,
+            cpu: None,
             verdict: Verdict::Error,
             reason: String::new(),
             report: None,
@@ -529,6 +531,7 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             test: "tcp bw 64K x1".into(),
             bits_per_second: Some(9.4e9),
             latency_p99_ns: None,
+            cpu: None,
             verdict: Verdict::Pass,
             reason: String::new(),
             report: None,
@@ -567,6 +570,7 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             test: "t".into(),
             bits_per_second: None,
             latency_p99_ns: None,
+            cpu: None,
             verdict: Verdict::Error,
             reason: String::new(),
             report: None,

@@ -1,7 +1,8 @@
 //! The harness's output files, byte for byte, against committed copies (`tests/golden/`): summary.json,
 //! summary.html, junit.xml and linkbench.prom as `run` writes them, and the table `run` and `summary`
-//! print. Two fixtures: a made-up plan whose pairs cover every verdict, latency and bandwidth, baseline
-//! results, comparisons in every state and names that need escaping in each format; and a nightly run
+//! print. Two fixtures: a made-up plan whose pairs cover every verdict, latency and bandwidth, CPU
+//! figures (both sides, one side, none), baseline results, comparisons in every state and names that
+//! need escaping in each format; and a nightly run
 //! compared for real (`--baseline` and `[[compare]]`) on linkbench-compare's fixture reports
 //! (tests/fixtures/compare: 2 Gbit/s against 1 Gbit/s). A summary.json read back and written again
 //! comes out the same.
@@ -14,7 +15,9 @@ mod common;
 use common::repo;
 use linkbench_harness::baseline;
 use linkbench_harness::export;
-use linkbench_harness::model::{BaselineResult, PairOutcome, SuiteComparison, Summary, Verdict};
+use linkbench_harness::model::{
+    BaselineResult, PairCpu, PairOutcome, SideCpuFigures, SuiteComparison, Summary, Verdict,
+};
 use std::path::{Path, PathBuf};
 
 /// The table for the screen (`run` and `summary` print it).
@@ -99,6 +102,7 @@ fn outcome(
         test: test.into(),
         bits_per_second: bps,
         latency_p99_ns: p99,
+        cpu: None,
         verdict,
         reason: reason.into(),
         report: bps
@@ -107,6 +111,20 @@ fn outcome(
         attempts: if verdict == Verdict::Error { 2 } else { 1 },
         seconds: 1.25 + bps.unwrap_or(0.0) / 1e10,
         baseline: None,
+    }
+}
+
+/// A pair's CPU figures.
+fn cpu(client: Option<SideCpuFigures>, server: Option<SideCpuFigures>) -> PairCpu {
+    PairCpu { client, server }
+}
+
+/// One side's CPU figures: per GB (bandwidth) or per round trip (latency), and the host's utilization.
+fn side(s_per_gb: Option<f64>, us_per_rt: Option<f64>, util: Option<f64>) -> SideCpuFigures {
+    SideCpuFigures {
+        cpu_s_per_gb: s_per_gb,
+        cpu_us_per_round_trip: us_per_rt,
+        host_utilization_percent: util,
     }
 }
 
@@ -144,6 +162,12 @@ fn every_branch() -> Summary {
             ));
         }
     }
+    // CPU figures: both sides (h1->h2), the server's never arrived (h1->h4); latency further down.
+    pairs[0].cpu = Some(cpu(
+        Some(side(Some(0.2137), None, Some(41.25))),
+        Some(side(Some(0.35), None, Some(63.0))),
+    ));
+    pairs[2].cpu = Some(cpu(Some(side(Some(1.234), None, None)), None));
     pairs[0].baseline = Some(BaselineResult {
         change_percent: Some(-1.234),
         verdict: "no_change".into(),
@@ -175,6 +199,11 @@ fn every_branch() -> Summary {
         None,
         Some(23_456.7),
         "",
+    ));
+    let last = pairs.len() - 1;
+    pairs[last].cpu = Some(cpu(
+        Some(side(None, Some(18.04), Some(50.5))),
+        Some(side(None, Some(9.5), None)),
     ));
     pairs.push(outcome(
         "acc",

@@ -35,7 +35,7 @@ struct Args {
     /// Write the output here instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Noise band, METRIC=PERCENT (repeatable): bandwidth=2, latency=5, latency_p99_ns=10, ...
+    /// Noise band, METRIC=PERCENT (repeatable): bandwidth=2, latency=5, cpu=10 (the defaults), latency_p99_ns=10, ...
     #[arg(long = "threshold", value_name = "METRIC=PCT")]
     thresholds: Vec<String>,
 }

@@ -231,6 +231,13 @@ impl RdmaArgs {
 
     fn settings(&self, test: TestKind) -> Result<RdmaSettings, CliError> {
         let op = self.op.unwrap_or(RdmaOp::Write);
+        if self.use_event && test == TestKind::Lat {
+            return Err(CliError(
+                "--use-event applies to RDMA bandwidth tests (bw, bibw): latency always busy-polls, so its \
+                 CPU cost is one core per queue pair; drop --use-event"
+                    .into(),
+            ));
+        }
         if let Some(m) = self.mtu {
             if crate::transport::rdma::verbs::mtu_from_bytes(m).is_none() {
                 return Err(CliError(format!(
@@ -264,8 +271,8 @@ impl RdmaArgs {
 }
 
 impl ClientArgs {
-    /// Checks combinations and builds the run's configuration.
-    pub fn into_config(self, command_line: Vec<String>) -> Result<ClientConfig, CliError> {
+    /// Checks the flags that belong to one transport or test kind; for RDMA, builds its settings.
+    fn check_transport_flags(&self) -> Result<Option<RdmaSettings>, CliError> {
         if self.reverse && self.test != TestKind::Bw {
             return Err(CliError(format!(
                 "--reverse applies to --test bw only (bibw already runs both ways; lat is a round trip), not {}",
@@ -277,14 +284,13 @@ impl ClientArgs {
                 "--zerocopy applies to bandwidth tests (bw, bibw), not lat".into(),
             ));
         }
-        let recv_mode = self.recv_mode;
-        if recv_mode != RecvMode::Copy && self.test == TestKind::Lat {
+        if self.recv_mode != RecvMode::Copy && self.test == TestKind::Lat {
             return Err(CliError(
                 "--recv-mode applies to TCP bandwidth tests (bw, bibw), not lat; drop it or use --test bw"
                     .into(),
             ));
         }
-        let rdma = match self.transport {
+        Ok(match self.transport {
             TransportKind::Tcp => {
                 if let Some(flag) = self.rdma.any_given() {
                     return Err(CliError(format!(
@@ -294,7 +300,7 @@ impl ClientArgs {
                 None
             }
             TransportKind::Rdma => {
-                if recv_mode != RecvMode::Copy {
+                if self.recv_mode != RecvMode::Copy {
                     return Err(CliError(
                         "--recv-mode is a TCP option: RDMA places data in registered memory without a copy"
                             .into(),
@@ -309,7 +315,13 @@ impl ClientArgs {
                 }
                 Some(self.rdma.settings(self.test)?)
             }
-        };
+        })
+    }
+
+    /// Checks combinations and builds the run's configuration.
+    pub fn into_config(self, command_line: Vec<String>) -> Result<ClientConfig, CliError> {
+        let rdma = self.check_transport_flags()?;
+        let recv_mode = self.recv_mode;
         let rdma_device = self.rdma.request();
         if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
             return Err(CliError("use either --size or --sweep, not both".into()));
@@ -599,6 +611,14 @@ mod tests {
             (
                 vec!["h", "--test", "lat", "--zerocopy"],
                 "--zerocopy applies",
+            ),
+            (
+                vec!["h", "--transport", "rdma", "--test", "lat", "--use-event"],
+                "--use-event applies to RDMA bandwidth",
+            ),
+            (
+                vec!["h", "--test", "lat", "--recv-mode", "zerocopy"],
+                "--recv-mode applies to TCP bandwidth",
             ),
             (
                 vec!["h", "--size", "1K", "--sweep", "2:4"],

@@ -194,6 +194,16 @@ impl TrialRun<'_> {
             Err(e) => (SideReport::default(), Some(e)),
         };
         let mut thread_errors = outcome.errors.clone();
+        if spec.recv_mode != crate::plan::RecvMode::Copy
+            && server_report.received.is_some()
+            && server_report.receive.is_none()
+        {
+            thread_errors.push(format!(
+                "the server received with recv() (copy), not --recv-mode {}: it is older than this client \
+                 (report 1.4.0); upgrade linkbench-server on that host or drop --recv-mode",
+                spec.recv_mode.name()
+            ));
+        }
         thread_errors.extend(
             server_report
                 .errors

@@ -34,7 +34,8 @@ pub fn page(comparison: &Comparison, baseline: &Side, candidates: &[Side]) -> St
          td:first-child{{text-align:left}} .regression{{color:#b00;font-weight:bold}} .improvement{{color:#070}}\
          .plot{{display:inline-block;margin:0.5em}} h2{{margin-top:1.5em}}</style></head><body>\n\
          <h1>linkbench-compare: {}</h1>\n<p>Baseline <code>{}</code>. A regression is significant (Mann-Whitney U, \
-         Holm-corrected across the metrics of each result, alpha 0.05), larger than the noise band, and its \
+         Holm-corrected across the metrics of each result, its CPU cost apart from its speed, alpha 0.05), larger \
+         than the noise band, and its \
          bootstrap 95% interval lies wholly outside the band.</p>\n",
         escape(&render::verdict_words(comparison)),
         escape(&comparison.baseline),

@@ -2,8 +2,12 @@
 //! message size, streams, direction), compare each metric over the trials of each side, and decide.
 //!
 //! A change is a **regression** only when it is statistically significant (Mann-Whitney U, Holm-corrected
-//! across every metric compared for a candidate, alpha 0.05), larger than the metric's noise band, and its
+//! across the metrics of one group of a result, alpha 0.05), larger than the metric's noise band, and its
 //! bootstrap 95% interval lies wholly outside the band (a change at the band's edge is not beyond it).
+//! The groups ([`MetricGroup`]) are speed (bandwidth or latency) and CPU cost (each side's CPU-seconds
+//! per GB or CPU-microseconds per round trip, from the report's `cpu`): CPU cost is its own question,
+//! with its own noise band, and a result without CPU figures (a report older than 1.4.0) simply has no
+//! CPU metric.
 //! When the trial counts cannot reach significance whatever the data (the smallest Mann-Whitney p,
 //! 2 / C(n1 + n2, n1), times the Holm family size, is not below 0.05) the verdict is "not enough
 //! trials", with how many would do ([`TrialsNeeded`]): four a side for one metric, five for the four
@@ -35,10 +39,35 @@ const MIN_SAMPLES: usize = 2;
 /// Significance level.
 pub const ALPHA: f64 = 0.05;
 
+/// What a metric measures: its `--threshold` group name, and the metrics Holm-corrected together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricGroup {
+    /// Bandwidth and message rate (`--threshold bandwidth=PCT`).
+    Bandwidth,
+    /// Round-trip percentiles (`--threshold latency=PCT`).
+    Latency,
+    /// Each side's CPU cost per unit of work (`--threshold cpu=PCT`).
+    Cpu,
+}
+
+impl MetricGroup {
+    /// The group's name in `--threshold GROUP=PCT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricGroup::Bandwidth => "bandwidth",
+            MetricGroup::Latency => "latency",
+            MetricGroup::Cpu => "cpu",
+        }
+    }
+}
+
 /// A metric that can be compared.
 #[derive(Debug, Clone, Copy)]
 pub struct Metric {
     pub name: &'static str,
+    /// Its group: `--threshold GROUP=PCT` sets the band of all of them, and the Holm correction runs
+    /// over the metrics of one group of a result (speed and CPU cost are separate questions).
+    pub group: MetricGroup,
     pub higher_is_better: bool,
     /// Default noise band in percent.
     pub band_percent: f64,
@@ -49,10 +78,18 @@ pub struct Metric {
     extract: fn(&TestResult) -> Option<f64>,
 }
 
+/// Default noise band of the CPU-cost metrics, percent. CPU time is noisier than the bytes moved: the
+/// same link measured twice spends different CPU as frequency scaling, cache and interrupt placement,
+/// other processes and the kernel's batching (how many bytes one system call or one interrupt moved)
+/// differ, so the band is five times bandwidth's 2%. `--threshold cpu=PCT` (or one metric by name)
+/// changes it.
+pub const CPU_BAND_PERCENT: f64 = 10.0;
+
 /// Every metric, in display order.
-pub const METRICS: [Metric; 6] = [
+pub const METRICS: [Metric; 10] = [
     Metric {
         name: "bits_per_second",
+        group: MetricGroup::Bandwidth,
         higher_is_better: true,
         band_percent: 2.0,
         unit: "Gbit/s",
@@ -61,6 +98,7 @@ pub const METRICS: [Metric; 6] = [
     },
     Metric {
         name: "messages_per_second",
+        group: MetricGroup::Bandwidth,
         higher_is_better: true,
         band_percent: 2.0,
         unit: "Mmsg/s",
@@ -69,6 +107,7 @@ pub const METRICS: [Metric; 6] = [
     },
     Metric {
         name: "latency_p50_ns",
+        group: MetricGroup::Latency,
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
@@ -77,6 +116,7 @@ pub const METRICS: [Metric; 6] = [
     },
     Metric {
         name: "latency_p99_ns",
+        group: MetricGroup::Latency,
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
@@ -85,6 +125,7 @@ pub const METRICS: [Metric; 6] = [
     },
     Metric {
         name: "latency_p99_9_ns",
+        group: MetricGroup::Latency,
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
@@ -93,17 +134,56 @@ pub const METRICS: [Metric; 6] = [
     },
     Metric {
         name: "latency_max_ns",
+        group: MetricGroup::Latency,
         higher_is_better: false,
         band_percent: 5.0,
         unit: "us",
         derived_from: None,
         extract: |r| r.latency.as_ref().map(|l| l.round_trip_ns.max as f64),
     },
+    // CPU cost per unit of work, each side as it measured its data threads (report's `cpu.client` and
+    // `cpu.server`): lower is better; present only where the report has the figure.
+    Metric {
+        name: "client_cpu_s_per_gb",
+        group: MetricGroup::Cpu,
+        higher_is_better: false,
+        band_percent: CPU_BAND_PERCENT,
+        unit: "s/GB",
+        derived_from: None,
+        extract: |r| r.cpu.as_ref()?.client.as_ref()?.cpu_s_per_gb,
+    },
+    Metric {
+        name: "server_cpu_s_per_gb",
+        group: MetricGroup::Cpu,
+        higher_is_better: false,
+        band_percent: CPU_BAND_PERCENT,
+        unit: "s/GB",
+        derived_from: None,
+        extract: |r| r.cpu.as_ref()?.server.as_ref()?.cpu_s_per_gb,
+    },
+    Metric {
+        name: "client_cpu_us_per_round_trip",
+        group: MetricGroup::Cpu,
+        higher_is_better: false,
+        band_percent: CPU_BAND_PERCENT,
+        unit: "us/RT",
+        derived_from: None,
+        extract: |r| r.cpu.as_ref()?.client.as_ref()?.cpu_us_per_round_trip,
+    },
+    Metric {
+        name: "server_cpu_us_per_round_trip",
+        group: MetricGroup::Cpu,
+        higher_is_better: false,
+        band_percent: CPU_BAND_PERCENT,
+        unit: "us/RT",
+        derived_from: None,
+        extract: |r| r.cpu.as_ref()?.server.as_ref()?.cpu_us_per_round_trip,
+    },
 ];
 
 /// A `--threshold` that cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("invalid --threshold '{0}': use METRIC=PERCENT with METRIC one of bandwidth, latency, {names}, e.g. bits_per_second=3", names = METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))]
+#[error("invalid --threshold '{0}': use METRIC=PERCENT with METRIC one of bandwidth, latency, cpu, {names}, e.g. bits_per_second=3", names = METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))]
 pub struct ThresholdError(pub String);
 
 /// Noise bands per metric, in percent.
@@ -117,7 +197,7 @@ impl Default for Bands {
 }
 
 impl Bands {
-    /// Applies `METRIC=PERCENT`; `bandwidth` and `latency` set a whole group.
+    /// Applies `METRIC=PERCENT`; `bandwidth`, `latency` and `cpu` set a whole group.
     pub fn set(&mut self, text: &str) -> Result<(), ThresholdError> {
         let err = || ThresholdError(text.to_string());
         let (name, value) = text.split_once('=').ok_or_else(err)?;
@@ -129,23 +209,12 @@ impl Bands {
         if !pct.is_finite() || !(0.0..=1000.0).contains(&pct) {
             return Err(err());
         }
-        let names: Vec<&'static str> = match name.trim() {
-            "bandwidth" => METRICS
-                .iter()
-                .filter(|m| m.higher_is_better)
-                .map(|m| m.name)
-                .collect(),
-            "latency" => METRICS
-                .iter()
-                .filter(|m| !m.higher_is_better)
-                .map(|m| m.name)
-                .collect(),
-            other => METRICS
-                .iter()
-                .filter(|m| m.name == other)
-                .map(|m| m.name)
-                .collect(),
-        };
+        let name = name.trim();
+        let names: Vec<&'static str> = METRICS
+            .iter()
+            .filter(|m| m.name == name || m.group.name() == name)
+            .map(|m| m.name)
+            .collect();
         if names.is_empty() {
             return Err(err());
         }
@@ -213,7 +282,7 @@ pub enum MetricVerdict {
 /// give a Holm-corrected p at or above alpha.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TrialsNeeded {
-    /// Metrics corrected together (the result's independent metrics).
+    /// Metrics corrected together (the independent metrics of the result in this metric's group).
     pub family: usize,
     /// Trials per side, with both sides equal.
     pub per_side: usize,
@@ -472,26 +541,43 @@ fn metric_named(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.name == name)
 }
 
-/// Holm-corrects the independent metrics of one result (each result is its own question: "did this test
-/// change?"), gives derived metrics their source's adjusted p, and decides every metric.
+/// Whether a comparison's metric is one of `group` and has a test of its own (not derived).
+fn independent_in(m: &MetricComparison, group: MetricGroup) -> bool {
+    metric_named(&m.metric).is_some_and(|x| x.group == group && x.derived_from.is_none())
+}
+
+/// Holm-corrects the independent metrics of one result, group by group (speed and CPU cost are separate
+/// questions: "did this test get slower?" and "does it cost more CPU?"), gives derived metrics their
+/// source's adjusted p, and decides every metric.
 ///
 /// Why per result and not across a whole sweep: with 5 trials a side the smallest possible Mann-Whitney p
 /// is 2/252 = 0.008, so a correction over the ten metrics of a 4-size sweep could never reach 0.05 and no
 /// regression would ever be found. The noise band and the rule that the interval must lie outside it are
 /// what keep many sizes from flagging noise (tests/compare.rs measures the false-regression rate).
+/// Why CPU cost apart: in one family with bandwidth it would raise the trials bandwidth needs from 4 to
+/// 5 a side, and a report without CPU figures would be judged differently from one with them.
 fn adjust_and_decide(metrics: &mut [MetricComparison]) {
-    let family: Vec<usize> = (0..metrics.len())
-        .filter(|&i| {
-            metrics[i].p_value.is_some()
-                && metric_named(&metrics[i].metric).is_some_and(|m| m.derived_from.is_none())
-        })
-        .collect();
-    let p: Vec<f64> = family
-        .iter()
-        .map(|&i| metrics[i].p_value.unwrap_or(1.0))
-        .collect();
-    for (&i, adjusted) in family.iter().zip(stats::holm(&p)) {
-        metrics[i].p_adjusted = Some(adjusted);
+    let mut family_of = vec![1; metrics.len()];
+    for group in [
+        MetricGroup::Bandwidth,
+        MetricGroup::Latency,
+        MetricGroup::Cpu,
+    ] {
+        let family: Vec<usize> = (0..metrics.len())
+            .filter(|&i| metrics[i].p_value.is_some() && independent_in(&metrics[i], group))
+            .collect();
+        let p: Vec<f64> = family
+            .iter()
+            .map(|&i| metrics[i].p_value.unwrap_or(1.0))
+            .collect();
+        for (&i, adjusted) in family.iter().zip(stats::holm(&p)) {
+            metrics[i].p_adjusted = Some(adjusted);
+        }
+        for (i, m) in metrics.iter().enumerate() {
+            if metric_named(&m.metric).is_some_and(|x| x.group == group) {
+                family_of[i] = family.len().max(1);
+            }
+        }
     }
     for i in 0..metrics.len() {
         if let Some(source) = metric_named(&metrics[i].metric).and_then(|m| m.derived_from) {
@@ -501,8 +587,7 @@ fn adjust_and_decide(metrics: &mut [MetricComparison]) {
                 .and_then(|x| x.p_adjusted);
         }
     }
-    let family = family.len().max(1);
-    for m in metrics.iter_mut() {
+    for (m, family) in metrics.iter_mut().zip(family_of) {
         m.verdict = decide(m);
         let (n1, n2) = (m.baseline_samples.len(), m.candidate_samples.len());
         // Holm multiplies the smallest p by the family size: when even the smallest p these trial
@@ -679,6 +764,97 @@ mod tests {
         let mut metrics = vec![metric("latency_p50_ns", &base, &beyond_it, 5.0)];
         adjust_and_decide(&mut metrics);
         assert_eq!(metrics[0].verdict, MetricVerdict::Regression);
+    }
+
+    #[test]
+    fn cpu_cost_is_its_own_holm_family_with_its_own_band() {
+        let bw = |n: usize, scale: f64| -> Vec<f64> {
+            (0..n).map(|i| (100.0 + i as f64) * scale).collect()
+        };
+        let judge = |n: usize, cpu_scale: f64| {
+            let mut metrics = vec![
+                metric("bits_per_second", &bw(n, 1.0), &bw(n, 0.5), 2.0),
+                metric(
+                    "client_cpu_s_per_gb",
+                    &bw(n, 1.0),
+                    &bw(n, cpu_scale),
+                    CPU_BAND_PERCENT,
+                ),
+                metric(
+                    "server_cpu_s_per_gb",
+                    &bw(n, 1.0),
+                    &bw(n, cpu_scale),
+                    CPU_BAND_PERCENT,
+                ),
+            ];
+            adjust_and_decide(&mut metrics);
+            metrics
+        };
+        // Four trials a side: bandwidth alone in its family is judged as before; the two CPU metrics
+        // corrected together need five.
+        let m = judge(4, 1.5);
+        assert_eq!(m[0].verdict, MetricVerdict::Regression);
+        assert_eq!(
+            m[0].p_adjusted, m[0].p_value,
+            "bandwidth's family is itself"
+        );
+        for cpu in &m[1..] {
+            assert_eq!(cpu.verdict, MetricVerdict::NotEnoughTrials, "{cpu:?}");
+            assert_eq!(cpu.trials_needed.unwrap().family, 2);
+        }
+        // Five a side: 50% more CPU per GB is a regression (lower is better); 8% is inside the band.
+        let m = judge(5, 1.5);
+        assert!(m[1..]
+            .iter()
+            .all(|x| x.verdict == MetricVerdict::Regression));
+        let m = judge(5, 1.08);
+        assert!(m[1..].iter().all(|x| x.verdict == MetricVerdict::NoChange));
+        // Less CPU is an improvement.
+        let m = judge(5, 0.6);
+        assert!(m[1..]
+            .iter()
+            .all(|x| x.verdict == MetricVerdict::Improvement));
+    }
+
+    #[test]
+    fn the_cpu_band_defaults_to_ten_percent_and_has_its_own_threshold() {
+        let cpu = [
+            "client_cpu_s_per_gb",
+            "server_cpu_s_per_gb",
+            "client_cpu_us_per_round_trip",
+            "server_cpu_us_per_round_trip",
+        ];
+        let mut bands = Bands::default();
+        assert!(cpu.iter().all(|m| bands.get(m) == 10.0));
+        // `latency` (lower is better too) leaves the CPU metrics alone.
+        bands.set("latency=7").unwrap();
+        assert_eq!(bands.get("latency_p99_ns"), 7.0);
+        assert!(cpu.iter().all(|m| bands.get(m) == 10.0));
+        bands.set("cpu=15%").unwrap();
+        assert!(cpu.iter().all(|m| bands.get(m) == 15.0));
+        assert_eq!(bands.get("bits_per_second"), 2.0);
+        bands.set("server_cpu_s_per_gb=25").unwrap();
+        assert_eq!(bands.get("server_cpu_s_per_gb"), 25.0);
+        assert_eq!(bands.get("client_cpu_s_per_gb"), 15.0);
+        let e = Bands::default()
+            .set("cpu_s_per_gb=3")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bandwidth, latency, cpu, bits_per_second"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cpu_metrics_are_named_for_people() {
+        let m = metric("server_cpu_us_per_round_trip", &[12.5; 5], &[13.0; 5], 10.0);
+        let cells = render::row(&m).cells;
+        assert_eq!(cells[0], "server CPU (us/RT)");
+        assert_eq!((cells[1].as_str(), cells[2].as_str()), ("12.50", "13.00"));
+        let m = metric("client_cpu_s_per_gb", &[0.25; 5], &[0.5; 5], 10.0);
+        assert_eq!(render::row(&m).cells[0], "client CPU (s/GB)");
+        assert_eq!(render::row(&m).cells[3], "+100.0% (band 10%)");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Output of a comparison: a table for the terminal (coloured when it is one), Markdown for a PR or a
-//! wiki, and JSON for machines. Values are shown in Gbit/s, Mmsg/s and microseconds.
+//! wiki, and JSON for machines. Values are shown in Gbit/s, Mmsg/s and microseconds; CPU cost in
+//! CPU-seconds per GB (`s/GB`) and CPU-microseconds per round trip (`us/RT`), as the report has them.
 
 use super::{
     CandidateComparison, Comparison, MatchedResult, MetricComparison, MetricVerdict, METRICS,
 };
 use std::fmt::Write;
 
-/// A metric's value in its display unit (Gbit/s, Mmsg/s, us), with the unit.
+/// A metric's value in its display unit (Gbit/s, Mmsg/s, us, s/GB, us/RT), with the unit.
 pub fn scaled(metric: &str, value: f64) -> (f64, &'static str) {
     let unit = METRICS
         .iter()
@@ -17,6 +18,7 @@ pub fn scaled(metric: &str, value: f64) -> (f64, &'static str) {
         "Gbit/s" => 1e9,
         "Mmsg/s" => 1e6,
         "us" => 1e3,
+        // CPU cost is reported in its display units already.
         _ => 1.0,
     };
     (value / divisor, unit)
@@ -39,6 +41,8 @@ fn short_name(metric: &str) -> &str {
         "latency_p99_ns" => "latency p99",
         "latency_p99_9_ns" => "latency p99.9",
         "latency_max_ns" => "latency max",
+        "client_cpu_s_per_gb" | "client_cpu_us_per_round_trip" => "client CPU",
+        "server_cpu_s_per_gb" | "server_cpu_us_per_round_trip" => "server CPU",
         other => other,
     }
 }
@@ -299,7 +303,7 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(out, "\n**Verdict: {}**", verdict_words(c));
     let _ = writeln!(
         out,
-        "\nA regression is significant (Mann-Whitney U, Holm-corrected across the metrics of each result, alpha {}), beyond the noise band, with its \
+        "\nA regression is significant (Mann-Whitney U, Holm-corrected across the metrics of each result, its CPU cost apart from its speed, alpha {}), beyond the noise band, with its \
          bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict; a candidate \
          trial that did not complete fails the comparison.",
         c.alpha, c.min_trials

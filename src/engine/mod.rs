@@ -5,6 +5,7 @@
 
 pub mod bandwidth;
 pub mod buffer;
+pub mod cpu;
 pub mod latency;
 pub mod pinning;
 pub mod progress;
@@ -161,9 +162,14 @@ pub struct SideOutcome {
     pub receive: Option<crate::model::ReceiveStats>,
 }
 
+/// What a data thread hands back when it ends: its figures, its error, whether it was pinned, its CPU.
+type ThreadEnd = (ThreadOutcome, Option<TransportError>, bool, cpu::ThreadCpu);
+
 /// A side whose data threads are running.
 pub struct RunningSide {
-    handles: Vec<JoinHandle<(ThreadOutcome, Option<TransportError>, bool)>>,
+    handles: Vec<JoinHandle<ThreadEnd>>,
+    /// Where the host's CPU window starts.
+    host_mark: Arc<progress::HostMark>,
     /// Each data thread sends once when it ends.
     done: std::sync::mpsc::Receiver<()>,
     finished: usize,
@@ -219,10 +225,12 @@ impl RunningSide {
             all_pinned: true,
             ..Default::default()
         };
+        let mut thread_cpu = Vec::with_capacity(self.handles.len());
         for handle in self.handles {
             match handle.join() {
-                Ok((outcome, error, pinned)) => {
+                Ok((outcome, error, pinned, cpu)) => {
                     out.all_pinned &= pinned;
+                    thread_cpu.push(cpu);
                     if let Some(e) = error {
                         out.errors.push(e.to_string());
                     }
@@ -237,6 +245,12 @@ impl RunningSide {
                 Err(_) => out.errors.push("a data thread panicked".to_string()),
             }
         }
+        out.cpu = cpu::side_sample(&thread_cpu, &self.host_mark);
+        out.receive = out.received.iter().fold(None, |acc, r| {
+            let mut total: crate::model::ReceiveStats = acc.unwrap_or_default();
+            total.add(&r.receive);
+            Some(total)
+        });
         out
     }
 }
@@ -288,6 +302,7 @@ fn tcp_jobs(
     let size = spec.message_size as usize;
     let interval_ns = (spec.interval_s * 1e9) as u64;
     let expected = expected_intervals(spec);
+    let mode = spec.recv_mode;
     let mut work: Vec<(Role, Box<dyn DataStream>)> = Vec::new();
     for stream in streams {
         match roles {
@@ -321,8 +336,13 @@ fn tcp_jobs(
                         (ThreadOutcome::Sent(o), e)
                     }
                     Role::Receive => {
-                        let (o, e) =
-                            bandwidth::receive_loop(s, size, epoch, interval_ns, expected, p);
+                        let settings = bandwidth::ReceiveSettings {
+                            size,
+                            mode,
+                            interval_ns,
+                            expected_intervals: expected,
+                        };
+                        let (o, e) = bandwidth::receive_loop(s, settings, epoch, p);
                         (ThreadOutcome::Received(o), e)
                     }
                     Role::Ping => {
@@ -393,7 +413,12 @@ fn rdma_jobs(
 /// Starts one pinned thread per job; they wait for each other before starting work.
 fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, EngineError> {
     let roles: Vec<Role> = jobs.iter().map(|(r, _)| *r).collect();
-    let progress: Arc<Vec<Progress>> = Arc::new(jobs.iter().map(|_| Progress::default()).collect());
+    let host_mark = Arc::new(progress::HostMark::new());
+    let progress: Arc<Vec<Progress>> = Arc::new(
+        jobs.iter()
+            .map(|_| Progress::with_host_mark(Arc::clone(&host_mark)))
+            .collect(),
+    );
     let barrier = Arc::new(Barrier::new(jobs.len()));
     let (done_tx, done) = std::sync::mpsc::channel();
     let epoch = Instant::now();
@@ -408,15 +433,22 @@ fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, E
             .spawn(move || {
                 let pinned = pinning::pin_current_thread(cpu);
                 barrier.wait();
+                let born = cpu::CpuStamp::now();
                 let (outcome, error) = job(&progress[index], epoch);
+                let cpu = cpu::ThreadCpu::new(
+                    born,
+                    progress[index].measured_from(),
+                    cpu::CpuStamp::now(),
+                );
                 let _ = done_tx.send(());
-                (outcome, error, pinned)
+                (outcome, error, pinned, cpu)
             })
             .map_err(EngineError::Spawn)?;
         handles.push(handle);
     }
     drop(done_tx);
     Ok(RunningSide {
+        host_mark,
         done,
         finished: 0,
         handles,

@@ -289,9 +289,12 @@ pub fn bandwidth_loop(
                 start_ns: ns_since(first),
                 end_ns: ns_since(last.max(first)),
                 intervals,
+                receive: Default::default(),
             });
         } else {
-            progress.start_measuring();
+            // A passive side cannot tell the phases apart: live lines count it as measuring, its CPU
+            // time covers its whole life.
+            progress.start_passive();
         }
         // Passive sides wait for the peer's FIN; bibw sides for both FINs.
         let wait_peer = matches!(role, Role::Serve | Role::PostAndServe);

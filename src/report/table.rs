@@ -1,6 +1,10 @@
-//! Human output: perftest-like result tables and the live per-interval lines.
+//! Human output: perftest-like result tables and the live per-interval lines. Each row ends with the
+//! trial's CPU cost per unit of work on the client and the server side (`c/s`): data-thread
+//! CPU-seconds per GB moved for bandwidth, CPU-microseconds per round trip for latency; a side whose
+//! figure is missing (an older server, no accounting) shows `-`.
 
 use crate::model::report::TestResult;
+use crate::model::SideCpu;
 use crate::plan::TestKind;
 use crate::units::format_size;
 
@@ -8,12 +12,20 @@ use crate::units::format_size;
 pub fn header(test: TestKind) -> String {
     match test {
         TestKind::Bw | TestKind::Bibw => format!(
-            "{:>8} {:>7} {:>5} {:>12} {:>8} {:>10} {:>10} {:>10}",
-            "#bytes", "streams", "trial", "messages", "time[s]", "Gbit/s", "Mmsg/s", "peak Gb/s"
+            "{:>8} {:>7} {:>5} {:>12} {:>8} {:>10} {:>10} {:>10} {:>15}",
+            "#bytes",
+            "streams",
+            "trial",
+            "messages",
+            "time[s]",
+            "Gbit/s",
+            "Mmsg/s",
+            "peak Gb/s",
+            "CPU s/GB c/s"
         ),
         TestKind::Lat => format!(
-            "{:>8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}   (round trip, us)",
-            "#bytes", "trial", "iters", "min", "p50", "p90", "p99", "p99.9", "max", "mean"
+            "{:>8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>15}   (round trip, us)",
+            "#bytes", "trial", "iters", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "CPU us/RT c/s"
         ),
     }
 }
@@ -27,7 +39,7 @@ pub fn row(result: &TestResult) -> String {
     };
     match (&result.bandwidth, &result.latency) {
         (Some(bw), _) => format!(
-            "{:>8} {:>7} {:>5} {:>12} {:>8.3} {:>10.3} {:>10.4} {:>10}{}",
+            "{:>8} {:>7} {:>5} {:>12} {:>8.3} {:>10.3} {:>10.4} {:>10} {:>15}{}",
             format_size(result.message_size),
             result.streams,
             result.trial,
@@ -38,13 +50,14 @@ pub fn row(result: &TestResult) -> String {
             bw.best_interval_bits_per_second
                 .map(|b| format!("{:.3}", b / 1e9))
                 .unwrap_or_else(|| "-".into()),
+            cpu_cell(result, |s| s.cpu_s_per_gb),
             incomplete
         ),
         (None, Some(lat)) => {
             let us = |ns: u64| ns as f64 / 1000.0;
             let s = &lat.round_trip_ns;
             format!(
-                "{:>8} {:>5} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}{}",
+                "{:>8} {:>5} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>15}{}",
                 format_size(result.message_size),
                 result.trial,
                 lat.count,
@@ -55,6 +68,7 @@ pub fn row(result: &TestResult) -> String {
                 us(s.p99_9),
                 us(s.max),
                 s.mean / 1000.0,
+                cpu_cell(result, |s| s.cpu_us_per_round_trip),
                 incomplete
             )
         }
@@ -65,6 +79,41 @@ pub fn row(result: &TestResult) -> String {
             incomplete
         ),
     }
+}
+
+/// Both sides' CPU cost per unit, `client/server` (see [`client_server`]).
+fn cpu_cell(result: &TestResult, per_unit: fn(&SideCpu) -> Option<f64>) -> String {
+    let cpu = result.cpu.as_ref();
+    client_server(
+        cpu.and_then(|c| c.client.as_ref()).and_then(per_unit),
+        cpu.and_then(|c| c.server.as_ref()).and_then(per_unit),
+    )
+}
+
+/// A client and a server figure as `client/server`, three significant digits each, `-` for a side
+/// without one: `0.214/0.350`, `18.0/-`.
+pub fn client_server(client: Option<f64>, server: Option<f64>) -> String {
+    let side = |v: Option<f64>| {
+        v.filter(|v| v.is_finite())
+            .map(three_significant)
+            .unwrap_or_else(|| "-".into())
+    };
+    format!("{}/{}", side(client), side(server))
+}
+
+/// Three significant digits, without an exponent: 0.214, 12.3, 1534 (a larger value keeps its digits).
+pub fn three_significant(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    // The digits are counted after rounding, so that 99.96 is 100, not 100.0.
+    let step = 10f64.powi(v.abs().log10().floor() as i32 - 2);
+    let rounded = (v / step).round() * step;
+    if rounded.abs() >= 100.0 {
+        return format!("{v:.0}");
+    }
+    let decimals = (2 - rounded.abs().log10().floor() as i32).clamp(0, 9) as usize;
+    format!("{rounded:.decimals$}")
 }
 
 /// A live line for one interval of a bandwidth test.
@@ -99,4 +148,93 @@ pub fn live_latency_line(
         "  [lat] {start_s:>6.2}-{end_s:<6.2} s  {:>10} round trips  mean {:>9.2} us",
         round_trips, mean_us
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CpuReport, CpuSpan};
+
+    /// The first result of a committed example report.
+    fn example(name: &str) -> TestResult {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results-schema/examples")
+            .join(format!("{name}.json"));
+        let report: crate::report::Report =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        report.results[0].clone()
+    }
+
+    fn side(s_per_gb: Option<f64>, us_per_rt: Option<f64>) -> SideCpu {
+        SideCpu {
+            data_threads: 1,
+            span: CpuSpan::MeasuredPhase,
+            user_s: 0.1,
+            system_s: 0.2,
+            cores_busy: Some(0.3),
+            cpu_s_per_gb: s_per_gb,
+            cpu_us_per_round_trip: us_per_rt,
+            host: None,
+        }
+    }
+
+    fn with_cpu(mut r: TestResult, client: Option<SideCpu>, server: Option<SideCpu>) -> TestResult {
+        r.cpu = Some(CpuReport {
+            client,
+            server,
+            explanation: String::new(),
+        });
+        r
+    }
+
+    /// The last column of a line: the CPU cell (before any `(incomplete)` or unit note).
+    fn last_column(line: &str) -> &str {
+        line.split_whitespace().last().unwrap()
+    }
+
+    #[test]
+    fn bandwidth_rows_end_with_both_sides_cpu_seconds_per_gb() {
+        let header = header(TestKind::Bw);
+        assert!(header.ends_with("peak Gb/s    CPU s/GB c/s"), "{header}");
+        let bw = example("loopback-tcp-bw");
+        let r = with_cpu(
+            bw.clone(),
+            Some(side(Some(0.2137), None)),
+            Some(side(Some(0.35), None)),
+        );
+        let line = row(&r);
+        assert_eq!(last_column(&line), "0.214/0.350");
+        assert_eq!(line.len(), header.len(), "the cell sits under its header");
+        // A side without the figure, and a report without any CPU figures (older than 1.4.0).
+        let r = with_cpu(bw.clone(), Some(side(Some(12.345), None)), None);
+        assert_eq!(last_column(&row(&r)), "12.3/-");
+        assert_eq!(last_column(&row(&bw)), "-/-");
+    }
+
+    #[test]
+    fn latency_rows_show_both_sides_cpu_microseconds_per_round_trip() {
+        let header = header(TestKind::Lat);
+        assert!(
+            header.ends_with("mean   CPU us/RT c/s   (round trip, us)"),
+            "{header}"
+        );
+        let lat = example("loopback-tcp-lat");
+        let r = with_cpu(
+            lat,
+            Some(side(None, Some(18.04))),
+            Some(side(None, Some(1534.2))),
+        );
+        let line = row(&r);
+        assert_eq!(last_column(&line), "18.0/1534");
+        assert_eq!(line.len() + "   (round trip, us)".len(), header.len());
+    }
+
+    #[test]
+    fn three_significant_digits_without_exponents() {
+        let cells: Vec<String> = [0.0, 0.004567, 0.2137, 1.0, 99.96, 123456.0]
+            .into_iter()
+            .map(three_significant)
+            .collect();
+        assert_eq!(cells, ["0", "0.00457", "0.214", "1.00", "100", "123456"]);
+    }
 }

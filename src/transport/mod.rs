@@ -13,13 +13,16 @@
 //!   error, never a hang.
 //! - `finish` tells the peer this side sends no more and waits for outstanding sends (zero-copy
 //!   completions) so the byte counts are final.
+//! - `recv_chunk` receives in a `--recv-mode` (copy, discard, zerocopy) and says how each chunk came.
 //! - `split` gives independent send and receive halves for bidirectional tests.
 
 pub mod rdma;
 pub mod tcp;
 pub mod zerocopy;
+pub mod zerocopy_rx;
 
 pub use crate::model::ZeroCopyStats;
+pub use crate::plan::RecvMode;
 
 use std::io;
 use thiserror::Error;
@@ -39,6 +42,8 @@ pub enum TransportError {
     },
     #[error("zero-copy send is not available: {0}")]
     ZeroCopyUnavailable(String),
+    #[error("zero-copy receive is not available: {0}; use --recv-mode copy or discard")]
+    ZeroCopyReceiveUnavailable(String),
     #[error(transparent)]
     Rdma(#[from] rdma::RdmaError),
 }
@@ -57,6 +62,17 @@ pub type Connected = (Vec<Box<dyn DataStream>>, Vec<std::net::TcpStream>);
 /// The send half and the receive half of one connection.
 pub type StreamHalves = (Box<dyn DataStream>, Box<dyn DataStream>);
 
+/// A chunk of received payload and how it came off the socket.
+#[derive(Debug)]
+pub enum Chunk<'a> {
+    /// Copied into the caller's buffer by `recv()`; empty when the peer has finished.
+    Copied(&'a [u8]),
+    /// Mapped into user space without a copy (TCP_ZEROCOPY_RECEIVE).
+    Mapped(&'a [u8]),
+    /// This many bytes were received and dropped in the kernel (MSG_TRUNC); never 0.
+    Discarded(usize),
+}
+
 /// One connection carrying messages between two pinned threads.
 pub trait DataStream: Send {
     /// Sends one whole message.
@@ -73,6 +89,21 @@ pub trait DataStream: Send {
             }
         }
         Ok(())
+    }
+    /// Receives the next chunk in `mode`, into `buf` where it copies. `message_left` bytes remain of the
+    /// message in progress (its whole size at a message's start): `discard` reads a message's first byte
+    /// (its phase mark) with `recv()` and drops at most the rest of that message, so a dropped chunk
+    /// never holds the start of a message. Streams without the modes copy.
+    fn recv_chunk<'a>(
+        &'a mut self,
+        mode: RecvMode,
+        buf: &'a mut [u8],
+        message_left: usize,
+        at_message_start: bool,
+    ) -> Result<Chunk<'a>, TransportError> {
+        let _ = (mode, message_left, at_message_start);
+        let n = self.recv_some(buf)?;
+        Ok(Chunk::Copied(&buf[..n]))
     }
     /// Tells the peer no more data follows, after outstanding sends have completed.
     fn finish(&mut self) -> Result<(), TransportError>;

@@ -1,10 +1,15 @@
 //! The TCP backend: one `TcpStream` per stream, blocking on a pinned thread or busy-polling
 //! (non-blocking calls in a spin loop), optionally sending with MSG_ZEROCOPY.
 
-use crate::transport::{zerocopy, DataStream, StreamHalves, TransportError, ZeroCopyStats};
+use crate::transport::zerocopy_rx::ZeroCopyRegion;
+use crate::transport::{
+    zerocopy, Chunk, DataStream, RecvMode, StreamHalves, TransportError, ZeroCopyStats,
+};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::MsgFlags;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 /// Sends between two zero-copy completion drains.
@@ -29,6 +34,8 @@ pub struct TcpDataStream {
     options: TcpOptions,
     zerocopy: Option<ZeroCopyStats>,
     sends_since_drain: u64,
+    /// `--recv-mode zerocopy`: the region mapped on the socket, made on the first receive.
+    zerocopy_region: Option<ZeroCopyRegion>,
 }
 
 impl TcpDataStream {
@@ -65,6 +72,7 @@ impl TcpDataStream {
             options,
             zerocopy,
             sends_since_drain: 0,
+            zerocopy_region: None,
         })
     }
 
@@ -156,6 +164,125 @@ impl TcpDataStream {
         Ok(())
     }
 
+    /// One receive call, retried on interruption, spinning in busy-poll mode, with the stall timeout.
+    fn receive_with(
+        &mut self,
+        mut call: impl FnMut(&mut TcpStream) -> io::Result<usize>,
+    ) -> Result<usize, TransportError> {
+        let mut spin_started: Option<Instant> = None;
+        let mut spins: u32 = 0;
+        loop {
+            match call(&mut self.stream) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.options.busy_poll && e.kind() == io::ErrorKind::WouldBlock => {
+                    spins = spins.wrapping_add(1);
+                    if spins % 4096 == 0 {
+                        self.check_spin(&mut spin_started)?;
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                Err(e) if Self::is_timeout(&e) => return Err(self.stalled()),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(TransportError::PeerClosed)
+                }
+                Err(e) => return Err(TransportError::io("receiving", e)),
+            }
+        }
+    }
+
+    /// `--recv-mode zerocopy`: maps what the kernel can; copies (into `buf`) what it cannot, and the
+    /// end of the stream. Waits for data when nothing is queued.
+    fn recv_mapped<'a>(&'a mut self, buf: &'a mut [u8]) -> Result<Chunk<'a>, TransportError> {
+        if self.zerocopy_region.is_none() {
+            let region = ZeroCopyRegion::map(self.stream.as_fd(), buf.len()).map_err(|e| {
+                TransportError::ZeroCopyReceiveUnavailable(format!(
+                    "mapping the socket failed: {e} (TCP_ZEROCOPY_RECEIVE needs Linux 4.18 or later)"
+                ))
+            })?;
+            self.zerocopy_region = Some(region);
+        }
+        let mut copy_next = self.map_queue()?;
+        if copy_next.is_none() {
+            self.wait_readable()?;
+            copy_next = self.map_queue()?;
+        }
+        match copy_next {
+            // Pages were mapped: the region holds them until the next call.
+            None | Some(0) if self.mapped_len() > 0 => Ok(Chunk::Mapped(self.mapped_bytes())),
+            // What the kernel could not map (or the stream's end): copy it.
+            hint => {
+                let want = hint.unwrap_or(buf.len()).clamp(1, buf.len());
+                let n = self.recv_some(&mut buf[..want])?;
+                Ok(Chunk::Copied(&buf[..n]))
+            }
+        }
+    }
+
+    /// One TCP_ZEROCOPY_RECEIVE call: `None` when nothing at all is queued, else the bytes the kernel
+    /// asks to be copied next (0 when it mapped pages).
+    fn map_queue(&mut self) -> Result<Option<usize>, TransportError> {
+        let fd = self.stream.as_fd();
+        let region = self.zerocopy_region.as_mut().ok_or(TransportError::io(
+            "receiving with TCP_ZEROCOPY_RECEIVE",
+            io::Error::other("no region mapped"),
+        ))?;
+        let mapped = loop {
+            match region.receive(fd) {
+                Ok(m) => break m,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Nothing queued and the peer has finished (Linux says EIO): the copy path reads the end.
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.raw_os_error() == Some(libc::EIO) =>
+                {
+                    break crate::transport::zerocopy_rx::Mapped {
+                        mapped: 0,
+                        copy_next: 0,
+                    }
+                }
+                Err(e) => return Err(TransportError::io("receiving with TCP_ZEROCOPY_RECEIVE", e)),
+            }
+        };
+        Ok(match (mapped.mapped, mapped.copy_next) {
+            (0, 0) => None,
+            (m, _) if m > 0 => Some(0),
+            (_, hint) => Some(hint),
+        })
+    }
+
+    fn mapped_len(&self) -> usize {
+        self.zerocopy_region.as_ref().map_or(0, |r| r.bytes().len())
+    }
+
+    fn mapped_bytes(&self) -> &[u8] {
+        self.zerocopy_region.as_ref().map_or(&[], |r| r.bytes())
+    }
+
+    /// Waits until the socket is readable (data or its end), spinning in busy-poll mode; the stall
+    /// timeout bounds the wait.
+    fn wait_readable(&self) -> Result<(), TransportError> {
+        let started = Instant::now();
+        let timeout = if self.options.busy_poll {
+            PollTimeout::ZERO
+        } else {
+            PollTimeout::try_from(self.options.stall_timeout).unwrap_or(PollTimeout::MAX)
+        };
+        loop {
+            let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
+            match nix::poll::poll(&mut fds, timeout) {
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(TransportError::io("waiting for data", e.into())),
+            }
+            if started.elapsed() > self.options.stall_timeout {
+                return Err(self.stalled());
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// In busy-poll mode, gives up after the stall timeout; the clock is read only once per 4096 spins.
     fn check_spin(&self, started: &mut Option<Instant>) -> Result<(), TransportError> {
         std::hint::spin_loop();
@@ -181,26 +308,42 @@ impl DataStream for TcpDataStream {
     }
 
     fn recv_some(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
-        let mut spin_started: Option<Instant> = None;
-        let mut spins: u32 = 0;
-        loop {
-            match self.stream.read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if self.options.busy_poll && e.kind() == io::ErrorKind::WouldBlock => {
-                    spins = spins.wrapping_add(1);
-                    if spins % 4096 == 0 {
-                        self.check_spin(&mut spin_started)?;
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                }
-                Err(e) if Self::is_timeout(&e) => return Err(self.stalled()),
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(TransportError::PeerClosed)
-                }
-                Err(e) => return Err(TransportError::io("receiving", e)),
+        self.receive_with(|stream| stream.read(buf))
+    }
+
+    fn recv_chunk<'a>(
+        &'a mut self,
+        mode: RecvMode,
+        buf: &'a mut [u8],
+        message_left: usize,
+        at_message_start: bool,
+    ) -> Result<Chunk<'a>, TransportError> {
+        match mode {
+            RecvMode::Copy => {
+                let n = self.recv_some(buf)?;
+                Ok(Chunk::Copied(&buf[..n]))
             }
+            RecvMode::Discard if at_message_start => {
+                let n = self.recv_some(&mut buf[..1])?;
+                Ok(Chunk::Copied(&buf[..n]))
+            }
+            RecvMode::Discard => {
+                let want = message_left.clamp(1, buf.len());
+                let n = self.receive_with(|stream| {
+                    nix::sys::socket::recv(
+                        stream.as_raw_fd(),
+                        &mut buf[..want],
+                        MsgFlags::MSG_TRUNC,
+                    )
+                    .map_err(io::Error::from)
+                })?;
+                Ok(if n == 0 {
+                    Chunk::Copied(&[])
+                } else {
+                    Chunk::Discarded(n)
+                })
+            }
+            RecvMode::Zerocopy => self.recv_mapped(buf),
         }
     }
 
@@ -245,6 +388,7 @@ impl DataStream for TcpDataStream {
             options: self.options,
             zerocopy: None,
             sends_since_drain: 0,
+            zerocopy_region: None,
         };
         Ok((self, Box::new(receiver)))
     }

@@ -1,8 +1,9 @@
 //! summary.html: a self-contained page with, per suite and test, a client x server matrix of Gbit/s
-//! (green passed, red failed, grey error; the deeper the colour, the faster the pair), the suspects, and
-//! each `[[compare]]`'s table. Every name is HTML-escaped.
+//! (green passed, red failed, grey error; the deeper the colour, the faster the pair) with each pair's
+//! CPU cost and host utilization under its figure, the suspects, and each `[[compare]]`'s table. Every
+//! name is HTML-escaped.
 
-use crate::model::{PairOutcome, Summary, Verdict};
+use crate::model::{PairCpu, PairOutcome, Summary, Verdict};
 use linkbench::compare::html::escape as esc;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -18,7 +19,9 @@ pub fn render(s: &Summary) -> String {
          .fail{{background:#f99}} .error{{background:#ccc}} .none{{background:#fff}}</style></head><body>\n\
          <h1>linkbench-harness: {}</h1><p>{} passed, {} failed, {} errors. Cells: Gbit/s (10^9 bit/s of \
          payload) from the row's client to the column's server; green passed, red failed, grey error; the deeper \
-         the colour, the faster the pair.</p>\n",
+         the colour, the faster the pair. Under a figure, when the reports have them: each side's data-thread CPU \
+         cost per unit (client/server, CPU-seconds per GB or CPU-microseconds per round trip) and each host's CPU \
+         utilization while it measured.</p>\n",
         esc(&s.plan),
         esc(&s.plan),
         s.passed,
@@ -109,11 +112,28 @@ fn cell(o: &PairOutcome, top: f64) -> String {
         _ => String::new(),
     };
     format!(
-        "<td class=\"{}\"{style} title=\"{}\">{}</td>",
+        "<td class=\"{}\"{style} title=\"{}\">{}{}</td>",
         o.verdict.shout().to_lowercase(),
         esc(&o.reason),
-        esc(&text)
+        esc(&text),
+        o.cpu.as_ref().map(cpu_note).unwrap_or_default()
     )
+}
+
+/// The CPU figures under a cell's figure: `<br><small>CPU c/s 0.214/0.350 s/GB; host 12.0%/30.5%</small>`;
+/// empty when there are none.
+fn cpu_note(cpu: &PairCpu) -> String {
+    let parts: Vec<String> = [
+        cpu.per_unit_text().map(|t| format!("CPU c/s {t}")),
+        cpu.host_text().map(|t| format!("host {t}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("<br><small>{}</small>", esc(&parts.join("; ")))
 }
 
 #[cfg(test)]
@@ -141,6 +161,32 @@ mod tests {
         let err = outcome("a", "b", Verdict::Error, None);
         assert!(cell(&err, 2e9).starts_with("<td class=\"error\" title="));
         assert!(cell(&err, 2e9).ends_with(">error</td>"));
+    }
+
+    #[test]
+    fn a_cell_carries_both_sides_cpu_cost_and_host_utilization() {
+        let side = |s_per_gb, util| crate::model::SideCpuFigures {
+            cpu_s_per_gb: Some(s_per_gb),
+            cpu_us_per_round_trip: None,
+            host_utilization_percent: util,
+        };
+        let mut o = outcome("a", "b", Verdict::Pass, Some(2e9));
+        o.cpu = Some(PairCpu {
+            client: Some(side(0.2137, Some(12.04))),
+            server: Some(side(0.35, None)),
+        });
+        assert!(
+            cell(&o, 2e9)
+                .ends_with(">2.000<br><small>CPU c/s 0.214/0.350 s/GB; host 12.0%/-</small></td>"),
+            "{}",
+            cell(&o, 2e9)
+        );
+        // Figures without either: nothing under the cell's figure.
+        o.cpu = Some(PairCpu {
+            client: None,
+            server: None,
+        });
+        assert!(cell(&o, 2e9).ends_with(">2.000</td>"));
     }
 
     #[test]

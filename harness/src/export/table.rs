@@ -1,4 +1,5 @@
-//! The table for the screen, printed by `run` and `summary`: a line per pair and test, each
+//! The table for the screen, printed by `run` and `summary`: a line per pair and test (its median
+//! Gbit/s or p99, and each side's CPU cost per unit, `client/server` in s/GB or us/RT), each
 //! `[[compare]]` with linkbench-compare's table, and the tally with suspects and hosts that did not
 //! answer.
 
@@ -10,13 +11,13 @@ pub fn render(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:<10} {:<10} {:<22} {:>9} {:>10} {:<7} reason",
-        "suite", "client", "server", "test", "Gbit/s", "p99 us", "verdict"
+        "{:<10} {:<10} {:<10} {:<22} {:>9} {:>10} {:>17} {:<7} reason",
+        "suite", "client", "server", "test", "Gbit/s", "p99 us", "CPU c/s", "verdict"
     );
     for o in &s.pairs {
         let _ = writeln!(
             out,
-            "{:<10} {:<10} {:<10} {:<22} {:>9} {:>10} {:<7} {}",
+            "{:<10} {:<10} {:<10} {:<22} {:>9} {:>10} {:>17} {:<7} {}",
             o.suite,
             o.client,
             o.server,
@@ -26,6 +27,10 @@ pub fn render(s: &Summary) -> String {
                 .unwrap_or_else(|| "-".into()),
             o.latency_p99_ns
                 .map(|p| format!("{:.1}", p / 1e3))
+                .unwrap_or_else(|| "-".into()),
+            o.cpu
+                .as_ref()
+                .and_then(|c| c.per_unit_text())
                 .unwrap_or_else(|| "-".into()),
             o.verdict.shout(),
             o.reason
@@ -76,7 +81,7 @@ fn comparison_state(c: &SuiteComparison) -> String {
 mod tests {
     use super::*;
     use crate::model::tests::{four_hosts_h3_slow, outcome};
-    use crate::model::Verdict;
+    use crate::model::{PairCpu, SideCpuFigures, Verdict};
 
     fn comparison(regressed: bool, incomplete: &[&str], error: Option<&str>) -> SuiteComparison {
         SuiteComparison {
@@ -87,6 +92,32 @@ mod tests {
             table: "TABLE\n".into(),
             error: error.map(String::from),
         }
+    }
+
+    #[test]
+    fn a_pair_shows_each_sides_cpu_cost_per_unit() {
+        let figures = |s_per_gb: Option<f64>, us_per_rt: Option<f64>| SideCpuFigures {
+            cpu_s_per_gb: s_per_gb,
+            cpu_us_per_round_trip: us_per_rt,
+            host_utilization_percent: Some(12.5),
+        };
+        let mut bw = outcome("h1", "h2", Verdict::Pass, Some(2e9));
+        bw.cpu = Some(PairCpu {
+            client: Some(figures(Some(0.2137), None)),
+            server: Some(figures(Some(0.35), None)),
+        });
+        let mut lat = outcome("h1", "h2", Verdict::Pass, None);
+        lat.test = "tcp lat 64 x1".into();
+        lat.cpu = Some(PairCpu {
+            client: Some(figures(None, Some(18.04))),
+            server: None,
+        });
+        let mut s = four_hosts_h3_slow();
+        s.pairs = vec![bw, lat];
+        let t = render(&s);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].ends_with("  0.214/0.350 s/GB pass    "), "{t}");
+        assert!(lines[2].ends_with("      18.0/- us/RT pass    "), "{t}");
     }
 
     #[test]
@@ -114,11 +145,11 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[0],
-            "suite      client     server     test                      Gbit/s     p99 us verdict reason"
+            "suite      client     server     test                      Gbit/s     p99 us           CPU c/s verdict reason"
         );
         assert_eq!(
             lines[2],
-            "suite0     h1         h3         tcp bw 64K x1              0.090          - FAIL    slow \"link\" <x>"
+            "suite0     h1         h3         tcp bw 64K x1              0.090          -                 - FAIL    slow \"link\" <x>"
         );
         assert!(
             t.contains("\ncompare suite dac (baseline) with suite optical: REGRESSION\nTABLE\n")
@@ -133,7 +164,7 @@ mod tests {
         s.unreachable = vec!["h9".into()];
         s.suspects.clear();
         let t = render(&s);
-        assert!(t.contains(" -       12.3 ERROR "), "{t}");
+        assert!(t.contains(" -       12.3                 - ERROR "), "{t}");
         assert!(t.ends_with("; did not answer: h9\n"), "{t}");
     }
 }
