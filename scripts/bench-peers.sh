@@ -30,6 +30,9 @@
 #       linkbench: results[0].messages + latency.warmup_round_trips;
 #       sockperf: "[Total Run] ... ReceivedMessages=N" (warm-up included; the few dummy messages of its
 #       "warmup stage" before the run are not counted, a negligible share).
+# Bandwidth also shows the sender (client) process's CPU per GB: the whole process under GNU time, start-up
+# included. On loopback the sender's system time carries most of the receiver's TCP work (the receive path
+# runs in the sending thread's softirq), so the receiver's figure is mostly its copy to user space.
 # Printed beside them for reference, each tool's own figure: linkbench's report
 # results[0].cpu.server.cpu_s_per_gb / cpu_us_per_round_trip (data threads only, so lower than the
 # process figure) and iperf3's end.cpu_utilization_percent.remote_total (server process CPU, percent of
@@ -119,17 +122,20 @@ lb_bw() {
   local key=$1; shift
   local f="$out/$key-$r.json" t0 t1
   t0=$(ticks "$lb_srv")
-  taskset -c $C "$bin/linkbench-client" 127.0.0.1:$lb_port -q --test bw --duration "$secs" --warmup 1 \
+  /usr/bin/time -f "%U %S" -o "$out/$key-$r.time" \
+    taskset -c $C "$bin/linkbench-client" 127.0.0.1:$lb_port -q --test bw --duration "$secs" --warmup 1 \
     --cpu $C --server-cpu $S --json "$f" "$@" >/dev/null 2>"$out/$key-$r.err"
   t1=$(ticks "$lb_srv")
   samples_from "$f" '
 k = sys.argv[2]; cpu = float(sys.argv[3]); want = sys.argv[4]
+send_cpu = sum(map(float, open(sys.argv[5]).read().split()))
 r = d["results"][0]; dirs = r["bandwidth"]["directions"]
 total = sum(x["warmup_bytes"] + x["bytes"] for x in dirs)
 out(k + "_gbps", r["bandwidth"]["bits_per_second"] / 1e9)
 out(k + "_recv_proc_cpu_s", cpu)
 out(k + "_recv_bytes_total", total)
 out(k + "_recv_proc_cpu_s_per_gb", cpu / (total / 1e9))
+out(k + "_send_proc_cpu_s_per_gb", send_cpu / (total / 1e9))
 srv = ((r.get("cpu") or {}).get("server") or {})
 out(k + "_report_server_cpu_s_per_gb", srv.get("cpu_s_per_gb"))
 out(k + "_report_server_cores_busy", srv.get("cores_busy"))
@@ -138,7 +144,7 @@ st = rc.get("stats") or {}
 if st: out(k + "_receive_stats_bytes", st.get("bytes_copied", 0) + st.get("bytes_discarded", 0) + st.get("bytes_mapped", 0))
 # 1 when the report says the requested receive mode ran, 0 otherwise (flag absent or not wired).
 out(k + "_mode_ok", int(rc.get("mode") == want))
-' "$key" "$(cpu_s "$t0" "$t1")" "$(recv_mode_of "$@")"
+' "$key" "$(cpu_s "$t0" "$t1")" "$(recv_mode_of "$@")" "$out/$key-$r.time"
 }
 recv_mode_of() { local m=copy; while [ $# -gt 0 ]; do [ "$1" = --recv-mode ] && m=$2; shift; done; echo $m; }
 
@@ -148,10 +154,12 @@ iperf_bw() {
   local key=$1; shift
   local f="$out/$key-$r.json" t0 t1
   t0=$(ticks "$ip_srv")
-  iperf3 -c 127.0.0.1 -p $ip_port -t "$secs" -O 1 -A $C,$S -J --get-server-output "$@" >"$f"
+  /usr/bin/time -f "%U %S" -o "$out/$key-$r.time" \
+    iperf3 -c 127.0.0.1 -p $ip_port -t "$secs" -O 1 -A $C,$S -J --get-server-output "$@" >"$f"
   t1=$(ticks "$ip_srv")
   samples_from "$f" '
 k = sys.argv[2]; cpu = float(sys.argv[3])
+send_cpu = sum(map(float, open(sys.argv[4]).read().split()))
 e = d["end"]; so = d["server_output_json"]
 omitted = sum(i["sum"]["bytes"] for i in so["intervals"] if i["sum"].get("omitted"))
 total = e["sum_received"]["bytes"] + omitted
@@ -159,8 +167,9 @@ out(k + "_gbps", e["sum_received"]["bits_per_second"] / 1e9)
 out(k + "_recv_proc_cpu_s", cpu)
 out(k + "_recv_bytes_total", total)
 out(k + "_recv_proc_cpu_s_per_gb", cpu / (total / 1e9))
+out(k + "_send_proc_cpu_s_per_gb", send_cpu / (total / 1e9))
 out(k + "_report_remote_cpu_percent", e["cpu_utilization_percent"]["remote_total"])
-' "$key" "$(cpu_s "$t0" "$t1")"
+' "$key" "$(cpu_s "$t0" "$t1")" "$out/$key-$r.time"
 }
 
 lb_lat() {
@@ -314,6 +323,16 @@ for label, k in [("linkbench copy: server process", "linkbench_bw_128K_copy_recv
                  ("  (report) linkbench discard: cpu.server.cpu_s_per_gb", "linkbench_bw_128K_discard_report_server_cpu_s_per_gb"),
                  ("  (report) linkbench zerocopy: cpu.server.cpu_s_per_gb", "linkbench_bw_128K_zerocopy_report_server_cpu_s_per_gb"),
                  ("  (report) linkbench 2 streams: cpu.server.cpu_s_per_gb", "linkbench_bw_128K_2streams_report_server_cpu_s_per_gb")]:
+    row(label, k, "10.3f")
+print("Sender (client) process, whole process under GNU time (start-up included), per GB received. On")
+print("loopback the sender's system time carries most of the receiver's TCP work (softirq), so the")
+print("receiver rows above are mostly the copy to user space; sender + receiver is what a transfer cost.")
+for label, k in [("linkbench copy: client process", "linkbench_bw_128K_copy_send_proc_cpu_s_per_gb"),
+                 ("linkbench discard: client process", "linkbench_bw_128K_discard_send_proc_cpu_s_per_gb"),
+                 ("linkbench zerocopy: client process", "linkbench_bw_128K_zerocopy_send_proc_cpu_s_per_gb"),
+                 ("iperf3: client process", "iperf3_bw_128K_send_proc_cpu_s_per_gb"),
+                 ("linkbench --streams 2: client process", "linkbench_bw_128K_2streams_send_proc_cpu_s_per_gb"),
+                 ("iperf3 -P 2: client process", "iperf3_bw_128K_P2_send_proc_cpu_s_per_gb")]:
     row(label, k, "10.3f")
 print("  (report) iperf3 cpu_utilization_percent.remote_total, % of one core:")
 row("    iperf3 1 stream", "iperf3_bw_128K_report_remote_cpu_percent")
