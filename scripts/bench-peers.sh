@@ -40,7 +40,7 @@
 #
 # Units: Gbit/s are 10^9 bits per second of payload; GB is 10^9 bytes; us is microseconds.
 # Usage: scripts/bench-peers.sh [OUTDIR] ; env ROUNDS (default 8), SECONDS_PER_TEST (default 5),
-#        QUIET_CORES (default 0.1, see host_busy below), CRITERION=1 also runs the hot-path criterion benches.
+#        QUIET_CORES (default 0.2, see host_idle below), CRITERION=1 also runs the hot-path criterion benches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/bench}
@@ -103,14 +103,14 @@ wait_listen $ip_port "$ip_srv" "iperf3 server"
 # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat, counted after the
 # command name, which may hold spaces; threads that ended are included).
 ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} )); }
-# Load from outside this benchmark, per round, in cores: the host's busy time from /proc/stat (user, nice,
-# system, irq, softirq: this kernel's tick-based accounting charges softirq ticks to the task they
-# interrupted, so those are in the tasks' times too) minus everything this script ran: the servers
-# (their children included: qperf forks one per test) and this shell with every child it waited for (the
-# clients, the parsing). Softirq work deferred to ksoftirqd counts as outside load, so a quiet host reads
-# slightly above zero. Rounds above QUIET_CORES (default 0.1) are marked busy, and the targets are judged
-# on the quiet rounds too.
-host_busy() { local a; read -r -a a </proc/stat; echo $(( a[1] + a[2] + a[3] + a[6] + a[7] )); }
+# Load from outside this benchmark, per round, in cores: the host's time not idle (online CPUs x wall time
+# minus idle and iowait from /proc/stat; idle is measured exactly on a tickless kernel, while the busy
+# columns are tick samples that miss most of a ping-pong's short runs) minus everything this script ran:
+# the servers (their children included: qperf forks one per test) and this shell with every child it
+# waited for (the clients, the parsing). Kernel threads (ksoftirqd, kworkers) and idle entry and exit
+# count as outside, so a quiet 2-CPU host reads about 0.05. Rounds above QUIET_CORES (default 0.2) are
+# marked busy, and the targets are judged on the quiet rounds too.
+host_idle() { local a; read -r -a a </proc/stat; echo $(( a[4] + a[5] )); }
 ticks_all() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} + ${14} + ${15} )); }
 ours() { local pid n=0; for pid in "${servers[@]}" $$; do n=$(( n + $(ticks_all "$pid") )); done; echo $n; }
 cpu_s() { python3 -c "import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]))" "$1" "$2" "$hz"; }
@@ -249,17 +249,21 @@ bw2_iperf() { iperf_bw iperf3_bw_128K_P2 -P 2; }
 
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds"
-  busy0=$(host_busy); ours0=$(ours); wall0=$EPOCHREALTIME
+  idle0=$(host_idle); ours0=$(ours); wall0=$EPOCHREALTIME
   in_order bw_copy bw_discard bw_zerocopy bw_64k bw_iperf
   in_order bw2_lb bw2_iperf
   qperf_both
   in_order lb_lat sockperf_lat
-  busy1=$(host_busy); ours1=$(ours); wall1=$EPOCHREALTIME
-  sample foreign_load_cores "$r" "$(python3 -c "import sys; b0, b1, o0, o1, hz, w0, w1 = map(float, sys.argv[1:])
-print(max(0.0, ((b1 - b0) - (o1 - o0)) / hz / (w1 - w0)))" "$busy0" "$busy1" "$ours0" "$ours1" "$hz" "$wall0" "$wall1")"
+  idle1=$(host_idle); ours1=$(ours); wall1=$EPOCHREALTIME
+  sample round_wall_s "$r" "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$wall0" "$wall1")"
+  sample host_idle_s "$r" "$(cpu_s "$idle0" "$idle1")"
+  sample benchmark_cpu_s "$r" "$(cpu_s "$ours0" "$ours1")"
+  sample foreign_load_cores "$r" "$(python3 -c "import sys; i0, i1, o0, o1, hz, w0, w1, n = map(float, sys.argv[1:])
+w = w1 - w0
+print((n * w - (i1 - i0) / hz - (o1 - o0) / hz) / w)" "$idle0" "$idle1" "$ours0" "$ours1" "$hz" "$wall0" "$wall1" "$(getconf _NPROCESSORS_ONLN)")"
 done
 
-python3 - "$out" "$rounds" "$secs" "${QUIET_CORES:-0.1}" <<'PY'
+python3 - "$out" "$rounds" "$secs" "${QUIET_CORES:-0.2}" <<'PY'
 import json, statistics, sys, collections
 out, rounds, secs, quiet_cores = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 by_round = collections.defaultdict(dict)
