@@ -6,7 +6,8 @@
 # table with ratios (also OUTDIR/comparison.md and comparison.json), and exits non-zero unless every
 # check passed: every test ran and its figures are sane, linkbench bw >= 0.95 x perftest's at 64 KiB and
 # p50 latency <= 1.05 x perftest's typical latency at 2 bytes (over 30 latency rounds, by each tool's
-# best round or by the mean of its fastest third; it fails only when both say above; see the gate below).
+# best round or by the mean of its fastest third; it fails only when both say above; see the gate below),
+# and the median of per-round latency ratios <= 1.20 (a tool landing in TCG's slow mode more often).
 #
 # Usage: scripts/softroce-vm.sh OUTDIR
 # Env:   SOFTROCE_CACHE (default target/softroce-vm): kernel, guest root and base initramfs, built on
@@ -258,6 +259,15 @@ for op in ("write", "read", "send"):
         detail += f" (paired median {lat_paired:.3f})" if lat_paired else " (no paired median: a round is missing)"
     check(f"{op} p50 latency <= 1.05 x perftest (best round or fastest third of {n})",
           lat_gate is not None and lat_gate <= 1.05, detail)
+    # The second latency gate: the median of per-round ratios (rounds paired in order, the tools back to
+    # back in each). The floor gate above cannot see a tool whose rounds land in TCG's slow mode more
+    # often (one AMD host: best rounds equal, write's paired median 1.31 and 1.32); this one does. 1.20
+    # because the modes are ~1.4x apart: resampling a boot of this host, the paired median passed 1.20
+    # by chance in 0.3-0.8% of draws per op (perftest against itself too), and a 30% slower linkbench
+    # failed it in 94-100% (scripts/softroce-resample.py prints both).
+    check(f"{op} latency rounds: median of per-round ratios <= 1.20 x perftest (slow mode no more often)",
+          lat_paired is not None and lat_paired <= 1.20,
+          f"{lat_paired:.3f}" if lat_paired else "missing")
 
 # Atomics: one round, reported, not gated (the issue's gate covers write, read and send).
 rep = load("lb-atomic-bw-1.json")
@@ -316,20 +326,25 @@ check("sanity: write bibw 2 QPs has both directions", *sane("sanity-write-bibw.j
 check("sanity: send bw --use-event", *sane("sanity-send-event.json", 2000))
 check("sanity: send bw busy-polling", *sane("sanity-send-busy.json", 2000))
 
-def client_cores(name):
+def side_cores(name, side):
     rep = load(name)
     cpu = ((rep or {}).get("results") or [{}])[0].get("cpu") or {}
-    return (cpu.get("client") or {}).get("cores_busy"), cpu
+    return (cpu.get(side) or {}).get("cores_busy"), cpu
 
-busy, busy_cpu = client_cores("sanity-send-busy.json")
-event, event_cpu = client_cores("sanity-send-event.json")
+# The poster does rxe's work inside its own post calls either way (a first boot: busy 0.98, event 0.97
+# cores), so the receiver is where --use-event shows: it sleeps on the completion channel instead of
+# spinning (same boot: 0.99 busy, 0.13 event).
+busy, busy_cpu = side_cores("sanity-send-busy.json", "server")
+event, event_cpu = side_cores("sanity-send-event.json", "server")
+poster, _ = side_cores("sanity-send-busy.json", "client")
 both = all((c.get(s) or {}).get("user_s") is not None for c in (busy_cpu, event_cpu) for s in ("client", "server"))
 check("RDMA results carry both sides' CPU cost", both)
-check("RDMA CPU: busy polling keeps the poster's core busy (>= 0.8 core)", busy is not None and busy >= 0.8,
-      f"cores_busy {busy:.2f}" if busy is not None else "missing")
-check("RDMA CPU: --use-event costs the poster less than busy polling", busy and event is not None and event < busy,
+check("RDMA CPU: busy polling keeps both sides' cores busy (>= 0.8 core each)",
+      busy is not None and poster is not None and min(busy, poster) >= 0.8,
+      f"poster {poster:.2f}, receiver {busy:.2f} cores" if busy is not None and poster is not None else "missing")
+check("RDMA CPU: with --use-event the receiver sleeps (under half busy polling's CPU)",
+      busy and event is not None and event < 0.5 * busy,
       f"event {event:.2f} vs busy {busy:.2f} cores" if busy and event is not None else "missing")
-ok, detail = sane("sanity-hugepages.json", 1000)
 check("sanity: write bw --hugepages", ok, detail)
 rep = load("sanity-write-lat-qps.json")
 ok = bool(rep) and rep["status"] == "complete" and rep["results"][0]["latency"]["count"] == 6000
@@ -358,7 +373,7 @@ for t in table:
 (out / "comparison.json").write_text(json.dumps(table, indent=2) + "\n")
 print("\n".join(lines))
 print("figures: medians over rounds (latency: fast third / best / median); bw gated on the median of"
-      " per-round ratios, latency fails only when both the best-round and the fastest-third ratio exceed 1.05;"
+      " per-round ratios, latency fails only when both the best-round and the fastest-third ratio exceed 1.05, or when the median of per-round ratios exceeds 1.20;"
       " bw: 64 KiB messages, 3 s; latency: 2 bytes, 5000 iterations, no warm-up, one-way for write/send"
       " (linkbench's round-trip p50 / 2, as perftest halves), whole round trip for read")
 width = max(len(c[0]) for c in checks)

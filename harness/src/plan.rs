@@ -124,6 +124,9 @@ pub struct TestSpec {
     pub streams: u32,
     #[serde(default)]
     pub reverse: bool,
+    /// TCP bandwidth: `copy` (the client's default), `discard` or `zerocopy` (`--recv-mode`).
+    #[serde(default)]
+    pub recv_mode: Option<String>,
 }
 
 fn default_transport() -> String {
@@ -146,7 +149,7 @@ impl TestSpec {
     /// A short name: `tcp bw 64K x1`, `rdma write bw 64K x2`.
     pub fn label(&self) -> String {
         format!(
-            "{}{} {}{} {} x{}",
+            "{}{} {}{} {} x{}{}",
             self.transport,
             self.op
                 .as_deref()
@@ -155,7 +158,11 @@ impl TestSpec {
             self.test,
             if self.reverse { " reverse" } else { "" },
             self.size.as_deref().unwrap_or("default"),
-            self.streams
+            self.streams,
+            self.recv_mode
+                .as_deref()
+                .map(|m| format!(" recv {m}"))
+                .unwrap_or_default()
         )
     }
 
@@ -183,6 +190,9 @@ impl TestSpec {
         }
         if self.reverse {
             a.push("--reverse".into());
+        }
+        if let Some(mode) = &self.recv_mode {
+            a.extend(["--recv-mode".into(), mode.clone()]);
         }
         a
     }
@@ -488,6 +498,19 @@ fn check_test(t: &TestSpec) -> Result<(), String> {
     if !["tcp", "rdma"].contains(&t.transport.as_str()) {
         return Err(format!("transport '{}' is not tcp or rdma", t.transport));
     }
+    if let Some(mode) = &t.recv_mode {
+        if !["copy", "discard", "zerocopy"].contains(&mode.as_str()) {
+            return Err(format!(
+                "recv_mode '{mode}' is not copy, discard or zerocopy"
+            ));
+        }
+        if t.transport != "tcp" || t.test == "lat" {
+            return Err(format!(
+                "recv_mode applies to TCP bandwidth tests (bw, bibw), not {} {}",
+                t.transport, t.test
+            ));
+        }
+    }
     match (&t.op, t.transport.as_str()) {
         (Some(op), "rdma") if !["write", "read", "send"].contains(&op.as_str()) => {
             Err(format!("op '{op}' is not write, read or send"))
@@ -541,6 +564,35 @@ min_bits_per_second = 1.5e9
             Duration::from_secs(60),
             "the launcher's default"
         );
+    }
+
+    #[test]
+    fn a_receive_mode_becomes_the_client_flag_and_is_checked() {
+        let with = |test: &str| {
+            GOOD.replace(
+                "tests = [{ transport = \"tcp\", test = \"bw\", size = \"64K\", duration = \"1s\" }]",
+                &format!("tests = [{test}]"),
+            )
+        };
+        let p = Plan::parse(&with("{ recv_mode = \"discard\" }"), "p.toml").unwrap();
+        let t = &p.suites[0].tests[0];
+        assert_eq!(t.label(), "tcp bw default x1 recv discard");
+        assert!(t
+            .client_args(1)
+            .ends_with(&["--recv-mode".into(), "discard".into()]));
+        for (test, needle) in [
+            (
+                "{ recv_mode = \"mmap\" }",
+                "recv_mode 'mmap' is not copy, discard or zerocopy",
+            ),
+            (
+                "{ test = \"lat\", recv_mode = \"discard\" }",
+                "recv_mode applies to TCP bandwidth",
+            ),
+        ] {
+            let err = Plan::parse(&with(test), "p.toml").unwrap_err().to_string();
+            assert!(err.contains(needle), "{test}: {err}");
+        }
     }
 
     #[test]
