@@ -108,7 +108,7 @@ ticks() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12}
 # columns are tick samples that miss most of a ping-pong's short runs) minus everything this script ran:
 # the servers (their children included: qperf forks one per test) and this shell with every child it
 # waited for (the clients, the parsing). Kernel threads (ksoftirqd, kworkers) and idle entry and exit
-# count as outside, so a quiet 2-CPU host reads about 0.05. Rounds above QUIET_CORES (default 0.2) are
+# count as outside, so a quiet 2-CPU host reads about 0.1. Rounds above QUIET_CORES (default 0.2) are
 # marked busy, and the targets are judged on the quiet rounds too.
 host_idle() { local a; read -r -a a </proc/stat; echo $(( a[4] + a[5] )); }
 ticks_all() { local s; s=$(<"/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(( ${12} + ${13} + ${14} + ${15} )); }
