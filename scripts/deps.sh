@@ -6,7 +6,8 @@
 #   - to test as well (the default, what scripts/test.sh asks for): iproute2 and procps, Chromium and a
 #     font (the HTML comparison is rendered), a Slurm cluster, sshd and pdsh (the harness testbed), and
 #     the Python HdrHistogram reference decoder (PyPI: hdrhistogram) for the interop test
-#   - --peers: also the peer benchmark tools (iperf3, sockperf, qperf)
+#   - --peers: also the peer benchmark tools (iperf3, sockperf, qperf) and what scripts/bench-peers.sh
+#     measures them with (GNU time, ss, ps, python3); `--build --peers` is all that script needs
 # Usage: scripts/deps.sh [--build] [--peers]
 set -euo pipefail
 
@@ -51,7 +52,7 @@ if [ $want_tests -eq 1 ]; then
   # The harness tests: a Slurm cluster, sshd and pdsh inside network namespaces (harness/testbed/).
   apt_install slurm-wlm munge pdsh openssh-server openssh-client
 fi
-[ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf
+[ $want_peers -eq 1 ] && apt_install iperf3 sockperf qperf time iproute2 procps python3
 
 if [ $want_tests -eq 1 ]; then
   # Python reference HdrHistogram decoder for tests/interop.rs. Use the python3 first on PATH (the one
