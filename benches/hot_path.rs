@@ -39,7 +39,6 @@ fn frame_codec(c: &mut Criterion) {
             server_cpus: Some(vec![2, 3]),
             trial: 0,
             rdma: None,
-            recv_mode: Default::default(),
         },
         rdma: None,
     };
