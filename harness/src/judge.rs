@@ -147,7 +147,9 @@ mod tests {
     /// The example bandwidth report with one trial per figure, in bits per second.
     fn bandwidth(figures: &[f64]) -> Report {
         let mut r = example("loopback-tcp-bw");
-        let one = r.results[0].clone();
+        let mut one = r.results[0].clone();
+        // As a report older than 1.4.0: no CPU figures (the tests that want them add their own).
+        one.cpu = None;
         r.results = figures
             .iter()
             .enumerate()
@@ -191,7 +193,8 @@ mod tests {
             pass(Some(2.5e9), None),
             "an even count: the mean of the middle two"
         );
-        let lat = example("loopback-tcp-lat");
+        let mut lat = example("loopback-tcp-lat");
+        lat.results[0].cpu = None;
         assert_eq!(
             judge(&none, &lat),
             pass(None, Some(example_p99(&lat))),
