@@ -215,15 +215,35 @@ fn directories_pool_trials_and_unmatched_results_are_listed() {
 fn doubled_latency_is_a_regression() {
     let (_, lat) = real_reports();
     let dir = tempfile::tempdir().unwrap();
-    let base = write(dir.path(), "base.json", lat);
-    let mut worse = lat.clone();
+    // A quiet link: each trial's p50 within 4% of the real report's median. Measured while the other
+    // tests load this host, the real trials can spread 6x (58-329 us on 2 cores), and doubling that
+    // overlaps itself: not the question here.
+    let mut quiet = lat.clone();
+    let mut p50s: Vec<u64> = quiet["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["latency"]["round_trip_ns"]["p50"].as_u64().unwrap())
+        .collect();
+    p50s.sort_unstable();
+    let median = p50s[p50s.len() / 2];
+    for (i, r) in quiet["results"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        r["latency"]["round_trip_ns"]["p50"] = (median + median * i as u64 / 100).into();
+    }
+    let base = write(dir.path(), "base.json", &quiet);
+    let mut worse = quiet.clone();
     for r in worse["results"].as_array_mut().unwrap() {
         let p50 = r["latency"]["round_trip_ns"]["p50"].as_u64().unwrap();
         r["latency"]["round_trip_ns"]["p50"] = (p50 * 2).into();
     }
     let worse = write(dir.path(), "worse.json", &worse);
     let out = compare(&[&base, &worse], &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let metrics = json["candidates"][0]["matched"][0]["metrics"]
         .as_array()
@@ -325,7 +345,13 @@ fn an_unchanged_link_rarely_if_ever_regresses() {
         .collect();
     let false_regressions = runs
         .windows(2)
-        .filter(|pair| compare(&[&pair[0], &pair[1]], &[]).status.code() == Some(1))
+        .filter(|pair| {
+            let out = compare(&[&pair[0], &pair[1]], &[]);
+            if out.status.code() == Some(1) {
+                eprintln!("flagged:\n{}", String::from_utf8_lossy(&out.stdout));
+            }
+            out.status.code() == Some(1)
+        })
         .count();
     eprintln!("false regressions: {false_regressions} of 20");
     assert!(
@@ -397,7 +423,7 @@ fn cpu_cost_rising_beyond_its_band_is_a_regression() {
     assert_eq!(json["candidates"][0]["regressions"], 1);
     let client = metric(&json, "client_cpu_s_per_gb").unwrap();
     assert_eq!(client["verdict"], "regression", "{client}");
-    assert_eq!(client["band_percent"], 10.0);
+    assert_eq!(client["band_percent"], 25.0);
     assert!((client["change_percent"].as_f64().unwrap() - 50.0).abs() < 1e-6);
     assert_eq!(
         metric(&json, "server_cpu_s_per_gb").unwrap()["verdict"],
@@ -422,7 +448,7 @@ fn cpu_cost_rising_beyond_its_band_is_a_regression() {
         .collect();
     assert_eq!(
         cells[..4],
-        ["client CPU (s/GB)", "0.2200", "0.3300", "+50.0% (band 10%)"],
+        ["client CPU (s/GB)", "0.2200", "0.3300", "+50.0% (band 25%)"],
         "{table}"
     );
     assert!(line.ends_with("REGRESSION"), "{table}");
@@ -458,7 +484,7 @@ fn latency_cpu_cost_per_round_trip_is_compared_per_side() {
     assert!(metric(&json, "client_cpu_s_per_gb").is_none());
     let md = stdout(&compare(&[&base, &worse], &["--format", "markdown"]));
     assert!(
-        md.contains("| server CPU (us/RT) | 34.00 | 68.00 | +100.0% (band 10%) |"),
+        md.contains("| server CPU (us/RT) | 34.00 | 68.00 | +100.0% (band 25%) |"),
         "{md}"
     );
 }

@@ -81,9 +81,14 @@ pub struct Metric {
 /// Default noise band of the CPU-cost metrics, percent. CPU time is noisier than the bytes moved: the
 /// same link measured twice spends different CPU as frequency scaling, cache and interrupt placement,
 /// other processes and the kernel's batching (how many bytes one system call or one interrupt moved)
-/// differ, so the band is five times bandwidth's 2%. `--threshold cpu=PCT` (or one metric by name)
-/// changes it.
-pub const CPU_BAND_PERCENT: f64 = 10.0;
+/// differ, and trials of one run share those conditions, so runs differ by more than their trials
+/// spread. Measured (2026-12-03, `tests/compare.rs`' 1 Gbit/s tbf link, 0.3 s trials, 5 a run, the
+/// server's data thread 5% busy): the server's CPU per GB spread 0.33-0.95 s/GB over the trials and
+/// 0.42-0.77 over 24 run medians; of the 276 pairs of those runs, a 10% band flagged 2, 15% and 20%
+/// one, 25% none; with the other compare tests loading the host a 10% band flagged 1-2 of 20
+/// consecutive pairs (one at +51.6%, 95% interval [+15.1, +73.7]). `--threshold cpu=PCT` (or one
+/// metric by name) changes it.
+pub const CPU_BAND_PERCENT: f64 = 25.0;
 
 /// Every metric, in display order.
 pub const METRICS: [Metric; 10] = [
@@ -802,12 +807,12 @@ mod tests {
             assert_eq!(cpu.verdict, MetricVerdict::NotEnoughTrials, "{cpu:?}");
             assert_eq!(cpu.trials_needed.unwrap().family, 2);
         }
-        // Five a side: 50% more CPU per GB is a regression (lower is better); 8% is inside the band.
+        // Five a side: 50% more CPU per GB is a regression (lower is better); 20% is inside the band.
         let m = judge(5, 1.5);
         assert!(m[1..]
             .iter()
             .all(|x| x.verdict == MetricVerdict::Regression));
-        let m = judge(5, 1.08);
+        let m = judge(5, 1.2);
         assert!(m[1..].iter().all(|x| x.verdict == MetricVerdict::NoChange));
         // Less CPU is an improvement.
         let m = judge(5, 0.6);
@@ -817,7 +822,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cpu_band_defaults_to_ten_percent_and_has_its_own_threshold() {
+    fn the_cpu_band_defaults_to_twenty_five_percent_and_has_its_own_threshold() {
         let cpu = [
             "client_cpu_s_per_gb",
             "server_cpu_s_per_gb",
@@ -825,16 +830,16 @@ mod tests {
             "server_cpu_us_per_round_trip",
         ];
         let mut bands = Bands::default();
-        assert!(cpu.iter().all(|m| bands.get(m) == 10.0));
+        assert!(cpu.iter().all(|m| bands.get(m) == 25.0));
         // `latency` (lower is better too) leaves the CPU metrics alone.
         bands.set("latency=7").unwrap();
         assert_eq!(bands.get("latency_p99_ns"), 7.0);
-        assert!(cpu.iter().all(|m| bands.get(m) == 10.0));
+        assert!(cpu.iter().all(|m| bands.get(m) == 25.0));
         bands.set("cpu=15%").unwrap();
         assert!(cpu.iter().all(|m| bands.get(m) == 15.0));
         assert_eq!(bands.get("bits_per_second"), 2.0);
-        bands.set("server_cpu_s_per_gb=25").unwrap();
-        assert_eq!(bands.get("server_cpu_s_per_gb"), 25.0);
+        bands.set("server_cpu_s_per_gb=40").unwrap();
+        assert_eq!(bands.get("server_cpu_s_per_gb"), 40.0);
         assert_eq!(bands.get("client_cpu_s_per_gb"), 15.0);
         let e = Bands::default()
             .set("cpu_s_per_gb=3")
