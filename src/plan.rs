@@ -223,7 +223,7 @@ impl RecvMode {
     pub fn meaning(self) -> &'static str {
         match self {
             RecvMode::Copy => {
-                "payload copied to user space with recv(), as iperf3 does; the copy's CPU cost is in the figure"
+                "payload copied to user space with recv(), as iperf3 does, the reader woken once a message is queued (SO_RCVLOWAT); the copy's CPU cost is in the figure"
             }
             RecvMode::Discard => {
                 "payload not copied to user space: recv(MSG_TRUNC) drops it in the kernel after TCP has \

@@ -20,6 +20,26 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
 const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
 
+/// Sets SO_RCVLOWAT: a blocking read (and the wake-up) waits for `bytes` queued, or the peer's FIN,
+/// or the receive timeout. Not a zero-copy option, but the same kind of raw setsockopt.
+pub fn set_receive_low_water(fd: BorrowedFd<'_>, bytes: libc::c_int) -> io::Result<()> {
+    // SAFETY: as in `enable`: a borrowed open fd, a live c_int and its exact size, only read.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            &bytes as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Turns on SO_ZEROCOPY for a socket.
 pub fn enable(fd: BorrowedFd<'_>) -> io::Result<()> {
     let one: libc::c_int = 1;
