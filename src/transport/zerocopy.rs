@@ -23,34 +23,24 @@ const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
 /// Sets SO_RCVLOWAT: a blocking read (and the wake-up) waits for `bytes` queued, or the peer's FIN,
 /// or the receive timeout. Not a zero-copy option, but the same kind of raw setsockopt.
 pub fn set_receive_low_water(fd: BorrowedFd<'_>, bytes: libc::c_int) -> io::Result<()> {
-    // SAFETY: as in `enable`: a borrowed open fd, a live c_int and its exact size, only read.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            &bytes as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    set_socket_int(fd, libc::SO_RCVLOWAT, bytes)
 }
 
 /// Turns on SO_ZEROCOPY for a socket.
 pub fn enable(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let one: libc::c_int = 1;
+    set_socket_int(fd, libc::SO_ZEROCOPY, 1)
+}
+
+/// setsockopt(SOL_SOCKET, `option`, `value`) for an option whose value is a C int.
+fn set_socket_int(fd: BorrowedFd<'_>, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: `fd` is borrowed, so it is open for the whole call; the option value points to a live
     // c_int and the length passed is its exact size. The kernel only reads it.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_ZEROCOPY,
-            &one as *const libc::c_int as *const libc::c_void,
+            option,
+            &value as *const libc::c_int as *const libc::c_void,
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
