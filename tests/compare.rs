@@ -466,6 +466,59 @@ fn cpu_cost_rising_beyond_its_band_is_a_regression() {
 }
 
 #[test]
+fn cpu_cost_measured_on_a_busy_host_is_shown_but_not_judged() {
+    let (bw, _) = real_reports();
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.json", &with_cpu(bw, &CPU, 1.0, 1.0));
+    // Twice the client's CPU per GB, but while the candidate's trial 2 ran the host (client and server
+    // are one host here) was 95% busy: 1.90 of 2 CPUs, 1.0 of them this trial's data threads.
+    let mut busy = with_cpu(bw, &CPU, 2.0, 1.0);
+    busy["results"][2]["cpu"]["server"]["host"]["utilization_percent"] = 95.0.into();
+    let busy = write(dir.path(), "busy.json", &busy);
+    let out = compare(&[&base, &busy], &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let client = metric(&json, "client_cpu_s_per_gb").unwrap();
+    assert_eq!(client["verdict"], "host_busy", "{client}");
+    assert!((client["change_percent"].as_f64().unwrap() - 100.0).abs() < 1e-6);
+    let notes = &json["candidates"][0]["matched"][0]["busy_hosts"];
+    assert_eq!(notes.as_array().unwrap().len(), 1, "{notes}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains("trial 2: the server's host had 0.90 of 2 CPUs busy"),
+        "{note}"
+    );
+    assert!(note.starts_with("candidate "), "{note}");
+    assert_eq!(
+        metric(&json, "bits_per_second").unwrap()["verdict"],
+        "no_change",
+        "speed is still judged"
+    );
+    let table = stdout(&compare(&[&base, &busy], &[]));
+    assert!(table.contains("not judged: host busy"), "{table}");
+    assert!(
+        table.contains("CPU cost not judged, a host was busy"),
+        "{table}"
+    );
+
+    // On two hosts the peer's data threads run elsewhere and are not subtracted: 0.8 CPUs busy with
+    // 0.5 of them the side's own threads leaves 0.3 of 2 CPUs of other work, past the 10% limit.
+    let mut apart = with_cpu(bw, &CPU, 2.0, 1.0);
+    apart["server"]["hostname"] = "another-host".into();
+    let apart = write(dir.path(), "apart.json", &apart);
+    let out = compare(&[&base, &apart], &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        metric(&json, "client_cpu_s_per_gb").unwrap()["verdict"],
+        "host_busy",
+        "{json}"
+    );
+    // The same doubling on a quiet host is a regression.
+    let quiet = write(dir.path(), "quiet.json", &with_cpu(bw, &CPU, 2.0, 1.0));
+    assert_eq!(compare(&[&base, &quiet], &[]).status.code(), Some(1));
+}
+
+#[test]
 fn latency_cpu_cost_per_round_trip_is_compared_per_side() {
     let (_, lat) = real_reports();
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ fn verdict_name(v: MetricVerdict) -> &'static str {
         MetricVerdict::Improvement => "improvement",
         MetricVerdict::NoChange => "no_change",
         MetricVerdict::NotEnoughTrials => "not_enough_trials",
+        MetricVerdict::HostBusy => "host_busy",
     }
 }
 
@@ -199,6 +200,7 @@ mod tests {
             MetricVerdict::Improvement,
             MetricVerdict::NoChange,
             MetricVerdict::NotEnoughTrials,
+            MetricVerdict::HostBusy,
         ]
         .map(verdict_name);
         assert_eq!(
@@ -207,7 +209,8 @@ mod tests {
                 "regression",
                 "improvement",
                 "no_change",
-                "not_enough_trials"
+                "not_enough_trials",
+                "host_busy"
             ]
         );
     }

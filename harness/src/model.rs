@@ -124,7 +124,7 @@ pub fn key(o: &PairOutcome) -> (String, String, String, String) {
 pub struct BaselineResult {
     /// Median change of the first metric (bandwidth, or latency p50), percent.
     pub change_percent: Option<f64>,
-    /// `regression`, `improvement`, `no_change`, `not_enough_trials`, `incomplete` (a trial of this run
+    /// `regression`, `improvement`, `no_change`, `not_enough_trials`, `host_busy`, `incomplete` (a trial of this run
     /// did not complete), `missing` (no such pair there), `unreadable: ...` or `not compared: ...`.
     pub verdict: String,
 }

@@ -92,6 +92,9 @@ fn matched_section(out: &mut String, m: &MatchedResult, base: &Grouped, cand: &G
         m.baseline_trials,
         m.candidate_trials
     );
+    if let Some(note) = render::busy_note(m) {
+        let _ = writeln!(out, "<p>{}</p>", escape(&note));
+    }
     for f in &m.link_failures {
         let _ = writeln!(
             out,

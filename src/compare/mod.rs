@@ -16,6 +16,7 @@
 //! named ([`incomplete`]): in a candidate each one fails the comparison (exit 1, like a regression); in
 //! the baseline they are listed, and a baseline with no complete trial at all cannot be compared with.
 
+pub mod host_load;
 pub mod html;
 pub mod incomplete;
 pub mod load;
@@ -281,6 +282,9 @@ pub enum MetricVerdict {
     NoChange,
     /// No data could give a verdict with these trial counts (see [`TrialsNeeded`]).
     NotEnoughTrials,
+    /// CPU cost only: a host of either run was busy with other work while it measured, so the figures
+    /// are not judged (`MatchedResult::busy_hosts` says which; see [`host_load`]).
+    HostBusy,
 }
 
 /// What a "not enough trials" verdict needs: with fewer trials than this, even two samples wholly apart
@@ -331,6 +335,10 @@ pub struct MatchedResult {
     /// Exact link rules broken on the candidate's trials, no statistics involved: a link flap, any
     /// uncorrectable FEC block, a module monitor at an alarm level. Each fails the comparison.
     pub link_failures: Vec<String>,
+    /// Trials whose host was busy with other work (baseline's and candidate's, each named): their CPU
+    /// cost is shown but not judged. Empty when every host was quiet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busy_hosts: Vec<String>,
 }
 
 /// One candidate against the baseline.
@@ -369,6 +377,22 @@ pub struct Comparison {
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("nothing to compare: {0}")]
 pub struct NothingToCompare(pub String);
+
+/// Per result, why its trials' CPU cost cannot be judged (see [`host_load::busy_host`]), each note
+/// prefixed with `prefix` (`baseline`, or the candidate's name). Complete trials only.
+fn busy_hosts(side: &Side, prefix: &str) -> BTreeMap<ResultKey, Vec<String>> {
+    let mut out: BTreeMap<ResultKey, Vec<String>> = BTreeMap::new();
+    for (_, report) in &side.reports {
+        for r in report.results.iter().filter(|r| r.complete) {
+            if let Some(why) = host_load::busy_host(report, r) {
+                out.entry(ResultKey::of(r))
+                    .or_default()
+                    .push(format!("{prefix} {why}"));
+            }
+        }
+    }
+    out
+}
 
 /// Results by what they measured.
 pub type Grouped = BTreeMap<ResultKey, Vec<TestResult>>;
@@ -417,7 +441,11 @@ pub fn compare(
         if cand.is_empty() && incomplete.is_empty() {
             return Err(ended_early(&candidate.name, &incomplete));
         }
-        let mut one = compare_one(&base, &cand, &candidate.name, bands);
+        let busy = [
+            busy_hosts(baseline, "baseline"),
+            busy_hosts(candidate, &format!("candidate {}", candidate.name)),
+        ];
+        let mut one = compare_one(&base, &cand, &candidate.name, bands, &busy);
         one.incomplete = incomplete;
         out.push(one);
     }
@@ -444,7 +472,16 @@ pub fn compare(
     })
 }
 
-fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> CandidateComparison {
+/// Both sides' [`busy_hosts`].
+type BusyHosts = [BTreeMap<ResultKey, Vec<String>>; 2];
+
+fn compare_one(
+    base: &Grouped,
+    cand: &Grouped,
+    name: &str,
+    bands: &Bands,
+    busy: &BusyHosts,
+) -> CandidateComparison {
     let mut matched = Vec::new();
     for (key, base_results) in base {
         let Some(cand_results) = cand.get(key) else {
@@ -474,10 +511,17 @@ fn compare_one(base: &Grouped, cand: &Grouped, name: &str, bands: &Bands) -> Can
             candidate_incomplete: cand_results.len() - c.len(),
             metrics,
             link_failures: link_failures(cand_results),
+            busy_hosts: busy
+                .iter()
+                .flat_map(|b| b.get(key))
+                .flatten()
+                .cloned()
+                .collect(),
         });
     }
     for result in &mut matched {
         adjust_and_decide(&mut result.metrics);
+        withhold_busy_cpu(result);
     }
     // A result counts once per independent metric (message rate repeats bandwidth's verdict).
     let count = |v: MetricVerdict| {
@@ -540,6 +584,19 @@ pub fn link_failures(results: &[TestResult]) -> Vec<String> {
         }
     }
     out
+}
+
+/// CPU cost measured while a host was busy with other work is shown but not judged.
+fn withhold_busy_cpu(result: &mut MatchedResult) {
+    if result.busy_hosts.is_empty() {
+        return;
+    }
+    for m in &mut result.metrics {
+        if metric_named(&m.metric).is_some_and(|x| x.group == MetricGroup::Cpu) {
+            m.verdict = MetricVerdict::HostBusy;
+            m.trials_needed = None;
+        }
+    }
 }
 
 fn metric_named(name: &str) -> Option<&'static Metric> {

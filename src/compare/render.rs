@@ -53,6 +53,7 @@ fn verdict_text(v: MetricVerdict) -> &'static str {
         MetricVerdict::Improvement => "improvement",
         MetricVerdict::NoChange => "no change",
         MetricVerdict::NotEnoughTrials => "not enough trials",
+        MetricVerdict::HostBusy => "not judged: host busy",
     }
 }
 
@@ -198,6 +199,21 @@ fn table_result(out: &mut String, m: &MatchedResult, colour: bool) {
         };
         let _ = writeln!(out, "  {}", painted.trim_end());
     }
+    if let Some(note) = busy_note(m) {
+        let _ = writeln!(out, "  {note}");
+    }
+}
+
+/// Why a result's CPU cost is not judged: the first busy trial and how many there were.
+pub fn busy_note(m: &MatchedResult) -> Option<String> {
+    let first = m.busy_hosts.first()?;
+    let more = match m.busy_hosts.len() {
+        1 => String::new(),
+        n => format!(" (and {} more trial(s))", n - 1),
+    };
+    Some(format!(
+        "CPU cost not judged, a host was busy with other work: {first}{more}"
+    ))
 }
 
 fn table_candidate_notes(out: &mut String, cand: &CandidateComparison) {
@@ -288,6 +304,9 @@ pub fn markdown(c: &Comparison) -> String {
             for f in &m.link_failures {
                 let _ = writeln!(out, "- **link failure**: {f}");
             }
+            if let Some(note) = busy_note(m) {
+                let _ = writeln!(out, "- {note}");
+            }
             let _ = writeln!(out);
         }
         for t in &cand.incomplete {
@@ -304,7 +323,7 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "\nA regression is significant (Mann-Whitney U, Holm-corrected across the metrics of each result, its CPU cost apart from its speed, alpha {}), beyond the noise band, with its \
-         bootstrap 95% interval wholly outside the band; fewer than {} trials per side give no verdict; a candidate \
+         bootstrap 95% interval wholly outside the band; CPU cost measured while a host was busy with other work is not judged; fewer than {} trials per side give no verdict; a candidate \
          trial that did not complete fails the comparison.",
         c.alpha, c.min_trials
     );
