@@ -39,6 +39,7 @@ fn frame_codec(c: &mut Criterion) {
             server_cpus: Some(vec![2, 3]),
             trial: 0,
             rdma: None,
+            link_samples: false,
         },
         rdma: None,
     };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates results-schema/report.schema.json from the Rust report types (src/report/model.rs).
+# Regenerates results-schema/report.schema.json and series.schema.json from the Rust types (src/model/).
 # Remember to bump SCHEMA_VERSION (minor for a new optional field, major for anything else).
 set -euo pipefail
 cd "$(dirname "$0")/.."

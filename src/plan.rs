@@ -267,6 +267,11 @@ pub struct TrialSpec {
     /// RDMA operation and knobs (transport `rdma` only).
     #[serde(default)]
     pub rdma: Option<RdmaSettings>,
+    /// A soak: each side samples its link (counters, module monitors) at every interval and the server
+    /// sends its sample with the interval's live figures (added with report 1.5.0; an older server
+    /// ignores it and sends none).
+    #[serde(default)]
+    pub link_samples: bool,
 }
 
 impl TrialSpec {
@@ -304,6 +309,8 @@ pub struct TestPlan {
     pub recv_mode: RecvMode,
     pub server_cpus: Option<Vec<usize>>,
     pub rdma: Option<RdmaSettings>,
+    /// A soak: sample the link at every interval on both sides ([`TrialSpec::link_samples`]).
+    pub link_samples: bool,
 }
 
 /// The most trials one run may plan (message sizes x `--repeat`). Every trial is a control-session round
@@ -336,6 +343,7 @@ impl TestPlan {
                 server_cpus: self.server_cpus.clone(),
                 trial,
                 rdma: self.rdma.clone(),
+                link_samples: self.link_samples,
             })
         })
     }
@@ -368,6 +376,7 @@ mod tests {
             recv_mode: Default::default(),
             server_cpus: Some(vec![1]),
             rdma: None,
+            link_samples: false,
         }
     }
 

@@ -219,6 +219,7 @@ pub fn build_result(
         rdma: None,
         receive: None,
         cpu: None,
+        soak: None,
     };
     match spec.test {
         TestKind::Lat => {
@@ -331,6 +332,7 @@ mod tests {
             trial: 3,
             rdma: (transport == TransportKind::Rdma)
                 .then_some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
+            link_samples: false,
         }
     }
 

@@ -15,7 +15,7 @@ pub enum UnitError {
     #[error("invalid size '{0}': the size must be at least 1 byte")]
     ZeroSize(String),
     #[error(
-        "invalid duration '{0}': use seconds with an optional s or ms suffix, e.g. 5 or 500ms"
+        "invalid duration '{0}': use a number of seconds with an optional ms, s, m, h or d suffix, e.g. 5, 500ms or 24h"
     )]
     Duration(String),
     #[error("invalid sweep '{0}': use MIN:MAX with MIN <= MAX, both sizes, e.g. 2:8M")]
@@ -47,7 +47,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
     Ok(bytes)
 }
 
-/// Parses `5`, `5s`, `1.5`, `500ms`. Zero is allowed (a warm-up of 0 means none); negative, NaN and
+/// Parses `5`, `5s`, `1.5`, `500ms`, `10m`, `24h`, `3d` (a soak is given in hours). Zero is allowed (a warm-up of 0 means none); negative, NaN and
 /// absurd values (over ten years) are not.
 pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let t = text.trim();
@@ -56,6 +56,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
         (ms, 1e-3)
     } else if let Some(s) = t.strip_suffix('s') {
         (s, 1.0)
+    } else if let Some(m) = t.strip_suffix('m') {
+        (m, 60.0)
+    } else if let Some(h) = t.strip_suffix('h') {
+        (h, 3600.0)
+    } else if let Some(d) = t.strip_suffix('d') {
+        (d, 86_400.0)
     } else {
         (t, 1.0)
     };
@@ -185,7 +191,12 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "-1", "abc", "NaN", "inf", "1e999", "5m", "1h"] {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1.5d"), Ok(Duration::from_secs(129_600)));
+        for bad in [
+            "", "-1", "abc", "NaN", "inf", "1e999", "5min", "h", "1hs", "4000d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} should fail");
         }
     }

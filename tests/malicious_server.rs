@@ -220,6 +220,7 @@ fn endless_live_updates_end_the_trial_as_incomplete() {
                     measuring: true,
                     bytes: i,
                     messages: i,
+                    link: None,
                 };
                 if frame::write_frame(control, &live).is_err() {
                     return;
@@ -289,6 +290,7 @@ fn counters_that_run_backwards_never_make_a_live_line() {
                     measuring: true,
                     bytes,
                     messages: 1,
+                    link: None,
                 };
                 let _ = frame::write_frame(control, &live);
             }

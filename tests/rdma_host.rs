@@ -102,6 +102,7 @@ fn rdma_spec() -> TrialSpec {
         server_cpus: None,
         trial: 0,
         rdma: Some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
+        link_samples: false,
     }
 }
 

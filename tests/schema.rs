@@ -3,17 +3,59 @@
 
 mod common;
 
-#[test]
-fn committed_schema_matches_the_report_types() {
-    let generated = serde_json::to_string_pretty(&linkbench::report::json_schema()).unwrap() + "\n";
-    let path = common::repo_root().join("results-schema/report.schema.json");
+/// Compares (or with UPDATE_SCHEMA=1 writes) one committed schema with what the types generate.
+fn committed_matches(file: &str, generated: &serde_json::Value) {
+    let generated = serde_json::to_string_pretty(generated).unwrap() + "\n";
+    let path = common::repo_root().join("results-schema").join(file);
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "results-schema/report.schema.json is out of date with src/report/model.rs: run scripts/update-schema.sh"
+        "results-schema/{file} is out of date with the model in src/model: run scripts/update-schema.sh"
+    );
+}
+
+#[test]
+fn committed_schema_matches_the_report_types() {
+    committed_matches("report.schema.json", &linkbench::report::json_schema());
+    committed_matches(
+        "series.schema.json",
+        &linkbench::report::series_json_schema(),
+    );
+}
+
+#[test]
+fn the_example_series_lines_are_valid() {
+    let schema_text =
+        std::fs::read_to_string(common::repo_root().join("results-schema/series.schema.json"))
+            .unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let dir = common::repo_root().join("results-schema/examples");
+    let mut lines = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&value)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+                assert_eq!(
+                    value["schema_version"],
+                    linkbench::model::SERIES_SCHEMA_VERSION
+                );
+                lines += 1;
+            }
+        }
+    }
+    assert!(
+        lines > 0,
+        "results-schema/examples holds no series (.jsonl)"
     );
 }
 
@@ -48,14 +90,27 @@ fn schema_is_draft_2020_12_and_names_the_fixed_fields() {
 #[test]
 fn the_example_report_is_valid() {
     let dir = common::repo_root().join("results-schema/examples");
-    let mut seen = 0;
+    let (mut seen, mut current) = (0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let report = common::read_valid_report(&path);
-            assert_eq!(report["schema_version"], linkbench::report::SCHEMA_VERSION);
+            // An example keeps the version that wrote it: a minor version only adds fields, so an
+            // older minor of the same major still validates; at least one shows the current one.
+            let version = report["schema_version"].as_str().unwrap().to_string();
+            let (major, current_major) = (
+                version.split('.').next().unwrap(),
+                linkbench::report::SCHEMA_VERSION.split('.').next().unwrap(),
+            );
+            assert_eq!(major, current_major, "{}", path.display());
+            current += usize::from(version == linkbench::report::SCHEMA_VERSION);
             seen += 1;
         }
     }
     assert!(seen > 0, "results-schema/examples holds no example report");
+    assert!(
+        current > 0,
+        "no example report is at the current schema version {}",
+        linkbench::report::SCHEMA_VERSION
+    );
 }

@@ -81,6 +81,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // A series that exists is refused before anything runs (the soak creates it new as it starts).
+    if let Some(soak) = &config.soak {
+        if let Err(e) = client::soak::check_new(&soak.series) {
+            eprintln!("linkbench-client: error: {e}");
+            std::process::exit(2);
+        }
+    }
     // First Ctrl-C (or SIGTERM): end the running trial on both sides and write the report; second: quit.
     let _ = ctrlc::set_handler(|| {
         if client::interrupt() {

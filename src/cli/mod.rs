@@ -1,8 +1,10 @@
 //! Command-line arguments of the binaries (clap derive), their validation, and the one-line error
 //! convention: every bad value is reported on a single line that names the flag and what to do.
 
+use crate::client::soak::SoakSettings;
 use crate::client::ClientConfig;
 use crate::control::auth::PreSharedKey;
+use crate::control::limits::MIN_SAMPLE_INTERVAL_S;
 use crate::control::ServerLimits;
 use crate::plan::{
     RdmaOp, RdmaSettings, RecvMode, StopCondition, TestKind, TestPlan, TransportKind, MAX_TRIALS,
@@ -143,6 +145,19 @@ pub struct ClientArgs {
     /// TCP_ZEROCOPY_RECEIVE page mapping, copying what the kernel cannot map.
     #[arg(long, value_enum, default_value_t = RecvMode::Copy)]
     pub recv_mode: RecvMode,
+    /// Soak: one bandwidth trial this long (e.g. 24h; also s, m, d) with traffic that never pauses,
+    /// both sides' links (counters, FEC, module monitors) and the throughput sampled every
+    /// --sample-interval into --series.
+    #[arg(long, value_parser = positive_duration, requires = "series",
+          conflicts_with_all = ["duration", "iterations", "sweep", "repeat", "interval"])]
+    pub soak: Option<Duration>,
+    /// Soak: time between samples (at least 0.1 s).
+    #[arg(long, value_parser = positive_duration, default_value = "10", requires = "soak")]
+    pub sample_interval: Duration,
+    /// Soak: the series file, JSON Lines, one line per sample appended and synced as the soak runs;
+    /// it must not exist yet.
+    #[arg(long, value_name = "FILE", requires = "soak")]
+    pub series: Option<PathBuf>,
     /// Write the JSON report here (atomically); `-` writes it to standard output and the table to
     /// standard error.
     #[arg(long, value_name = "FILE")]
@@ -321,6 +336,7 @@ impl ClientArgs {
     /// Checks combinations and builds the run's configuration.
     pub fn into_config(self, command_line: Vec<String>) -> Result<ClientConfig, CliError> {
         let rdma = self.check_transport_flags()?;
+        let soak = self.soak_settings()?;
         let recv_mode = self.recv_mode;
         let rdma_device = self.rdma.request();
         if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
@@ -348,14 +364,20 @@ impl ClientArgs {
                 self.repeat
             )));
         }
-        let stop = match (self.duration, self.iterations) {
-            (_, Some(count)) => StopCondition::Iterations { count },
-            (Some(d), None) => StopCondition::Duration {
+        let stop = match (self.soak, self.duration, self.iterations) {
+            (Some(d), _, _) => StopCondition::Duration {
                 seconds: d.as_secs_f64(),
             },
-            (None, None) => StopCondition::Duration { seconds: 5.0 },
+            (_, _, Some(count)) => StopCondition::Iterations { count },
+            (_, Some(d), None) => StopCondition::Duration {
+                seconds: d.as_secs_f64(),
+            },
+            (_, None, None) => StopCondition::Duration { seconds: 5.0 },
         };
-        check_interval(self.interval.as_secs_f64(), stop)?;
+        let interval_s = soak
+            .as_ref()
+            .map_or(self.interval.as_secs_f64(), |s| s.sample_interval_s);
+        check_interval(interval_s, stop)?;
         let labels: BTreeMap<String, String> = self.labels.into_iter().collect();
         let psk = match &self.psk_file {
             Some(path) => Some(PreSharedKey::from_file(path).map_err(|e| CliError(e.to_string()))?),
@@ -370,7 +392,7 @@ impl ClientArgs {
                 streams: self.streams,
                 stop,
                 warmup_s: self.warmup.as_secs_f64(),
-                interval_s: self.interval.as_secs_f64(),
+                interval_s,
                 repeat: self.repeat,
                 reverse: self.reverse,
                 zerocopy: self.zerocopy,
@@ -378,6 +400,7 @@ impl ClientArgs {
                 recv_mode,
                 server_cpus: self.server_cpu.map(|c| c.0),
                 rdma,
+                link_samples: soak.is_some(),
             },
             rdma_device,
             cpus: self.cpu.map(|c| c.0),
@@ -388,7 +411,30 @@ impl ClientArgs {
             live: !self.quiet,
             root: PathBuf::from("/"),
             psk,
+            soak,
         })
+    }
+
+    /// `--soak`'s settings, checked: a bandwidth test, a sample interval the server accepts.
+    fn soak_settings(&self) -> Result<Option<SoakSettings>, CliError> {
+        let (Some(_), Some(series)) = (self.soak, &self.series) else {
+            return Ok(None);
+        };
+        if self.test == TestKind::Lat {
+            return Err(CliError(
+                "--soak runs bandwidth traffic: use --test bw or --test bibw".into(),
+            ));
+        }
+        let sample_interval_s = self.sample_interval.as_secs_f64();
+        if sample_interval_s < MIN_SAMPLE_INTERVAL_S {
+            return Err(CliError(format!(
+                "--sample-interval {sample_interval_s} s is too short: a sample reads both links' counters and                  modules, at most every {MIN_SAMPLE_INTERVAL_S} s"
+            )));
+        }
+        Ok(Some(SoakSettings {
+            series: series.clone(),
+            sample_interval_s,
+        }))
     }
 }
 
@@ -549,11 +595,19 @@ pub fn parse_or_exit<T: Parser>(program: &str) -> T {
             | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
             _ => {
                 let rendered = e.render().to_string();
-                let first = rendered
+                // The message's first paragraph: "required arguments were not provided:" names them
+                // on the lines after it.
+                let paragraph: Vec<&str> = rendered
                     .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid arguments");
-                let first = first.trim().trim_start_matches("error: ");
+                    .map(str::trim)
+                    .skip_while(|l| l.is_empty())
+                    .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                    .collect();
+                let first = match paragraph.join(" ") {
+                    p if p.is_empty() => "invalid arguments".to_string(),
+                    p => p,
+                };
+                let first = first.trim_start_matches("error: ");
                 eprintln!("{program}: error: {first} (see --help)");
                 std::process::exit(2);
             }

@@ -8,6 +8,7 @@
 //! before it reaches a terminal ([`crate::text`]).
 
 mod handshake;
+pub mod soak;
 mod trial;
 pub mod trust;
 mod watch;
@@ -82,6 +83,9 @@ pub enum ClientError {
     Pinning(#[from] pinning::PinningError),
     #[error(transparent)]
     Rdma(#[from] crate::transport::rdma::RdmaError),
+    /// The soak's series file could not be created or written.
+    #[error("{0}")]
+    Series(String),
 }
 
 impl From<crate::trial::TrialError> for ClientError {
@@ -100,6 +104,7 @@ impl ClientError {
     /// Whether this error is the user's request being unacceptable (exit code 2) rather than a failure.
     pub fn is_bad_input(&self) -> bool {
         matches!(self, ClientError::LimitRefused(_) | ClientError::Pinning(_))
+            || matches!(self, ClientError::Series(why) if why.contains("a soak never overwrites"))
     }
 }
 
@@ -123,6 +128,8 @@ pub struct ClientConfig {
     pub psk: Option<PreSharedKey>,
     /// RDMA device, port and GID index the user asked for.
     pub rdma_device: crate::transport::rdma::select::DeviceRequest,
+    /// `--soak`: the series file and the sample interval (the plan is then one trial).
+    pub soak: Option<soak::SoakSettings>,
 }
 
 /// Set when the user asked the run to stop (SIGINT/SIGTERM).
@@ -460,6 +467,9 @@ fn run_trials(
         match trial.run(&mut session.control, &session.frames, out) {
             Ok(result) => {
                 let _ = writeln!(out, "{}", table::row(&result));
+                if let Some(soak) = &result.soak {
+                    let _ = writeln!(out, "{}", table::soak_lines(soak));
+                }
                 report.results.push(result);
             }
             Err((partial, e)) => {

@@ -2,6 +2,7 @@
 //! `ready`, connect the data streams (or queue pairs) and say `start`, watch it run ([`super::watch`]),
 //! and build the result from both sides' figures. A trial that fails keeps what it measured.
 
+use super::soak::SoakRecorder;
 use super::trust::TrialBounds;
 use super::watch::{Watch, Watched};
 use super::{message_name, ClientConfig, ClientError};
@@ -13,17 +14,50 @@ use crate::control::{
 };
 use crate::engine::{self, Side, SideOutcome};
 use crate::model::report::{LinkSides, RdmaReport, TestResult};
+use crate::model::SoakSummary;
 use crate::model::{RdmaOffer, RdmaPortFacts};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::results;
 use crate::text::escape_control;
 use crate::trial::{Prepared, Running, SideSetup};
 use crate::units::seconds_saturating;
+use std::cell::RefCell;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Puts the soak's summary into the trial's result; a series that could not be written makes the trial
+/// incomplete with that error.
+fn with_soak(
+    outcome: Result<TestResult, TrialFailure>,
+    summary: Option<SoakSummary>,
+    series_error: Option<String>,
+) -> Result<TestResult, TrialFailure> {
+    let Some(summary) = summary else {
+        return outcome;
+    };
+    let (result, error) = match (outcome, series_error) {
+        (Ok(result), None) => {
+            return Ok(TestResult {
+                soak: Some(summary),
+                ..result
+            })
+        }
+        (Err((None, e)), _) => return Err((None, e)),
+        // The series failing is why the trial was stopped (the stop reads as an interruption otherwise).
+        (Ok(result), Some(why)) => (result, ClientError::Series(why)),
+        (Err((Some(result), _)), Some(why)) => (*result, ClientError::Series(why)),
+        (Err((Some(result), e)), None) => (*result, e),
+    };
+    let result = TestResult {
+        soak: Some(summary),
+        complete: false,
+        ..result
+    };
+    Err((Some(Box::new(result)), error))
+}
 
 /// Largest `ready` accepted (a cookie, CPUs, and up to `--max-streams` queue pairs).
 const READY_LIMIT: u32 = 1 << 20;
@@ -79,18 +113,32 @@ impl TrialRun<'_> {
         let prepared = Prepared::prepare(&setup, self.spec, self.config.cpus.as_deref())
             .map_err(|e| (None, e.into()))?;
         let bounds = TrialBounds::new(self.spec, self.server_limits, self.silence_limit());
+        // The series file exists before any traffic: a path that cannot be used costs nothing.
+        let mut soak = match &self.config.soak {
+            Some(settings) => {
+                Some(SoakRecorder::create(settings, self.spec).map_err(|e| (None, e))?)
+            }
+            None => None,
+        };
         let started = self
             .negotiate(control, frames, prepared, &bounds)
             .map_err(|e| (None, e))?;
+        if let Some(recorder) = soak.as_mut() {
+            recorder.start(started.running.link_sampler(), started.at);
+        }
         let watch = Watch {
             spec: self.spec,
             live: self.config.live,
             bounds,
             silence: self.silence_limit(),
             stop: &started.stop,
+            soak: RefCell::new(soak),
         };
-        let watched = watch.run(control, frames, &started.running.running, started.at, out);
-        self.finish(started, watched)
+        let mut watched = watch.run(control, frames, &started.running.running, started.at, out);
+        let soak = watch.soak.into_inner();
+        let series_error = watched.series_error.take();
+        let outcome = self.finish(started, watched);
+        with_soak(outcome, soak.map(|s| s.summary()), series_error)
     }
 
     /// `setup`, `ready`, the data connections (or queue pairs), `start`, and the data threads.

@@ -212,6 +212,7 @@ pub fn decode_untrusted(data: &[u8]) {
         server_cpus: None,
         trial: 0,
         rdma: None,
+        link_samples: true,
     };
     let bounds = TrialBounds::new(&spec, &ServerLimits::default(), Duration::from_secs(13));
     let mut live = LiveUpdates::new(bounds.clone(), Instant::now());
@@ -266,6 +267,7 @@ mod tests {
             server_cpus: None,
             trial: 0,
             rdma: None,
+            link_samples: false,
         }
     }
 

@@ -2,6 +2,7 @@
 //! threads), the server's messages until its result, Ctrl-C, and the limits on what the server may send
 //! ([`super::trust`]). Ends with the server's result, or with the reason there is none.
 
+use super::soak::{ServerHalf, SoakRecorder};
 use super::trust::{LiveUpdates, TrialBounds};
 use super::{interrupted, message_name, ClientError, INTERRUPT_CHECK};
 use crate::control::frame::FrameError;
@@ -12,6 +13,7 @@ use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::report::table;
 use crate::text::escape_control;
 use crate::units::seconds_saturating;
+use std::cell::RefCell;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +38,8 @@ pub struct Watch<'a> {
     /// How long the server may send nothing at all.
     pub silence: Duration,
     pub stop: &'a Arc<AtomicBool>,
+    /// A soak: a line of the series for every interval frame of the server.
+    pub soak: RefCell<Option<SoakRecorder>>,
 }
 
 /// How the watch ended.
@@ -43,6 +47,8 @@ pub struct Watched {
     pub server: Result<SideReport, ClientError>,
     /// Ctrl-C ended the trial (a stop was sent).
     pub stop_sent: bool,
+    /// The soak's series could not be written: the trial was stopped.
+    pub series_error: Option<String>,
 }
 
 impl Watch<'_> {
@@ -63,9 +69,10 @@ impl Watch<'_> {
         let (mut own, mut server) = (Mark::default(), Mark::default());
         let mut last_heard = Instant::now();
         let mut stop_sent = false;
+        let mut series_error = None;
         let server_measures = spec.test != TestKind::Lat && spec.client_sends();
         let result = loop {
-            if interrupted() && !stop_sent {
+            if (interrupted() || series_error.is_some()) && !stop_sent {
                 // End the trial on both sides; the server still reports what it measured.
                 self.stop.store(true, Ordering::SeqCst);
                 let _ = write_frame(control, &ClientMessage::Stop);
@@ -83,10 +90,20 @@ impl Watch<'_> {
                     measuring,
                     bytes,
                     messages,
+                    link,
                 })) => {
                     last_heard = Instant::now();
                     if let Err(why) = live.check(elapsed_s, bytes, messages) {
                         break Err(ClientError::Implausible(why));
+                    }
+                    let half = ServerHalf {
+                        elapsed_s,
+                        measuring,
+                        bytes,
+                        link: link.map(|l| *l),
+                    };
+                    if let Err(why) = self.record_sample(half, running) {
+                        series_error.get_or_insert(why);
                     }
                     let now = Mark {
                         bytes,
@@ -96,12 +113,7 @@ impl Watch<'_> {
                         measuring,
                     };
                     if self.live && server_measures && server.measuring {
-                        let label = if spec.test == TestKind::Bibw {
-                            "c->s"
-                        } else {
-                            "recv"
-                        };
-                        let _ = writeln!(out, "{}", bandwidth_line(label, &server, &now));
+                        let _ = writeln!(out, "{}", self.server_line(&server, &now));
                     }
                     server = now;
                 }
@@ -133,7 +145,31 @@ impl Watch<'_> {
                 .map(|()| report)
                 .map_err(ClientError::Implausible)
         });
-        Watched { server, stop_sent }
+        Watched {
+            server,
+            stop_sent,
+            series_error,
+        }
+    }
+
+    /// The live line of the server's receive side for the interval that just ended.
+    fn server_line(&self, last: &Mark, now: &Mark) -> String {
+        let label = if self.spec.test == TestKind::Bibw {
+            "c->s"
+        } else {
+            "recv"
+        };
+        bandwidth_line(label, last, now)
+    }
+
+    /// A soak's line for the server's interval frame (nothing without a soak, or once the series
+    /// failed).
+    fn record_sample(&self, server: ServerHalf, running: &RunningSide) -> Result<(), String> {
+        let mut soak = self.soak.borrow_mut();
+        let Some(recorder) = soak.as_mut() else {
+            return Ok(());
+        };
+        recorder.record(server, &running.measured_progress())
     }
 
     /// Prints this side's own live line for the interval that just ended; returns the new mark.

@@ -67,6 +67,9 @@ pub const MAX_RDMA_INLINE: u32 = 1024;
 /// longest run over its interval). Each measuring thread keeps a counter per slot and the result carries
 /// a figure per slot, so this bounds both the server's memory and the result's size.
 pub const MAX_INTERVALS: u64 = 100_000;
+/// Shortest soak sample interval, in seconds: each sample reads the interface's counters and its module's
+/// EEPROM on both sides' control threads.
+pub const MIN_SAMPLE_INTERVAL_S: f64 = 0.1;
 /// Longest reporting interval, in seconds.
 pub const MAX_INTERVAL_S: f64 = 3600.0;
 /// Highest CPU number a client may name in `--server-cpu`.
@@ -165,6 +168,13 @@ impl ServerLimits {
                 "interval",
                 format!("{}", spec.interval_s),
                 "it must be from 0.01 s to 3600 s",
+            );
+        }
+        if spec.link_samples && spec.interval_s < MIN_SAMPLE_INTERVAL_S {
+            return invalid(
+                "sample interval",
+                format!("{}", spec.interval_s),
+                "a soak samples the link at most every 0.1 s: use a longer --sample-interval",
             );
         }
         let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
@@ -385,6 +395,7 @@ mod tests {
             server_cpus: None,
             trial: 0,
             rdma: None,
+            link_samples: false,
         }
     }
 

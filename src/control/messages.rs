@@ -91,6 +91,9 @@ pub enum ServerMessage {
         measuring: bool,
         bytes: u64,
         messages: u64,
+        /// A soak (`link_samples` in the spec): the server's link sampled at this interval's end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<Box<crate::diag::sampler::LinkSample>>,
     },
     TrialResult {
         report: Box<SideReport>,

@@ -221,6 +221,11 @@ impl LinkProbe {
         }
     }
 
+    /// A sampler of the same interface, its baseline read now.
+    pub fn sampler(&self) -> crate::diag::sampler::LinkSampler {
+        crate::diag::sampler::LinkSampler::begin(&self.root, &self.facts.interface)
+    }
+
     /// Reads counters and monitors again and judges the link.
     pub fn finish(self) -> LinkReport {
         let elapsed_s = self.started.elapsed().as_secs_f64();

@@ -9,6 +9,7 @@ pub mod module;
 pub mod netlink;
 pub mod rdma;
 pub mod route;
+pub mod sampler;
 
 pub use host::HostFacts;
 pub use route::InterfaceFacts;

@@ -578,6 +578,7 @@ mod tests {
             server_cpus: None,
             trial: 0,
             rdma: Some(rdma.clone()),
+            link_samples: false,
         }
     }
 

@@ -1,5 +1,5 @@
 //! What travels between the two sides and what a report says, as plain data: CPU placement, RDMA
-//! endpoints and port facts, zero-copy figures, receive modes, CPU cost, one side's trial report, and the report itself. It sits
+//! endpoints and port facts, zero-copy figures, receive modes, CPU cost, a soak's series lines and summary, one side's trial report, and the report itself. It sits
 //! above the facts it is made of (`plan`, `stats`, `clock`, `diag`) and below everything that produces
 //! or reads it (`transport`, `engine`, `results`, `control`, `report`, the sessions), so that none of
 //! those needs another to name what it exchanges.
@@ -9,6 +9,7 @@ pub mod placement;
 pub mod rdma;
 pub mod receive;
 pub mod report;
+pub mod series;
 pub mod side;
 pub mod zerocopy;
 
@@ -17,5 +18,6 @@ pub use placement::{CpuChoice, CpuSource};
 pub use rdma::{QpEndpoint, RdmaOffer, RdmaPortFacts};
 pub use receive::{ReceiveReport, ReceiveStats, RecvMode};
 pub use report::{Direction, DirectionFigures, Report, TestResult};
+pub use series::{SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
 pub use side::SideReport;
 pub use zerocopy::ZeroCopyStats;

@@ -45,9 +45,19 @@ pub fn parse_untrusted(data: &[u8]) {
 
 /// The report's JSON Schema (draft 2020-12), as committed in `results-schema/report.schema.json`.
 pub fn json_schema() -> serde_json::Value {
+    schema_of::<Report>()
+}
+
+/// The JSON Schema of one line of a soak's series (`--series`), as committed in
+/// `results-schema/series.schema.json`.
+pub fn series_json_schema() -> serde_json::Value {
+    schema_of::<crate::model::SeriesLine>()
+}
+
+fn schema_of<T: schemars::JsonSchema>() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12()
         .for_serialize()
         .into_generator();
-    let schema = generator.into_root_schema_for::<Report>();
+    let schema = generator.into_root_schema_for::<T>();
     serde_json::to_value(schema).expect("a generated schema is valid JSON")
 }

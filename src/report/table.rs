@@ -90,6 +90,37 @@ fn cpu_cell(result: &TestResult, per_unit: fn(&SideCpu) -> Option<f64>) -> Strin
     )
 }
 
+/// The lines under a soak's row: the series, the throughput's range and where, and every flap.
+pub fn soak_lines(soak: &crate::model::SoakSummary) -> String {
+    let mut out = format!(
+        "  soak: {} samples every {} s in {}",
+        soak.samples, soak.sample_interval_s, soak.series
+    );
+    for t in &soak.throughput {
+        out.push_str(&format!(
+            "\n  {}: {:.3} Gbit/s lowest (sample {}), {:.3} highest (sample {})",
+            match t.direction {
+                crate::model::Direction::ClientToServer => "client->server",
+                crate::model::Direction::ServerToClient => "server->client",
+            },
+            t.min_bits_per_second / 1e9,
+            t.min_at_sample,
+            t.max_bits_per_second / 1e9,
+            t.max_at_sample
+        ));
+    }
+    for f in &soak.link_flaps {
+        out.push_str(&format!(
+            "\n  the {} link went down in sample {} ({:.1} s)",
+            f.side, f.sample, f.elapsed_s
+        ));
+    }
+    if let Some(why) = &soak.ended_early {
+        out.push_str(&format!("\n  ended early: {why}"));
+    }
+    out
+}
+
 /// A client and a server figure as `client/server`, three significant digits each, `-` for a side
 /// without one: `0.214/0.350`, `18.0/-`.
 pub fn client_server(client: Option<f64>, server: Option<f64>) -> String {
@@ -210,6 +241,7 @@ mod tests {
         assert_eq!(last_column(&row(&r)), "12.3/-");
         let older = TestResult {
             cpu: None,
+            soak: None,
             ..bw.clone()
         };
         assert_eq!(last_column(&row(&older)), "-/-");

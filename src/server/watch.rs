@@ -11,6 +11,7 @@ use crate::control::deadline::DeadlineStream;
 use crate::control::frame::FrameError;
 use crate::control::reader::Next;
 use crate::control::{write_frame, ClientMessage, ServerMessage};
+use crate::diag::sampler::LinkSample;
 use crate::engine::RunningSide;
 use crate::plan::TrialSpec;
 use crate::trial::Running;
@@ -47,6 +48,7 @@ impl Session<'_> {
         clock: &TrialClock,
         frames: &Frames,
     ) -> Watched {
+        let mut sampler = spec.link_samples.then(|| trial.link_sampler()).flatten();
         let (running, trial_stop) = (&mut trial.running, &trial.stop);
         let interval = seconds_saturating(spec.interval_s);
         let started = Instant::now();
@@ -68,7 +70,8 @@ impl Session<'_> {
             let now = Instant::now();
             if now >= next_tick {
                 if watched.client_gone.is_none() && watched.violation.is_none() {
-                    self.send_interval(running, started, &mut watched);
+                    let link = sampler.as_mut().map(|s| Box::new(s.take()));
+                    self.send_interval(running, started, link, &mut watched);
                 }
                 // Ticks missed while busy are skipped, not sent in a burst.
                 while next_tick <= now {
@@ -86,13 +89,20 @@ impl Session<'_> {
         watched
     }
 
-    fn send_interval(&mut self, running: &RunningSide, started: Instant, watched: &mut Watched) {
+    fn send_interval(
+        &mut self,
+        running: &RunningSide,
+        started: Instant,
+        link: Option<Box<LinkSample>>,
+        watched: &mut Watched,
+    ) {
         let sample = running.measured_progress();
         let live = ServerMessage::Interval {
             elapsed_s: started.elapsed().as_secs_f64(),
             measuring: sample.streams_measuring > 0,
             bytes: sample.bytes,
             messages: sample.messages,
+            link,
         };
         // One deadline for the whole frame: a client that reads slowly cannot stall the trial clock here.
         let mut wire = DeadlineStream::within(&self.control, self.shared.config.handshake_timeout);

@@ -188,6 +188,11 @@ impl Prepared {
 }
 
 impl Running {
+    /// A sampler of the link the trial runs over (a soak), when this side knows its interface.
+    pub fn link_sampler(&self) -> Option<crate::diag::sampler::LinkSampler> {
+        self.probe.as_ref().map(LinkProbe::sampler)
+    }
+
     /// Waits up to `bound` for the data threads and reads the link probe again. Without `stop_first` the
     /// threads may end by themselves; when they outlast `bound` they are stopped and get `bound` again.
     /// With `stop_first` (the trial is over without them) they are stopped at once and get `bound` once.
@@ -273,6 +278,7 @@ mod tests {
             server_cpus: None,
             trial: 0,
             rdma: None,
+            link_samples: false,
         }
     }
 

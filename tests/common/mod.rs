@@ -380,6 +380,14 @@ impl ShapedLink {
         link
     }
 
+    /// Kills this link's server (SIGKILL), as a crash or a power cut would end it.
+    pub fn kill_server(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// A linkbench-client command run inside the client namespace against this link's server.
     pub fn client(&self) -> Command {
         let mut c = Command::new("ip");

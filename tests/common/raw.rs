@@ -99,5 +99,6 @@ pub fn spec(seconds: f64) -> TrialSpec {
         server_cpus: None,
         trial: 0,
         rdma: None,
+        link_samples: false,
     }
 }

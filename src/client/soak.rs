@@ -1,0 +1,461 @@
+//! A soak from the client's side: the series file (JSON Lines, created new, one line appended, flushed
+//! and synced per sample, so a crash or power cut loses at most the sample in progress), the client's
+//! half of each sample taken when the server's half arrives, and the summary the report carries.
+//!
+//! One sample is written for each `interval` frame the server sends (a soak's interval is its sample
+//! interval): the server's link sample rides on that frame, taken at the end of its interval, and the
+//! client samples its own link on receipt, so the two halves of a line are at most the control
+//! connection's delay apart.
+
+use super::ClientError;
+use crate::diag::sampler::{LinkSample, LinkSampler};
+use crate::engine::progress::ProgressSample;
+use crate::model::series::{FlapAt, SampleThroughput, ThroughputExtremes};
+use crate::model::{Direction, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
+use crate::plan::{TestKind, TransportKind, TrialSpec};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a soak needs from the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoakSettings {
+    pub series: PathBuf,
+    pub sample_interval_s: f64,
+}
+
+/// Refuses a series path that exists (a soak never overwrites one) or whose directory is missing.
+pub fn check_new(path: &Path) -> Result<(), ClientError> {
+    let refuse = |why: &str| Err(ClientError::Series(format!("{}: {why}", path.display())));
+    if path.symlink_metadata().is_ok() {
+        return refuse(ALREADY_EXISTS);
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if parent.is_some_and(|p| !p.is_dir()) {
+        return refuse("its directory does not exist; create it or give another --series path");
+    }
+    Ok(())
+}
+
+const ALREADY_EXISTS: &str =
+    "it already exists; a soak never overwrites a series: give a new --series path";
+
+/// The series file, open for appending.
+#[derive(Debug)]
+pub struct SeriesWriter {
+    file: File,
+    path: PathBuf,
+    length: u64,
+}
+
+impl SeriesWriter {
+    /// Creates `path`, which must not exist: a soak never overwrites one.
+    pub fn create(path: &Path) -> Result<SeriesWriter, ClientError> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => ALREADY_EXISTS.to_string(),
+                    _ => format!("cannot create it: {e}"),
+                };
+                ClientError::Series(format!("{}: {why}", path.display()))
+            })?;
+        Ok(SeriesWriter {
+            file,
+            path: path.to_path_buf(),
+            length: 0,
+        })
+    }
+
+    /// Appends one line and syncs it to the disk. A line that cannot be written whole is cut off
+    /// again, so the file always ends with a whole line.
+    pub fn append(&mut self, line: &SeriesLine) -> Result<(), String> {
+        let mut text = serde_json::to_string(line).map_err(|e| e.to_string())?;
+        text.push('\n');
+        let written = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.length += text.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.length);
+                Err(format!(
+                    "series {}: sample {} could not be written ({e}); the soak was ended, the series \
+                     holds every sample before it",
+                    self.path.display(),
+                    line.sample
+                ))
+            }
+        }
+    }
+}
+
+/// A running total and when it was taken.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    seconds: f64,
+    bytes: u64,
+    /// The counting side was in its measured phase (its totals count from the phase's start).
+    measuring: bool,
+}
+
+/// The server's half of a sample, as its `interval` frame carried it.
+pub struct ServerHalf {
+    pub elapsed_s: f64,
+    pub measuring: bool,
+    pub bytes: u64,
+    pub link: Option<LinkSample>,
+}
+
+/// Records a soak's samples and keeps what its summary needs.
+#[derive(Debug)]
+pub struct SoakRecorder {
+    settings: SoakSettings,
+    writer: SeriesWriter,
+    sampler: Option<LinkSampler>,
+    started: Instant,
+    /// Which direction each side's counted bytes moved, if that side counts any.
+    server_counts: Option<Direction>,
+    client_counts: Option<Direction>,
+    server_mark: Option<Mark>,
+    client_mark: Option<Mark>,
+    samples: u64,
+    measured_samples: u64,
+    extremes: Vec<ThroughputExtremes>,
+    flaps: Vec<FlapAt>,
+    last_client: Option<LinkSample>,
+    last_server: Option<LinkSample>,
+    failed: Option<String>,
+}
+
+impl SoakRecorder {
+    /// Creates the series file; the sampler starts with [`SoakRecorder::start`].
+    pub fn create(settings: &SoakSettings, spec: &TrialSpec) -> Result<SoakRecorder, ClientError> {
+        let writer = SeriesWriter::create(&settings.series)?;
+        let (server_counts, client_counts) = counting_directions(spec);
+        Ok(SoakRecorder {
+            settings: settings.clone(),
+            writer,
+            sampler: None,
+            started: Instant::now(),
+            server_counts,
+            client_counts,
+            server_mark: None,
+            client_mark: None,
+            samples: 0,
+            measured_samples: 0,
+            extremes: Vec::new(),
+            flaps: Vec::new(),
+            last_client: None,
+            last_server: None,
+            failed: None,
+        })
+    }
+
+    /// The trial started at `at`; `sampler` reads this side's link (its baseline now).
+    pub fn start(&mut self, sampler: Option<LinkSampler>, at: Instant) {
+        self.sampler = sampler;
+        self.started = at;
+    }
+
+    /// Writes one line: the server's half as it arrived, this side's taken now. An error (the series
+    /// could not be written) ends the soak; it is kept for the summary.
+    pub fn record(&mut self, server: ServerHalf, own: &ProgressSample) -> Result<(), String> {
+        if let Some(why) = &self.failed {
+            return Err(why.clone());
+        }
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        let client = self.sampler.as_mut().map(LinkSampler::take);
+        let mut throughput = Vec::new();
+        if let Some(direction) = self.server_counts {
+            let now = Mark {
+                seconds: server.elapsed_s,
+                bytes: server.bytes,
+                measuring: server.measuring,
+            };
+            throughput.extend(interval_rate(direction, "server", self.server_mark, now));
+            self.server_mark = Some(now);
+        }
+        if let Some(direction) = self.client_counts {
+            let now = Mark {
+                seconds: elapsed_s,
+                bytes: own.bytes,
+                measuring: own.streams_measuring > 0,
+            };
+            throughput.extend(interval_rate(direction, "client", self.client_mark, now));
+            self.client_mark = Some(now);
+        }
+        let (server_link, notes) = bounded(server.link);
+        // Warm-up traffic is not counted: its totals stay 0 until the measured phase starts.
+        let measuring = server.measuring || own.streams_measuring > 0;
+        let line = SeriesLine {
+            schema_version: SERIES_SCHEMA_VERSION.into(),
+            sample: self.samples,
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            elapsed_s,
+            measuring,
+            throughput: if measuring { throughput } else { Vec::new() },
+            client,
+            server: server_link,
+            notes,
+        };
+        if let Err(why) = self.writer.append(&line) {
+            self.failed = Some(why.clone());
+            return Err(why);
+        }
+        self.note(line);
+        Ok(())
+    }
+
+    /// Folds a written line into the summary's figures.
+    fn note(&mut self, line: SeriesLine) {
+        for (side, sample) in [("client", &line.client), ("server", &line.server)] {
+            if sample
+                .as_ref()
+                .is_some_and(|s| s.interval.verdict.link_flapped)
+            {
+                self.flaps.push(FlapAt {
+                    side: side.into(),
+                    sample: line.sample,
+                    elapsed_s: line.elapsed_s,
+                });
+            }
+        }
+        if line.measuring {
+            self.measured_samples += 1;
+            for t in &line.throughput {
+                note_extreme(&mut self.extremes, t, line.sample);
+            }
+        }
+        self.samples += 1;
+        self.last_client = line.client.or(self.last_client.take());
+        self.last_server = line.server.or(self.last_server.take());
+    }
+
+    /// What the report says about the soak.
+    pub fn summary(&self) -> SoakSummary {
+        SoakSummary {
+            series: self.settings.series.display().to_string(),
+            sample_interval_s: self.settings.sample_interval_s,
+            samples: self.samples,
+            measured_samples: self.measured_samples,
+            throughput: self.extremes.clone(),
+            link_flaps: self.flaps.clone(),
+            client_link: self.last_client.as_ref().map(|s| s.cumulative.clone()),
+            server_link: self.last_server.as_ref().map(|s| s.cumulative.clone()),
+            ended_early: self.failed.clone(),
+        }
+    }
+}
+
+/// The most bytes a server's link sample may take in the series: a real NIC's sample (only the
+/// counters that moved, a module's monitors) is a few KiB; a server that sends more is not trusted
+/// with the disk.
+pub const MAX_SERVER_SAMPLE_BYTES: usize = 256 << 10;
+
+/// The server's sample if it is within [`MAX_SERVER_SAMPLE_BYTES`], else a note saying it was left out.
+fn bounded(link: Option<LinkSample>) -> (Option<LinkSample>, Vec<String>) {
+    let size = link
+        .as_ref()
+        .and_then(|l| serde_json::to_vec(l).ok())
+        .map_or(0, |v| v.len());
+    if size <= MAX_SERVER_SAMPLE_BYTES {
+        return (link, Vec::new());
+    }
+    (
+        None,
+        vec![format!(
+            "the server's link sample was {size} bytes, over the {MAX_SERVER_SAMPLE_BYTES} a sample may \
+             take; left out"
+        )],
+    )
+}
+
+/// Which direction the bytes each side counts moved: (server's, client's). A TCP side counts what it
+/// received; an RDMA side what it posted (see [`crate::results::rdma_direction`]).
+fn counting_directions(spec: &TrialSpec) -> (Option<Direction>, Option<Direction>) {
+    if spec.test == TestKind::Lat {
+        return (None, None);
+    }
+    match (spec.transport, &spec.rdma) {
+        (TransportKind::Rdma, Some(rdma)) => (
+            spec.server_sends()
+                .then(|| crate::results::rdma_direction(rdma.op, false)),
+            spec.client_sends()
+                .then(|| crate::results::rdma_direction(rdma.op, true)),
+        ),
+        _ => (
+            spec.client_sends().then_some(Direction::ClientToServer),
+            spec.server_sends().then_some(Direction::ServerToClient),
+        ),
+    }
+}
+
+/// The rate between two marks of one counting side; none for its first mark and for the interval in
+/// which its measured phase started (part of it was warm-up, whose bytes are not counted).
+fn interval_rate(
+    direction: Direction,
+    counted_by: &str,
+    last: Option<Mark>,
+    now: Mark,
+) -> Option<SampleThroughput> {
+    let last = last.filter(|l| l.measuring && now.measuring)?;
+    let seconds = now.seconds - last.seconds;
+    let bytes = now.bytes.saturating_sub(last.bytes);
+    (seconds > 0.0).then(|| SampleThroughput {
+        direction,
+        bits_per_second: bytes as f64 * 8.0 / seconds,
+        bytes,
+        seconds,
+        counted_by: counted_by.into(),
+    })
+}
+
+fn note_extreme(extremes: &mut Vec<ThroughputExtremes>, t: &SampleThroughput, sample: u64) {
+    let Some(e) = extremes.iter_mut().find(|e| e.direction == t.direction) else {
+        extremes.push(ThroughputExtremes {
+            direction: t.direction,
+            min_bits_per_second: t.bits_per_second,
+            min_at_sample: sample,
+            max_bits_per_second: t.bits_per_second,
+            max_at_sample: sample,
+            samples: 1,
+        });
+        return;
+    };
+    e.samples += 1;
+    if t.bits_per_second < e.min_bits_per_second {
+        e.min_bits_per_second = t.bits_per_second;
+        e.min_at_sample = sample;
+    }
+    if t.bits_per_second > e.max_bits_per_second {
+        e.max_bits_per_second = t.bits_per_second;
+        e.max_at_sample = sample;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::counters::CounterDelta;
+    use crate::diag::link::LinkVerdict;
+    use crate::diag::sampler::LinkInterval;
+    use crate::plan::{RdmaOp, RdmaSettings, StopCondition};
+
+    fn spec(transport: TransportKind, test: TestKind, reverse: bool) -> TrialSpec {
+        TrialSpec {
+            transport,
+            test,
+            message_size: 65536,
+            streams: 1,
+            stop: StopCondition::Duration { seconds: 60.0 },
+            warmup_s: 1.0,
+            interval_s: 10.0,
+            reverse,
+            zerocopy: false,
+            busy_poll: false,
+            recv_mode: Default::default(),
+            server_cpus: None,
+            trial: 0,
+            rdma: (transport == TransportKind::Rdma)
+                .then(|| RdmaSettings::perftest_defaults(RdmaOp::Read, test)),
+            link_samples: true,
+        }
+    }
+
+    #[test]
+    fn each_side_counts_the_direction_it_receives_or_posts() {
+        use Direction::{ClientToServer as C2S, ServerToClient as S2C};
+        let tcp = |test, reverse| counting_directions(&spec(TransportKind::Tcp, test, reverse));
+        assert_eq!(tcp(TestKind::Bw, false), (Some(C2S), None));
+        assert_eq!(tcp(TestKind::Bw, true), (None, Some(S2C)));
+        assert_eq!(tcp(TestKind::Bibw, false), (Some(C2S), Some(S2C)));
+        assert_eq!(tcp(TestKind::Lat, false), (None, None));
+        // An RDMA read posted by the client brings the server's data to it.
+        let read = counting_directions(&spec(TransportKind::Rdma, TestKind::Bw, false));
+        assert_eq!(read, (None, Some(S2C)));
+    }
+
+    #[test]
+    fn a_rate_needs_two_measured_marks() {
+        let mark = |seconds, bytes, measuring| Mark {
+            seconds,
+            bytes,
+            measuring,
+        };
+        let d = Direction::ClientToServer;
+        assert_eq!(interval_rate(d, "server", None, mark(1.0, 0, true)), None);
+        // The phase started inside this interval: part of it was warm-up, so no figure.
+        assert_eq!(
+            interval_rate(d, "server", Some(mark(1.0, 0, false)), mark(2.0, 10, true)),
+            None
+        );
+        let r = interval_rate(
+            d,
+            "server",
+            Some(mark(2.0, 100, true)),
+            mark(4.0, 1_000_100, true),
+        );
+        let r = r.unwrap();
+        assert_eq!((r.bytes, r.seconds), (1_000_000, 2.0));
+        assert!((r.bits_per_second - 4e6).abs() < 1e-6);
+    }
+
+    fn sample(notes: usize) -> LinkSample {
+        let verdict = LinkVerdict {
+            notes: vec!["x".repeat(1000); notes],
+            ..Default::default()
+        };
+        LinkSample {
+            interface: "eth0".into(),
+            operstate: Some("up".into()),
+            at_s: 1.0,
+            interval: LinkInterval {
+                seconds: 1.0,
+                delta: CounterDelta::default(),
+                verdict: verdict.clone(),
+            },
+            cumulative: verdict,
+            module: None,
+            module_unavailable: None,
+            unavailable: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_oversized_server_sample_is_left_out_with_a_note() {
+        let (kept, notes) = bounded(Some(sample(2)));
+        assert!(kept.is_some() && notes.is_empty());
+        let (kept, notes) = bounded(Some(sample(300)));
+        assert!(kept.is_none());
+        assert!(notes[0].contains("left out"), "{notes:?}");
+        assert_eq!(bounded(None), (None, Vec::new()));
+    }
+
+    #[test]
+    fn extremes_remember_where_they_happened() {
+        let mut e = Vec::new();
+        let t = |bps: f64| SampleThroughput {
+            direction: Direction::ClientToServer,
+            bits_per_second: bps,
+            bytes: 0,
+            seconds: 1.0,
+            counted_by: "server".into(),
+        };
+        for (i, bps) in [5.0, 9.0, 1.0, 7.0].into_iter().enumerate() {
+            note_extreme(&mut e, &t(bps), i as u64);
+        }
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].min_at_sample, e[0].max_at_sample, e[0].samples),
+            (2, 1, 4)
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The link sampled again and again while traffic runs (a soak): each sample holds the counters that
+//! moved since the previous sample, the link judged over that interval and over everything since the
+//! first sample (pre-FEC BER with its 95% upper bound, uncorrectable blocks, flaps), and the module's
+//! monitors and flags as they are now. Reads through the same readers and decoders as the before/after
+//! probe ([`super::link`]).
+
+use crate::diag::counters::{CounterDelta, CounterMap, CounterSnapshot, Counters};
+use crate::diag::link::{judge, read_module, LinkFacts, LinkVerdict};
+use crate::diag::module::Monitors;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One interface at one moment of a soak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkSample {
+    pub interface: String,
+    /// `up`, `down`, ... when the sample was taken.
+    pub operstate: Option<String>,
+    /// Seconds since this side's sampler started (its first sample is the baseline).
+    pub at_s: f64,
+    /// Since the previous sample: only the counters that moved (a counter absent from a group that is
+    /// present moved 0; a group is null when it could not be read), and the link judged over them.
+    pub interval: LinkInterval,
+    /// Everything since the first sample, judged as one span (cumulative pre-FEC BER and its bound).
+    pub cumulative: LinkVerdict,
+    /// The module's monitors (temperature, voltage, per-lane powers and bias) and flags now; null
+    /// without a readable module (`module_unavailable` says why).
+    pub module: Option<Monitors>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_unavailable: Option<String>,
+    /// Counter groups that could not be read, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
+}
+
+/// The counters of one sample interval and the verdict on them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkInterval {
+    pub seconds: f64,
+    pub delta: CounterDelta,
+    pub verdict: LinkVerdict,
+}
+
+/// Takes [`LinkSample`]s of one interface.
+#[derive(Debug)]
+pub struct LinkSampler {
+    root: PathBuf,
+    interface: String,
+    ib_port: Option<PathBuf>,
+    live: bool,
+    speed_bps: Option<f64>,
+    first: CounterSnapshot,
+    previous: CounterSnapshot,
+    started: Instant,
+    previous_at: Instant,
+}
+
+impl LinkSampler {
+    /// Reads `interface`'s facts and counters now: the baseline of every later sample.
+    pub fn begin(root: &Path, interface: &str) -> LinkSampler {
+        let live = root == Path::new("/");
+        let facts = LinkFacts::read(root, interface, live);
+        let speed_bps = facts.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
+            let ib = facts.ib_port.as_ref()?;
+            ib.rate_gbps.map(|g| g * 1e9)
+        });
+        let ib_port = facts.ib_port.as_ref().map(|p| p.path.clone());
+        let first = CounterSnapshot::read(root, interface, ib_port.as_deref(), live);
+        let now = Instant::now();
+        LinkSampler {
+            root: root.to_path_buf(),
+            interface: interface.to_string(),
+            ib_port,
+            live,
+            speed_bps,
+            previous: first.clone(),
+            first,
+            started: now,
+            previous_at: now,
+        }
+    }
+
+    /// Reads the counters and the module now and judges the interval since the previous sample.
+    pub fn take(&mut self) -> LinkSample {
+        let now = Instant::now();
+        let snapshot = CounterSnapshot::read(
+            &self.root,
+            &self.interface,
+            self.ib_port.as_deref(),
+            self.live,
+        );
+        let seconds = now.duration_since(self.previous_at).as_secs_f64();
+        let interval = Counters::new(self.previous.clone(), snapshot.clone());
+        let verdict = judge(&interval, self.speed_bps.map(|s| s * seconds));
+        let cumulative = judge(
+            &Counters::new(self.first.clone(), snapshot.clone()),
+            self.speed_bps
+                .map(|s| s * now.duration_since(self.started).as_secs_f64()),
+        );
+        let (module, module_unavailable) = match read_module(&self.root, &self.interface, self.live)
+        {
+            Ok(info) => (Some(info.monitors()), None),
+            Err(why) => (None, Some(why)),
+        };
+        let unavailable = snapshot.unavailable.clone();
+        self.previous = snapshot;
+        self.previous_at = now;
+        LinkSample {
+            interface: self.interface.clone(),
+            operstate: crate::sysfs::read_trimmed(
+                &self
+                    .root
+                    .join("sys/class/net")
+                    .join(&self.interface)
+                    .join("operstate"),
+            ),
+            at_s: now.duration_since(self.started).as_secs_f64(),
+            interval: LinkInterval {
+                seconds,
+                delta: moved_only(interval.delta),
+                verdict,
+            },
+            cumulative,
+            module,
+            module_unavailable,
+            unavailable,
+        }
+    }
+}
+
+/// The delta without the counters that did not move (a sample of a NIC with a thousand driver
+/// statistics stays a few lines).
+fn moved_only(mut delta: CounterDelta) -> CounterDelta {
+    let keep = |m: &mut CounterMap| m.retain(|_, v| *v > 0);
+    keep(&mut delta.netdev);
+    for group in [&mut delta.ethtool, &mut delta.fec, &mut delta.ib_port]
+        .into_iter()
+        .flatten()
+    {
+        keep(group);
+    }
+    delta
+}

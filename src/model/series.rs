@@ -1,0 +1,93 @@
+//! A soak's time series (`--series FILE`, JSON Lines): one line per sample with both sides' halves, and
+//! the summary of the whole soak that the report carries. The line's schema is versioned on its own
+//! ([`SERIES_SCHEMA_VERSION`]) and generated like the report's (`results-schema/series.schema.json`).
+
+use crate::diag::link::LinkVerdict;
+use crate::diag::sampler::LinkSample;
+use crate::model::Direction;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of one series line's layout. Minor: fields added; major: a reader must change.
+pub const SERIES_SCHEMA_VERSION: &str = "1.0.0";
+
+/// One sample of a soak: a line of the series file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeriesLine {
+    pub schema_version: String,
+    /// 0, 1, 2, ... in the order written.
+    pub sample: u64,
+    /// When the client wrote the line (UTC, RFC 3339).
+    pub time: String,
+    /// Seconds since the trial started, on the client's clock.
+    pub elapsed_s: f64,
+    /// False during the warm-up (its traffic is not counted in the throughput figures).
+    pub measuring: bool,
+    /// The interval's throughput, per direction that carries measured traffic.
+    pub throughput: Vec<SampleThroughput>,
+    /// The client's link, sampled when the server's half arrived; null when the client has no
+    /// interface to sample (loopback has one: `lo`).
+    pub client: Option<LinkSample>,
+    /// The server's link, sampled at the end of its interval and sent over the control session; null
+    /// from a server older than report 1.5.0.
+    pub server: Option<LinkSample>,
+    /// What is missing from this line and why (a server sample left out for its size).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The payload one direction moved in one sample interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SampleThroughput {
+    pub direction: Direction,
+    /// 10^9-based bits of payload per second over the interval.
+    pub bits_per_second: f64,
+    pub bytes: u64,
+    /// Length of the interval on the counting side's clock.
+    pub seconds: f64,
+    /// `server` or `client`: the side whose threads counted the bytes (the receiver for TCP, the poster of
+    /// completed work requests for RDMA).
+    pub counted_by: String,
+}
+
+/// A throughput extreme and the sample where it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ThroughputExtremes {
+    pub direction: Direction,
+    pub min_bits_per_second: f64,
+    pub min_at_sample: u64,
+    pub max_bits_per_second: f64,
+    pub max_at_sample: u64,
+    /// Measured samples that had a figure for this direction.
+    pub samples: u64,
+}
+
+/// A sample in which a side's link went down (carrier changes, IB `link_downed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FlapAt {
+    /// `client` or `server`.
+    pub side: String,
+    pub sample: u64,
+    pub elapsed_s: f64,
+}
+
+/// The soak as the report summarises it; every figure's detail is in the series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakSummary {
+    /// The series file, as given.
+    pub series: String,
+    pub sample_interval_s: f64,
+    /// Lines written (warm-up samples included).
+    pub samples: u64,
+    /// Lines written during the measured phase.
+    pub measured_samples: u64,
+    pub throughput: Vec<ThroughputExtremes>,
+    pub link_flaps: Vec<FlapAt>,
+    /// Each side's link over the whole soak (its last sample's cumulative verdict): pre-FEC BER with
+    /// its 95% upper bound, uncorrectable blocks, error counters that rose.
+    pub client_link: Option<LinkVerdict>,
+    pub server_link: Option<LinkVerdict>,
+    /// Why the series ended early, when it did (a write failed, the trial ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_early: Option<String>,
+}

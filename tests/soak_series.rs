@@ -1,0 +1,315 @@
+//! `--soak`: a long bandwidth trial over a real shaped link (veth pair in two network namespaces, tbf),
+//! with both sides' links sampled into a JSON Lines series. A real link flap (`ip link set down/up`)
+//! must show in the sample where it happened, a tbf rate cut as a throughput step; a killed server
+//! leaves the series whole; a full disk (a tiny tmpfs) ends the soak with a clear error; an existing
+//! series is never overwritten.
+
+mod common;
+
+use common::{stderr_lines, ShapedLink};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every line of a series, parsed and checked against the committed schema; the file must end with a
+/// whole line.
+fn series_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the series ends mid-line"
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join("results-schema/series.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (i, line) in lines.iter().enumerate() {
+        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "line {i}: {errors:#?}");
+        assert_eq!(line["sample"], i as u64, "samples are numbered in order");
+    }
+    lines
+}
+
+fn in_ns(ns: &str, args: &[&str]) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+}
+
+/// The client-to-server rate of a sample, Mbit/s, when it has one.
+fn c2s_mbps(line: &Value) -> Option<f64> {
+    line["throughput"]
+        .as_array()?
+        .iter()
+        .find(|t| t["direction"] == "client_to_server")
+        .and_then(|t| t["bits_per_second"].as_f64())
+        .map(|b| b / 1e6)
+}
+
+fn flapped(line: &Value, side: &str) -> bool {
+    line[side]["interval"]["verdict"]["link_flapped"] == true
+}
+
+fn soak_client(
+    link: &ShapedLink,
+    seconds: &str,
+    interval: &str,
+    series: &Path,
+    json: &Path,
+) -> Command {
+    let mut c = link.client();
+    c.args([
+        "--soak",
+        seconds,
+        "--warmup",
+        "0.5",
+        "--sample-interval",
+        interval,
+    ])
+    .arg("--series")
+    .arg(series)
+    .arg("--json")
+    .arg(json)
+    .arg("-q")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn a_flap_and_a_rate_cut_show_in_the_samples_where_they_happened() {
+    let link = ShapedLink::new(70, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let (series, json) = (dir.path().join("soak.jsonl"), dir.path().join("soak.json"));
+    let started = Instant::now();
+    let client = soak_client(&link, "6", "0.5", &series, &json)
+        .spawn()
+        .unwrap();
+    // The client's end goes down for 0.3 s at ~2.2 s; at ~3.8 s the shaper drops to 100 Mbit/s.
+    std::thread::sleep(Duration::from_millis(2200));
+    let down_at = started.elapsed().as_secs_f64();
+    in_ns(&link.client_ns, &["ip", "link", "set", "veth0", "down"]);
+    std::thread::sleep(Duration::from_millis(300));
+    in_ns(&link.client_ns, &["ip", "link", "set", "veth0", "up"]);
+    std::thread::sleep(Duration::from_millis(1300));
+    let cut_at = started.elapsed().as_secs_f64();
+    in_ns(
+        &link.client_ns,
+        &[
+            "tc", "qdisc", "change", "dev", "veth0", "root", "tbf", "rate", "100mbit", "burst",
+            "400kb", "latency", "50ms",
+        ],
+    );
+    let out = client.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", stderr_lines(&out));
+
+    let lines = series_lines(&series);
+    // 6.5 s of trial at 0.5 s: 13 samples, give or take the last partial interval.
+    assert!((11..=14).contains(&lines.len()), "{} samples", lines.len());
+    eprintln!(
+        "{:?}",
+        lines
+            .iter()
+            .map(|l| (
+                l["elapsed_s"].as_f64().unwrap(),
+                c2s_mbps(l),
+                flapped(l, "client")
+            ))
+            .collect::<Vec<_>>()
+    );
+    // The flap: in the samples that cover it (elapsed is the client's clock, which started a little
+    // after this test's), on both ends of the veth pair, and nowhere else.
+    let flap_samples: Vec<f64> = lines
+        .iter()
+        .filter(|l| flapped(l, "client"))
+        .map(|l| l["elapsed_s"].as_f64().unwrap())
+        .collect();
+    assert!(!flap_samples.is_empty(), "no sample shows the flap");
+    for at in &flap_samples {
+        assert!(
+            *at >= down_at - 0.5 && *at <= down_at + 0.3 + 1.5,
+            "flap shown at {at} s, it happened at {down_at} s"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| flapped(l, "server")),
+        "the peer lost carrier too"
+    );
+    // The step: full rate before the flap, a quarter of it once the cut has taken effect.
+    let rate_between = |from: f64, to: f64| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| (from..to).contains(&l["elapsed_s"].as_f64().unwrap()))
+            .filter_map(c2s_mbps)
+            .collect()
+    };
+    let before = rate_between(1.4, down_at - 0.1);
+    let after = rate_between(cut_at + 1.2, 100.0);
+    assert!(
+        !before.is_empty() && !after.is_empty(),
+        "{before:?} {after:?}"
+    );
+    assert!(
+        before.iter().all(|&r| r > 300.0),
+        "before the cut: {before:?}"
+    );
+    assert!(after.iter().all(|&r| r < 120.0), "after the cut: {after:?}");
+
+    let report = common::read_valid_report(&json);
+    let soak = &report["results"][0]["soak"];
+    assert_eq!(soak["samples"], lines.len() as u64);
+    assert_eq!(soak["series"], series.display().to_string());
+    assert!(soak["link_flaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["side"] == "client"));
+    assert_eq!(soak["client_link"]["link_flapped"], true);
+    let extremes = &soak["throughput"][0];
+    assert!(
+        extremes["min_bits_per_second"].as_f64().unwrap() < 120e6,
+        "{extremes}"
+    );
+    assert!(
+        extremes["max_bits_per_second"].as_f64().unwrap() > 300e6,
+        "{extremes}"
+    );
+}
+
+#[test]
+fn a_killed_server_leaves_the_series_whole_and_the_report_incomplete() {
+    let mut link = ShapedLink::new(71, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let (series, json) = (dir.path().join("soak.jsonl"), dir.path().join("soak.json"));
+    let client = soak_client(&link, "30", "0.2", &series, &json)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    link.kill_server();
+    let out = client.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", stderr_lines(&out));
+    let lines = series_lines(&series);
+    assert!(lines.len() >= 5, "{} samples before the kill", lines.len());
+    let report = common::read_valid_report(&json);
+    assert_eq!(report["status"], "incomplete");
+    let result = &report["results"][0];
+    assert_eq!(result["complete"], false);
+    assert_eq!(result["soak"]["samples"], lines.len() as u64);
+}
+
+/// A tmpfs of `kib` KiB mounted on a new directory, unmounted when dropped.
+struct TinyDisk(tempfile::TempDir);
+
+impl TinyDisk {
+    fn new(kib: u32) -> TinyDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mount tmpfs (needs root): {out:?}");
+        TinyDisk(dir)
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).output();
+    }
+}
+
+#[test]
+fn a_full_disk_ends_the_soak_with_a_clear_error_and_whole_lines() {
+    let link = ShapedLink::new(72, 200);
+    let disk = TinyDisk::new(16);
+    let dir = tempfile::tempdir().unwrap();
+    let (series, json) = (
+        disk.0.path().join("soak.jsonl"),
+        dir.path().join("soak.json"),
+    );
+    let out = soak_client(&link, "30", "0.1", &series, &json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", stderr_lines(&out));
+    let errors: Vec<String> = stderr_lines(&out)
+        .into_iter()
+        .filter(|l| l.contains("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("could not be written") && errors[0].contains("No space left"),
+        "{}",
+        errors[0]
+    );
+    let lines = series_lines(&series);
+    assert!(!lines.is_empty());
+    let report = common::read_valid_report(&json);
+    assert_eq!(report["status"], "incomplete");
+    let soak = &report["results"][0]["soak"];
+    assert_eq!(soak["samples"], lines.len() as u64, "{soak}");
+    assert!(soak["ended_early"]
+        .as_str()
+        .unwrap()
+        .contains("No space left"));
+}
+
+fn one_line_error(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let lines = stderr_lines(out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(needle), "{lines:?}");
+}
+
+#[test]
+fn an_existing_series_is_never_overwritten_and_bad_soak_flags_are_one_line_errors() {
+    let link = ShapedLink::new(73, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("old.jsonl");
+    std::fs::write(&series, "hours of samples\n").unwrap();
+    let json = dir.path().join("r.json");
+    let out = soak_client(&link, "5", "1", &series, &json)
+        .output()
+        .unwrap();
+    one_line_error(&out, "already exists");
+    assert_eq!(
+        std::fs::read_to_string(&series).unwrap(),
+        "hours of samples\n"
+    );
+    let fresh = dir.path().join("new.jsonl");
+    for (args, needle) in [
+        (
+            vec!["--soak", "5", "--test", "lat"],
+            "--soak runs bandwidth traffic",
+        ),
+        (
+            vec!["--soak", "5", "--sample-interval", "0.05"],
+            "--sample-interval",
+        ),
+        (vec!["--soak", "5", "--duration", "3"], "--duration"),
+        (vec!["--soak", "5h5"], "invalid duration"),
+    ] {
+        let out = link
+            .client()
+            .args(&args)
+            .arg("--series")
+            .arg(&fresh)
+            .output()
+            .unwrap();
+        one_line_error(&out, needle);
+        assert!(!fresh.exists(), "{args:?} created the series");
+    }
+    let out = link.client().args(["--soak", "5"]).output().unwrap();
+    one_line_error(&out, "--series");
+}
