@@ -24,6 +24,7 @@ pub mod files;
 pub mod inspect;
 pub mod model;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod results;
 pub mod server;

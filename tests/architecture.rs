@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     // The loops on pinned threads.
     &["engine"],
     // Figures from what the loops measured.
-    &["results"],
+    &["results", "profile"],
     // The control protocol; reports written and shown.
     &["control", "report"],
     // One trial, as both sides run it.

@@ -112,7 +112,16 @@ fn a_flap_and_a_rate_cut_show_in_the_samples_where_they_happened() {
         ],
     );
     let out = client.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{:?}", stderr_lines(&out));
+    // The flap fails the built-in default (no flap); so does a 10 Gbit/s veth port run at 400 Mbit/s.
+    assert_eq!(out.status.code(), Some(1), "{:?}", stderr_lines(&out));
+    let verdict_line = stderr_lines(&out)
+        .into_iter()
+        .find(|l| l.contains("soak verdict: FAIL"))
+        .unwrap_or_else(|| panic!("{:?}", stderr_lines(&out)));
+    assert!(
+        verdict_line.contains("client max_link_flaps 1 flaps"),
+        "{verdict_line}"
+    );
 
     let lines = series_lines(&series);
     // 6.5 s of trial at 0.5 s: 13 samples, give or take the last partial interval.
@@ -176,6 +185,16 @@ fn a_flap_and_a_rate_cut_show_in_the_samples_where_they_happened() {
         .iter()
         .any(|f| f["side"] == "client"));
     assert_eq!(soak["client_link"]["link_flapped"], true);
+    assert_eq!(soak["verdict"]["pass"], false);
+    let flaps = soak["verdict"]["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "max_link_flaps" && t["side"] == "client")
+        .unwrap();
+    assert_eq!(flaps["result"], "fail", "{flaps}");
+    assert_eq!(flaps["source"], "built-in default");
+    assert_eq!(soak["client_figures"]["link_flaps"], 1);
     let extremes = &soak["throughput"][0];
     assert!(
         extremes["min_bits_per_second"].as_f64().unwrap() < 120e6,
@@ -312,4 +331,90 @@ fn an_existing_series_is_never_overwritten_and_bad_soak_flags_are_one_line_error
     }
     let out = link.client().args(["--soak", "5"]).output().unwrap();
     one_line_error(&out, "--series");
+}
+
+#[test]
+fn a_profile_layers_its_thresholds_and_a_steady_soak_passes() {
+    let link = ShapedLink::new(74, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("qual.toml");
+    // veth says 10000 Mbit/s, so [speed.10] is this port's layer; no module, so [media.*] never is.
+    std::fs::write(
+        &profile,
+        "[default]\nmin_throughput_fraction = 0.9\nmax_temperature_c = 70.0\n\n\
+         [speed.10]\nmin_throughput_fraction = 0.02\n\n[media.optical]\nmax_link_flaps = 3\n",
+    )
+    .unwrap();
+    let (series, json) = (dir.path().join("s.jsonl"), dir.path().join("r.json"));
+    let out = soak_client(&link, "3", "0.5", &series, &json)
+        .arg("--profile")
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", stderr_lines(&out));
+    let report = common::read_valid_report(&json);
+    let verdict = &report["results"][0]["soak"]["verdict"];
+    assert_eq!(verdict["pass"], true, "{verdict}");
+    assert_eq!(verdict["profile"], profile.display().to_string());
+    let find = |name: &str, side: Value| {
+        verdict["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name && t["side"] == side)
+            .unwrap_or_else(|| panic!("{name}: {verdict}"))
+            .clone()
+    };
+    let throughput = find("min_throughput_fraction", Value::Null);
+    assert_eq!(throughput["source"], "[speed.10]", "{throughput}");
+    assert_eq!(throughput["value"], 0.02);
+    assert_eq!(throughput["result"], "pass");
+    let measured = throughput["measured"].as_f64().unwrap();
+    assert!(measured > 0.02 && measured < 0.0401, "{throughput}");
+    let flaps = find("max_link_flaps", "client".into());
+    assert_eq!(
+        (flaps["source"].as_str(), flaps["result"].as_str()),
+        (Some("built-in default"), Some("pass"))
+    );
+    let hot = find("max_temperature_c", "server".into());
+    assert_eq!(hot["source"], "[default]");
+    assert_eq!(hot["result"], "not_measured", "veth has no module: {hot}");
+}
+
+#[test]
+fn a_bad_profile_is_a_one_line_error_before_any_traffic() {
+    let link = ShapedLink::new(75, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("s.jsonl");
+    for (text, needle) in [
+        (
+            "[default]\nmax_flaps = 0\n",
+            "line 2: unknown field `max_flaps`",
+        ),
+        ("[default]\nmax_pre_fec_ber = 2.0\n", "a bit error ratio"),
+        ("[default]\nmax_link_flaps = \"none\"\n", "line 2"),
+        (
+            "[media.fibre]\nmax_link_flaps = 1\n",
+            "media is optical or copper",
+        ),
+        (
+            "[default]\nmin_rx_power_dbm = 2.0\nmax_rx_power_dbm = -1.0\n",
+            "is not below",
+        ),
+    ] {
+        let profile = dir.path().join("bad.toml");
+        std::fs::write(&profile, text).unwrap();
+        let out = soak_client(&link, "5", "1", &series, &dir.path().join("r.json"))
+            .arg("--profile")
+            .arg(&profile)
+            .output()
+            .unwrap();
+        one_line_error(&out, needle);
+        assert!(
+            stderr_lines(&out)[0].contains("bad.toml"),
+            "{:?}",
+            stderr_lines(&out)
+        );
+        assert!(!series.exists(), "{text}: the soak started");
+    }
 }

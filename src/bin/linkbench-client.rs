@@ -113,6 +113,21 @@ fn main() {
     if let Some(e) = &outcome.error {
         eprintln!("linkbench-client: error: {e}");
     }
+    // A soak that ran but failed its thresholds fails the run (exit 1), saying which.
+    for soak in outcome
+        .report
+        .results
+        .iter()
+        .filter_map(|r| r.soak.as_ref())
+    {
+        if !soak.verdict.pass {
+            eprintln!(
+                "linkbench-client: soak verdict: {}",
+                linkbench::report::table::soak_verdict_words(soak)
+            );
+            code = code.max(1);
+        }
+    }
     if let Some(path) = &json {
         code = code.max(write_report(&outcome.report, path, to_stdout));
     }

@@ -158,6 +158,11 @@ pub struct ClientArgs {
     /// it must not exist yet.
     #[arg(long, value_name = "FILE", requires = "soak")]
     pub series: Option<PathBuf>,
+    /// Soak: thresholds to judge it by (TOML: [default], [media.optical|copper], [speed.N],
+    /// [part."PN"]); without it the built-in defaults (no flap, no uncorrectable block, 90% of the
+    /// port's speed) still apply.
+    #[arg(long, value_name = "FILE", requires = "soak")]
+    pub profile: Option<PathBuf>,
     /// Write the JSON report here (atomically); `-` writes it to standard output and the table to
     /// standard error.
     #[arg(long, value_name = "FILE")]
@@ -431,9 +436,17 @@ impl ClientArgs {
                 "--sample-interval {sample_interval_s} s is too short: a sample reads both links' counters and                  modules, at most every {MIN_SAMPLE_INTERVAL_S} s"
             )));
         }
+        let profile = match &self.profile {
+            Some(path) => Some((
+                path.clone(),
+                crate::profile::Profile::load(path).map_err(|e| CliError(e.to_string()))?,
+            )),
+            None => None,
+        };
         Ok(Some(SoakSettings {
             series: series.clone(),
             sample_interval_s,
+            profile,
         }))
     }
 }

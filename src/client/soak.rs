@@ -10,9 +10,13 @@
 use super::ClientError;
 use crate::diag::sampler::{LinkSample, LinkSampler};
 use crate::engine::progress::ProgressSample;
+use crate::model::report::LinkSides;
 use crate::model::series::{FlapAt, SampleThroughput, ThroughputExtremes};
 use crate::model::{Direction, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
+use crate::profile::figures::{drift_window_samples, SoakFigures};
+use crate::profile::judge::{judge, Judged};
+use crate::profile::{Profile, Resolved, Selector};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,8 @@ use std::time::Instant;
 pub struct SoakSettings {
     pub series: PathBuf,
     pub sample_interval_s: f64,
+    /// `--profile`: the file and its thresholds (checked before any traffic).
+    pub profile: Option<(PathBuf, Profile)>,
 }
 
 /// Refuses a series path that exists (a soak never overwrites one) or whose directory is missing.
@@ -132,6 +138,7 @@ pub struct SoakRecorder {
     flaps: Vec<FlapAt>,
     last_client: Option<LinkSample>,
     last_server: Option<LinkSample>,
+    figures: SoakFigures,
     failed: Option<String>,
 }
 
@@ -140,6 +147,11 @@ impl SoakRecorder {
     pub fn create(settings: &SoakSettings, spec: &TrialSpec) -> Result<SoakRecorder, ClientError> {
         let writer = SeriesWriter::create(&settings.series)?;
         let (server_counts, client_counts) = counting_directions(spec);
+        let soak_s = match spec.stop {
+            crate::plan::StopCondition::Duration { seconds } => seconds,
+            crate::plan::StopCondition::Iterations { .. } => settings.sample_interval_s,
+        };
+        let window = drift_window_samples(soak_s, settings.sample_interval_s);
         Ok(SoakRecorder {
             settings: settings.clone(),
             writer,
@@ -155,6 +167,7 @@ impl SoakRecorder {
             flaps: Vec::new(),
             last_client: None,
             last_server: None,
+            figures: SoakFigures::new(window),
             failed: None,
         })
     }
@@ -216,6 +229,7 @@ impl SoakRecorder {
 
     /// Folds a written line into the summary's figures.
     fn note(&mut self, line: SeriesLine) {
+        self.figures.note(&line);
         for (side, sample) in [("client", &line.client), ("server", &line.server)] {
             if sample
                 .as_ref()
@@ -239,9 +253,42 @@ impl SoakRecorder {
         self.last_server = line.server.or(self.last_server.take());
     }
 
-    /// What the report says about the soak.
-    pub fn summary(&self) -> SoakSummary {
+    /// What the report says about the soak; `link` (the trial's link facts and modules) selects the
+    /// profile's layers for each side.
+    pub fn summary(&self, link: Option<&LinkSides>) -> SoakSummary {
+        let (client_figures, server_figures) = self.figures.finish();
+        let empty = Profile::default();
+        let (path, profile) = match &self.settings.profile {
+            Some((path, p)) => (Some(path.display().to_string()), p),
+            None => (None, &empty),
+        };
+        let resolve =
+            |side: Option<&crate::diag::link::LinkReport>| profile.resolve(&selector(side));
+        let client_t = resolve(link.and_then(|l| l.client.as_ref()));
+        let server_t = resolve(link.and_then(|l| l.server.as_ref()));
+        let mut sides: Vec<(&'static str, &Resolved, &_)> = Vec::new();
+        if let Some(f) = &client_figures {
+            sides.push(("client", &client_t, f));
+        }
+        if let Some(f) = &server_figures {
+            sides.push(("server", &server_t, f));
+        }
+        let port_speed_bps = link
+            .and_then(|l| l.client.as_ref().or(l.server.as_ref()))
+            .and_then(|r| r.facts.speed_mbps)
+            .map(|m| m as f64 * 1e6);
+        let verdict = judge(&Judged {
+            profile: path,
+            sides,
+            traffic: &client_t,
+            throughput: &self.extremes,
+            port_speed_bps,
+            probe_p99_us: None,
+        });
         SoakSummary {
+            client_figures: client_figures.clone(),
+            server_figures: server_figures.clone(),
+            verdict,
             series: self.settings.series.display().to_string(),
             sample_interval_s: self.settings.sample_interval_s,
             samples: self.samples,
@@ -252,6 +299,23 @@ impl SoakRecorder {
             server_link: self.last_server.as_ref().map(|s| s.cumulative.clone()),
             ended_early: self.failed.clone(),
         }
+    }
+}
+
+/// What selects a side's profile layers: its module's media and part number, its port's speed.
+fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
+    let Some(link) = link else {
+        return Selector::default();
+    };
+    let module = link.module.as_ref().map(|m| &m.info);
+    Selector {
+        media: module.and_then(|m| match m.media {
+            crate::diag::module::Media::Optical => Some("optical".into()),
+            crate::diag::module::Media::Copper => Some("copper".into()),
+            crate::diag::module::Media::Unknown => None,
+        }),
+        speed_gbps: link.facts.speed_mbps.map(|m| m as f64 / 1000.0),
+        part_number: module.and_then(|m| m.part_number.clone()),
     }
 }
 
@@ -426,6 +490,7 @@ mod tests {
             module: None,
             module_unavailable: None,
             unavailable: Vec::new(),
+            cost_us: 10.0,
         }
     }
 

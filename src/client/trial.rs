@@ -14,7 +14,6 @@ use crate::control::{
 };
 use crate::engine::{self, Side, SideOutcome};
 use crate::model::report::{LinkSides, RdmaReport, TestResult};
-use crate::model::SoakSummary;
 use crate::model::{RdmaOffer, RdmaPortFacts};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::results;
@@ -32,16 +31,16 @@ use std::time::{Duration, Instant};
 /// incomplete with that error.
 fn with_soak(
     outcome: Result<TestResult, TrialFailure>,
-    summary: Option<SoakSummary>,
+    soak: Option<&SoakRecorder>,
     series_error: Option<String>,
 ) -> Result<TestResult, TrialFailure> {
-    let Some(summary) = summary else {
+    let Some(soak) = soak else {
         return outcome;
     };
     let (result, error) = match (outcome, series_error) {
         (Ok(result), None) => {
             return Ok(TestResult {
-                soak: Some(summary),
+                soak: Some(soak.summary(result.link.as_ref())),
                 ..result
             })
         }
@@ -52,7 +51,7 @@ fn with_soak(
         (Err((Some(result), e)), None) => (*result, e),
     };
     let result = TestResult {
-        soak: Some(summary),
+        soak: Some(soak.summary(result.link.as_ref())),
         complete: false,
         ..result
     };
@@ -138,7 +137,7 @@ impl TrialRun<'_> {
         let soak = watch.soak.into_inner();
         let series_error = watched.series_error.take();
         let outcome = self.finish(started, watched);
-        with_soak(outcome, soak.map(|s| s.summary()), series_error)
+        with_soak(outcome, soak.as_ref(), series_error)
     }
 
     /// `setup`, `ready`, the data connections (or queue pairs), `start`, and the data threads.

@@ -33,6 +33,8 @@ pub struct LinkSample {
     /// Counter groups that could not be read, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<String>,
+    /// Microseconds this side spent taking the sample (every read and decode, on its control thread).
+    pub cost_us: f64,
 }
 
 /// The counters of one sample interval and the verdict on them.
@@ -85,6 +87,7 @@ impl LinkSampler {
     /// Reads the counters and the module now and judges the interval since the previous sample.
     pub fn take(&mut self) -> LinkSample {
         let now = Instant::now();
+        let began = now;
         let snapshot = CounterSnapshot::read(
             &self.root,
             &self.interface,
@@ -126,6 +129,7 @@ impl LinkSampler {
             module,
             module_unavailable,
             unavailable,
+            cost_us: began.elapsed().as_secs_f64() * 1e6,
         }
     }
 }

@@ -90,4 +90,93 @@ pub struct SoakSummary {
     /// Why the series ended early, when it did (a write failed, the trial ended).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_early: Option<String>,
+    /// Each side's physical-layer figures over the soak: worst values and where, Rx power drift.
+    pub client_figures: Option<SideFigures>,
+    pub server_figures: Option<SideFigures>,
+    /// Every threshold of the profile (and the built-in defaults) against what was measured.
+    pub verdict: SoakVerdict,
+}
+
+/// A worst value and the sample where it was seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Extreme {
+    pub value: f64,
+    pub sample: u64,
+    /// 1-based lane, for per-lane monitors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<u8>,
+}
+
+/// One lane's Rx power at the start and at the end of the soak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LaneDrift {
+    pub lane: u8,
+    /// Median over the first window of samples, dBm.
+    pub first_median_dbm: f64,
+    /// Median over the last window of samples, dBm.
+    pub last_median_dbm: f64,
+    /// `last - first`, dB (negative: the lane lost light).
+    pub drift_db: f64,
+}
+
+/// One side's link over the whole soak, from its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SideFigures {
+    /// Times the link went down (netdev `carrier_down_count`, IB `link_downed`).
+    pub link_flaps: u64,
+    /// FEC uncorrectable blocks over the soak; null without FEC statistics.
+    pub uncorrectable_blocks: Option<u64>,
+    /// Cumulative pre-FEC BER's 95% upper bound at the last sample; null without FEC corrected bits.
+    pub pre_fec_ber_upper_95: Option<f64>,
+    /// The highest FEC histogram bin that counted (its lowest symbol-error count per codeword).
+    pub max_fec_bin: Option<Extreme>,
+    pub max_temperature_c: Option<Extreme>,
+    pub min_rx_power_dbm: Option<Extreme>,
+    pub max_rx_power_dbm: Option<Extreme>,
+    /// Per lane, from the first window's median to the last window's.
+    pub rx_power_drift: Vec<LaneDrift>,
+    /// Samples in each drift window: an hour's worth, or a quarter of the soak when it is shorter
+    /// than four hours.
+    pub drift_window_samples: u64,
+    /// What taking one sample cost this side (its `cost_us`), mean and highest, microseconds.
+    pub sample_cost_mean_us: f64,
+    pub sample_cost_max_us: f64,
+}
+
+/// The soak's pass or fail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakVerdict {
+    /// True when no threshold failed (a threshold nothing measured does not fail, and says so).
+    pub pass: bool,
+    /// The `--profile` file; null when only the built-in defaults applied.
+    pub profile: Option<String>,
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+/// One threshold against its figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ThresholdResult {
+    /// The profile's key: `max_link_flaps`, `min_throughput_fraction`, ...
+    pub name: String,
+    /// `client` or `server` for a side's link; null for the traffic.
+    pub side: Option<String>,
+    pub value: f64,
+    /// The layer that set it: `built-in default`, `[default]`, `[media.optical]`, `[speed.400]`,
+    /// `[part."PN"]`.
+    pub source: String,
+    pub measured: Option<f64>,
+    pub unit: String,
+    pub result: ThresholdOutcome,
+    /// Where the figure was seen, or why there is none.
+    pub detail: String,
+}
+
+/// A threshold's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdOutcome {
+    Pass,
+    Fail,
+    /// Nothing measured it (no FEC statistics, no module, no probe): listed, not failed.
+    NotMeasured,
 }

@@ -118,7 +118,55 @@ pub fn soak_lines(soak: &crate::model::SoakSummary) -> String {
     if let Some(why) = &soak.ended_early {
         out.push_str(&format!("\n  ended early: {why}"));
     }
+    for (side, f) in [
+        ("client", &soak.client_figures),
+        ("server", &soak.server_figures),
+    ] {
+        if let Some(f) = f {
+            out.push_str(&format!(
+                "\n  {side}: a sample cost {:.0} us on average, {:.0} at most",
+                f.sample_cost_mean_us, f.sample_cost_max_us
+            ));
+        }
+    }
+    out.push_str(&format!("\n  soak verdict: {}", soak_verdict_words(soak)));
     out
+}
+
+/// `PASS`, or `FAIL:` and each failed threshold with its figure.
+pub fn soak_verdict_words(soak: &crate::model::SoakSummary) -> String {
+    use crate::model::series::ThresholdOutcome;
+    if soak.verdict.pass {
+        return "PASS".into();
+    }
+    let failed: Vec<String> = soak
+        .verdict
+        .thresholds
+        .iter()
+        .filter(|t| t.result == ThresholdOutcome::Fail)
+        .map(|t| {
+            // A bit error ratio spans orders of magnitude: scientific notation.
+            let number = |v: f64| match t.unit.as_str() {
+                "ratio" => format!("{v:.2e}"),
+                _ if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
+                _ => three_significant(v),
+            };
+            format!(
+                "{}{} {} {} (limit {} from {}; {})",
+                t.side
+                    .as_deref()
+                    .map(|s| format!("{s} "))
+                    .unwrap_or_default(),
+                t.name,
+                t.measured.map(number).unwrap_or_default(),
+                t.unit,
+                number(t.value),
+                t.source,
+                t.detail
+            )
+        })
+        .collect();
+    format!("FAIL: {}", failed.join("; "))
 }
 
 /// A client and a server figure as `client/server`, three significant digits each, `-` for a side

@@ -1,0 +1,242 @@
+//! What a soak measured on each side's link, gathered line by line as the series is written: flaps,
+//! the worst FEC histogram bin, the hottest module temperature, the Rx power extremes per lane and each
+//! lane's drift from the first window's median to the last window's. Memory is bounded by the drift
+//! windows (two windows of samples per lane), not by the soak's length.
+
+use crate::diag::sampler::LinkSample;
+use crate::model::series::{Extreme, LaneDrift, SideFigures};
+use crate::model::SeriesLine;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A drift window: an hour, or a quarter of a soak shorter than four hours, in samples (at least one).
+pub fn drift_window_samples(soak_s: f64, sample_interval_s: f64) -> usize {
+    let window_s = (soak_s / 4.0).min(3600.0);
+    ((window_s / sample_interval_s).round() as usize).max(1)
+}
+
+/// Power in mW as dBm; a dark lane (under 0.1 uW) reads -40 dBm, the floor of any Rx window.
+pub fn dbm(mw: f64) -> f64 {
+    if mw <= 1e-4 {
+        -40.0
+    } else {
+        10.0 * mw.log10()
+    }
+}
+
+/// Both sides' figures, gathered from the lines.
+#[derive(Debug)]
+pub struct SoakFigures {
+    client: SideGather,
+    server: SideGather,
+}
+
+impl SoakFigures {
+    pub fn new(window: usize) -> SoakFigures {
+        SoakFigures {
+            client: SideGather::new(window),
+            server: SideGather::new(window),
+        }
+    }
+
+    /// Takes one written line.
+    pub fn note(&mut self, line: &SeriesLine) {
+        if let Some(s) = &line.client {
+            self.client.note(s, line.sample);
+        }
+        if let Some(s) = &line.server {
+            self.server.note(s, line.sample);
+        }
+    }
+
+    /// (client, server); a side that never sent a sample has none.
+    pub fn finish(&self) -> (Option<SideFigures>, Option<SideFigures>) {
+        (self.client.finish(), self.server.finish())
+    }
+}
+
+#[derive(Debug)]
+struct SideGather {
+    window: usize,
+    samples: u64,
+    flaps: u64,
+    uncorrectable: Option<u64>,
+    ber_upper: Option<f64>,
+    fec_bin: Option<Extreme>,
+    temperature: Option<Extreme>,
+    rx_min: Option<Extreme>,
+    rx_max: Option<Extreme>,
+    first: BTreeMap<u8, Vec<f64>>,
+    last: BTreeMap<u8, VecDeque<f64>>,
+    cost_sum_us: f64,
+    cost_max_us: f64,
+}
+
+/// Keeps `candidate` when it is beyond `current` in the direction `higher` says.
+fn keep_extreme(current: &mut Option<Extreme>, candidate: Extreme, higher: bool) {
+    let beyond = match current {
+        None => true,
+        Some(c) if higher => candidate.value > c.value,
+        Some(c) => candidate.value < c.value,
+    };
+    if beyond {
+        *current = Some(candidate);
+    }
+}
+
+/// Times the link went down in a sample's interval: netdev `carrier_down_count` (or half the carrier
+/// changes, rounded up, where the kernel has no down count) plus IB `link_downed`.
+fn link_downs(sample: &LinkSample) -> u64 {
+    let delta = &sample.interval.delta;
+    let netdev = delta
+        .netdev
+        .get("carrier_down_count")
+        .copied()
+        .unwrap_or_else(|| {
+            delta
+                .netdev
+                .get("carrier_changes")
+                .map_or(0, |c| c.div_ceil(2))
+        });
+    let ib = delta
+        .ib_port
+        .as_ref()
+        .and_then(|m| m.get("link_downed"))
+        .copied()
+        .unwrap_or(0);
+    netdev + ib
+}
+
+/// The lowest symbol-error count of the highest FEC histogram bin that counted (`hist_LO_HI` keys).
+fn highest_fec_bin(sample: &LinkSample) -> Option<f64> {
+    let fec = sample.interval.delta.fec.as_ref()?;
+    fec.iter()
+        .filter(|(_, &v)| v > 0)
+        .filter_map(|(k, _)| {
+            k.strip_prefix("hist_")?
+                .split('_')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .reduce(f64::max)
+}
+
+impl SideGather {
+    fn new(window: usize) -> SideGather {
+        SideGather {
+            window,
+            samples: 0,
+            flaps: 0,
+            uncorrectable: None,
+            ber_upper: None,
+            fec_bin: None,
+            temperature: None,
+            rx_min: None,
+            rx_max: None,
+            first: BTreeMap::new(),
+            last: BTreeMap::new(),
+            cost_sum_us: 0.0,
+            cost_max_us: 0.0,
+        }
+    }
+
+    fn note(&mut self, s: &LinkSample, sample: u64) {
+        self.samples += 1;
+        self.flaps += link_downs(s);
+        self.cost_sum_us += s.cost_us;
+        self.cost_max_us = self.cost_max_us.max(s.cost_us);
+        self.uncorrectable = s.cumulative.uncorrectable_errors.or(self.uncorrectable);
+        self.ber_upper = s.cumulative.pre_fec_ber_upper_95.or(self.ber_upper);
+        let at = |value, lane| Extreme {
+            value,
+            sample,
+            lane,
+        };
+        if let Some(bin) = highest_fec_bin(s) {
+            keep_extreme(&mut self.fec_bin, at(bin, None), true);
+        }
+        let Some(module) = &s.module else { return };
+        if let Some(t) = module.temperature_c {
+            keep_extreme(&mut self.temperature, at(t, None), true);
+        }
+        for lane in &module.lanes {
+            let Some(mw) = lane.rx_power_mw else { continue };
+            let p = dbm(mw);
+            keep_extreme(&mut self.rx_min, at(p, Some(lane.lane)), false);
+            keep_extreme(&mut self.rx_max, at(p, Some(lane.lane)), true);
+            let first = self.first.entry(lane.lane).or_default();
+            if first.len() < self.window {
+                first.push(p);
+            }
+            let last = self.last.entry(lane.lane).or_default();
+            if last.len() == self.window {
+                last.pop_front();
+            }
+            last.push_back(p);
+        }
+    }
+
+    fn finish(&self) -> Option<SideFigures> {
+        (self.samples > 0).then(|| SideFigures {
+            link_flaps: self.flaps,
+            uncorrectable_blocks: self.uncorrectable,
+            pre_fec_ber_upper_95: self.ber_upper,
+            max_fec_bin: self.fec_bin.clone(),
+            max_temperature_c: self.temperature.clone(),
+            min_rx_power_dbm: self.rx_min.clone(),
+            max_rx_power_dbm: self.rx_max.clone(),
+            rx_power_drift: self
+                .first
+                .iter()
+                .filter_map(|(&lane, first)| {
+                    let last: Vec<f64> = self.last.get(&lane)?.iter().copied().collect();
+                    let (a, b) = (median(first), median(&last));
+                    Some(LaneDrift {
+                        lane,
+                        first_median_dbm: a,
+                        last_median_dbm: b,
+                        drift_db: b - a,
+                    })
+                })
+                .collect(),
+            drift_window_samples: self.window as u64,
+            sample_cost_mean_us: self.cost_sum_us / self.samples as f64,
+            sample_cost_max_us: self.cost_max_us,
+        })
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_an_hour_or_a_quarter_of_a_short_soak() {
+        assert_eq!(drift_window_samples(24.0 * 3600.0, 10.0), 360);
+        assert_eq!(drift_window_samples(600.0, 10.0), 15);
+        assert_eq!(drift_window_samples(1.0, 10.0), 1);
+    }
+
+    #[test]
+    fn dbm_of_a_milliwatt_is_zero_and_darkness_is_the_floor() {
+        assert!(dbm(1.0).abs() < 1e-12);
+        assert!((dbm(0.5) + 3.0103).abs() < 1e-3);
+        assert_eq!(dbm(0.0), -40.0);
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
