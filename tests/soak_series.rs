@@ -224,7 +224,15 @@ fn a_killed_server_leaves_the_series_whole_and_the_report_incomplete() {
     assert_eq!(report["status"], "incomplete");
     let result = &report["results"][0];
     assert_eq!(result["complete"], false);
-    assert_eq!(result["soak"]["samples"], lines.len() as u64);
+    let soak = &result["soak"];
+    assert_eq!(soak["samples"], lines.len() as u64);
+    // A soak cut short never passes, and says why it ended.
+    assert!(
+        soak["ended_early"].as_str().is_some_and(|w| !w.is_empty()),
+        "{soak}"
+    );
+    assert_eq!(soak["verdict"]["pass"], false);
+    assert_eq!(soak["verdict"]["incomplete"], soak["ended_early"]);
 }
 
 /// A tmpfs of `kib` KiB mounted on a new directory, unmounted when dropped.

@@ -382,6 +382,17 @@ impl ClientArgs {
         let interval_s = soak
             .as_ref()
             .map_or(self.interval.as_secs_f64(), |s| s.sample_interval_s);
+        if let (Some(soak), StopCondition::Duration { seconds }) = (&soak, stop) {
+            let samples = (seconds / soak.sample_interval_s).ceil();
+            if samples > crate::control::limits::MAX_INTERVALS as f64 {
+                return Err(CliError(format!(
+                    "--soak {seconds} s at --sample-interval {} s makes {samples} samples; a soak keeps at \
+                     most {}: use a longer --sample-interval",
+                    soak.sample_interval_s,
+                    crate::control::limits::MAX_INTERVALS
+                )));
+            }
+        }
         check_interval(interval_s, stop)?;
         let labels: BTreeMap<String, String> = self.labels.into_iter().collect();
         let psk = match &self.psk_file {
@@ -433,7 +444,7 @@ impl ClientArgs {
         let sample_interval_s = self.sample_interval.as_secs_f64();
         if sample_interval_s < MIN_SAMPLE_INTERVAL_S {
             return Err(CliError(format!(
-                "--sample-interval {sample_interval_s} s is too short: a sample reads both links' counters and                  modules, at most every {MIN_SAMPLE_INTERVAL_S} s"
+                "--sample-interval {sample_interval_s} s is too short: a sample reads both links' counters and modules, at most every {MIN_SAMPLE_INTERVAL_S} s"
             )));
         }
         let profile = match &self.profile {

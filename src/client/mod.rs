@@ -83,9 +83,12 @@ pub enum ClientError {
     Pinning(#[from] pinning::PinningError),
     #[error(transparent)]
     Rdma(#[from] crate::transport::rdma::RdmaError),
-    /// The soak's series file could not be created or written.
+    /// The soak's series file could not be written while the soak ran.
     #[error("{0}")]
     Series(String),
+    /// The `--series` path cannot be used (it exists, its directory is missing or not writable).
+    #[error("{0}")]
+    SeriesUnusable(String),
 }
 
 impl From<crate::trial::TrialError> for ClientError {
@@ -104,7 +107,7 @@ impl ClientError {
     /// Whether this error is the user's request being unacceptable (exit code 2) rather than a failure.
     pub fn is_bad_input(&self) -> bool {
         matches!(self, ClientError::LimitRefused(_) | ClientError::Pinning(_))
-            || matches!(self, ClientError::Series(why) if why.contains("a soak never overwrites"))
+            || matches!(self, ClientError::SeriesUnusable(_))
     }
 }
 

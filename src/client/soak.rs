@@ -31,9 +31,16 @@ pub struct SoakSettings {
     pub profile: Option<(PathBuf, Profile)>,
 }
 
-/// Refuses a series path that exists (a soak never overwrites one) or whose directory is missing.
+/// Refuses, before anything runs, a series path that exists (a soak never overwrites one), whose
+/// directory is missing, or that cannot be created there (the file is created and removed again:
+/// permission bits do not tell for root, nor a read-only mount).
 pub fn check_new(path: &Path) -> Result<(), ClientError> {
-    let refuse = |why: &str| Err(ClientError::Series(format!("{}: {why}", path.display())));
+    let refuse = |why: &str| {
+        Err(ClientError::SeriesUnusable(format!(
+            "{}: {why}",
+            path.display()
+        )))
+    };
     if path.symlink_metadata().is_ok() {
         return refuse(ALREADY_EXISTS);
     }
@@ -41,7 +48,9 @@ pub fn check_new(path: &Path) -> Result<(), ClientError> {
     if parent.is_some_and(|p| !p.is_dir()) {
         return refuse("its directory does not exist; create it or give another --series path");
     }
-    Ok(())
+    SeriesWriter::create(path)?;
+    std::fs::remove_file(path)
+        .or_else(|e| refuse(&format!("created but cannot be removed again: {e}")))
 }
 
 const ALREADY_EXISTS: &str =
@@ -56,7 +65,8 @@ pub struct SeriesWriter {
 }
 
 impl SeriesWriter {
-    /// Creates `path`, which must not exist: a soak never overwrites one.
+    /// Creates `path`, which must not exist: a soak never overwrites one. Its directory is synced, so
+    /// the file's name survives a power cut with its first line.
     pub fn create(path: &Path) -> Result<SeriesWriter, ClientError> {
         let file = OpenOptions::new()
             .write(true)
@@ -65,10 +75,19 @@ impl SeriesWriter {
             .map_err(|e| {
                 let why = match e.kind() {
                     std::io::ErrorKind::AlreadyExists => ALREADY_EXISTS.to_string(),
-                    _ => format!("cannot create it: {e}"),
+                    _ => format!(
+                        "cannot create it: {e}; give a --series path in a writable directory"
+                    ),
                 };
-                ClientError::Series(format!("{}: {why}", path.display()))
+                ClientError::SeriesUnusable(format!("{}: {why}", path.display()))
             })?;
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(dir) = File::open(parent) {
+            let _ = dir.sync_all();
+        }
         Ok(SeriesWriter {
             file,
             path: path.to_path_buf(),
@@ -94,7 +113,7 @@ impl SeriesWriter {
                 let _ = self.file.set_len(self.length);
                 Err(format!(
                     "series {}: sample {} could not be written ({e}); the soak was ended, the series \
-                     holds every sample before it",
+                     holds every sample before it; free space there or give --series on another disk",
                     self.path.display(),
                     line.sample
                 ))
@@ -180,7 +199,13 @@ impl SoakRecorder {
 
     /// Writes one line: the server's half as it arrived, this side's taken now. An error (the series
     /// could not be written) ends the soak; it is kept for the summary.
-    pub fn record(&mut self, server: ServerHalf, own: &ProgressSample) -> Result<(), String> {
+    /// `own_measuring`: every one of this side's measuring threads is in its measured phase.
+    pub fn record(
+        &mut self,
+        server: ServerHalf,
+        own: &ProgressSample,
+        own_measuring: bool,
+    ) -> Result<(), String> {
         if let Some(why) = &self.failed {
             return Err(why.clone());
         }
@@ -200,14 +225,14 @@ impl SoakRecorder {
             let now = Mark {
                 seconds: elapsed_s,
                 bytes: own.bytes,
-                measuring: own.streams_measuring > 0,
+                measuring: own_measuring,
             };
             throughput.extend(interval_rate(direction, "client", self.client_mark, now));
             self.client_mark = Some(now);
         }
         let (server_link, notes) = bounded(server.link);
         // Warm-up traffic is not counted: its totals stay 0 until the measured phase starts.
-        let measuring = server.measuring || own.streams_measuring > 0;
+        let measuring = server.measuring || own_measuring;
         let line = SeriesLine {
             schema_version: SERIES_SCHEMA_VERSION.into(),
             sample: self.samples,
@@ -253,9 +278,19 @@ impl SoakRecorder {
         self.last_server = line.server.or(self.last_server.take());
     }
 
+    /// Removes the series when the trial failed before any sample: an empty file would only make the
+    /// same command refuse its path on the rerun.
+    pub fn discard_if_empty(&self) {
+        if self.samples == 0 && self.failed.is_none() {
+            let _ = std::fs::remove_file(&self.settings.series);
+        }
+    }
+
     /// What the report says about the soak; `link` (the trial's link facts and modules) selects the
     /// profile's layers for each side.
-    pub fn summary(&self, link: Option<&LinkSides>) -> SoakSummary {
+    /// `ended_early` is why the trial ended before its plan (the series failing is noted already).
+    pub fn summary(&self, link: Option<&LinkSides>, ended_early: Option<String>) -> SoakSummary {
+        let ended_early = self.failed.clone().or(ended_early);
         let (client_figures, server_figures) = self.figures.finish();
         let empty = Profile::default();
         let (path, profile) = match &self.settings.profile {
@@ -266,17 +301,32 @@ impl SoakRecorder {
             |side: Option<&crate::diag::link::LinkReport>| profile.resolve(&selector(side));
         let client_t = resolve(link.and_then(|l| l.client.as_ref()));
         let server_t = resolve(link.and_then(|l| l.server.as_ref()));
-        let mut sides: Vec<(&'static str, &Resolved, &_)> = Vec::new();
-        if let Some(f) = &client_figures {
-            sides.push(("client", &client_t, f));
-        }
-        if let Some(f) = &server_figures {
-            sides.push(("server", &server_t, f));
-        }
+        let sides: Vec<(&'static str, &Resolved, Result<&_, String>)> = vec![
+            (
+                "client",
+                &client_t,
+                client_figures
+                    .as_ref()
+                    .ok_or_else(|| "no sample of the client's link (no interface to sample)".into()),
+            ),
+            (
+                "server",
+                &server_t,
+                server_figures.as_ref().ok_or_else(|| {
+                    "no sample of the server's link arrived (a server older than report 1.5.0, or none \
+                     sent before the soak ended)"
+                        .into()
+                }),
+            ),
+        ];
         let port_speed_bps = link
             .and_then(|l| l.client.as_ref().or(l.server.as_ref()))
-            .and_then(|r| r.facts.speed_mbps)
-            .map(|m| m as f64 * 1e6);
+            .and_then(|r| {
+                r.facts.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
+                    let ib = r.facts.ib_port.as_ref()?;
+                    ib.rate_gbps.map(|g| g * 1e9)
+                })
+            });
         let verdict = judge(&Judged {
             profile: path,
             sides,
@@ -284,6 +334,7 @@ impl SoakRecorder {
             throughput: &self.extremes,
             port_speed_bps,
             probe_p99_us: None,
+            ended_early: ended_early.clone(),
         });
         SoakSummary {
             client_figures: client_figures.clone(),
@@ -297,7 +348,7 @@ impl SoakRecorder {
             link_flaps: self.flaps.clone(),
             client_link: self.last_client.as_ref().map(|s| s.cumulative.clone()),
             server_link: self.last_server.as_ref().map(|s| s.cumulative.clone()),
-            ended_early: self.failed.clone(),
+            ended_early,
         }
     }
 }
@@ -314,7 +365,12 @@ fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
             crate::diag::module::Media::Copper => Some("copper".into()),
             crate::diag::module::Media::Unknown => None,
         }),
-        speed_gbps: link.facts.speed_mbps.map(|m| m as f64 / 1000.0),
+        // An InfiniBand port has no netdev speed: its rate, as the sampler's line bits use it.
+        speed_gbps: link
+            .facts
+            .speed_mbps
+            .map(|m| m as f64 / 1000.0)
+            .or_else(|| link.facts.ib_port.as_ref().and_then(|p| p.rate_gbps)),
         part_number: module.and_then(|m| m.part_number.clone()),
     }
 }
@@ -322,7 +378,7 @@ fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
 /// The most bytes a server's link sample may take in the series: a real NIC's sample (only the
 /// counters that moved, a module's monitors) is a few KiB; a server that sends more is not trusted
 /// with the disk.
-pub const MAX_SERVER_SAMPLE_BYTES: usize = 256 << 10;
+pub const MAX_SERVER_SAMPLE_BYTES: usize = 64 << 10;
 
 /// The server's sample if it is within [`MAX_SERVER_SAMPLE_BYTES`], else a note saying it was left out.
 fn bounded(link: Option<LinkSample>) -> (Option<LinkSample>, Vec<String>) {

@@ -40,18 +40,21 @@ fn with_soak(
     let (result, error) = match (outcome, series_error) {
         (Ok(result), None) => {
             return Ok(TestResult {
-                soak: Some(soak.summary(result.link.as_ref())),
+                soak: Some(soak.summary(result.link.as_ref(), None)),
                 ..result
             })
         }
-        (Err((None, e)), _) => return Err((None, e)),
+        (Err((None, e)), _) => {
+            soak.discard_if_empty();
+            return Err((None, e));
+        }
         // The series failing is why the trial was stopped (the stop reads as an interruption otherwise).
         (Ok(result), Some(why)) => (result, ClientError::Series(why)),
         (Err((Some(result), _)), Some(why)) => (*result, ClientError::Series(why)),
         (Err((Some(result), e)), None) => (*result, e),
     };
     let result = TestResult {
-        soak: Some(soak.summary(result.link.as_ref())),
+        soak: Some(soak.summary(result.link.as_ref(), Some(error.to_string()))),
         complete: false,
         ..result
     };
@@ -119,9 +122,14 @@ impl TrialRun<'_> {
             }
             None => None,
         };
-        let started = self
-            .negotiate(control, frames, prepared, &bounds)
-            .map_err(|e| (None, e))?;
+        let started = match self.negotiate(control, frames, prepared, &bounds) {
+            Ok(started) => started,
+            Err(e) => {
+                // Refused or failed before any traffic: no empty series is left behind.
+                soak.iter().for_each(SoakRecorder::discard_if_empty);
+                return Err((None, e));
+            }
+        };
         if let Some(recorder) = soak.as_mut() {
             recorder.start(started.running.link_sampler(), started.at);
         }

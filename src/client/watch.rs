@@ -169,7 +169,8 @@ impl Watch<'_> {
         let Some(recorder) = soak.as_mut() else {
             return Ok(());
         };
-        recorder.record(server, &running.measured_progress())
+        let own = running.measured_progress();
+        recorder.record(server, &own, running.all_measuring(&own))
     }
 
     /// Prints this side's own live line for the interval that just ended; returns the new mark.

@@ -135,10 +135,13 @@ impl LinkSampler {
 }
 
 /// The delta without the counters that did not move (a sample of a NIC with a thousand driver
-/// statistics stays a few lines).
+/// statistics stays a few lines), except the carrier counters, kept at 0 too: a reader (and the flap
+/// count) must tell "no down count on this kernel" from "no down in this interval".
 fn moved_only(mut delta: CounterDelta) -> CounterDelta {
     let keep = |m: &mut CounterMap| m.retain(|_, v| *v > 0);
-    keep(&mut delta.netdev);
+    delta
+        .netdev
+        .retain(|name, v| *v > 0 || name.starts_with("carrier_"));
     for group in [&mut delta.ethtool, &mut delta.fec, &mut delta.ib_port]
         .into_iter()
         .flatten()

@@ -204,6 +204,13 @@ impl RunningSide {
         self.roles.iter().any(|r| r.measures())
     }
 
+    /// Whether every measuring thread is in its measured phase in `sample` (a rate over an interval
+    /// in which only some were is part warm-up, and reads low).
+    pub fn all_measuring(&self, sample: &progress::ProgressSample) -> bool {
+        let measuring = self.roles.iter().filter(|r| r.measures()).count();
+        measuring > 0 && sample.streams_measuring >= measuring
+    }
+
     /// Sleeps until every data thread has ended (true) or `timeout` passes (false), without polling.
     pub fn wait_finished(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;

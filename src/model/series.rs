@@ -136,7 +136,7 @@ pub struct SideFigures {
     /// Per lane, from the first window's median to the last window's.
     pub rx_power_drift: Vec<LaneDrift>,
     /// Samples in each drift window: an hour's worth, or a quarter of the soak when it is shorter
-    /// than four hours.
+    /// than four hours, and at most half the samples a lane had (a soak that ended early).
     pub drift_window_samples: u64,
     /// What taking one sample cost this side (its `cost_us`), mean and highest, microseconds.
     pub sample_cost_mean_us: f64,
@@ -151,6 +151,9 @@ pub struct SoakVerdict {
     /// The `--profile` file; null when only the built-in defaults applied.
     pub profile: Option<String>,
     pub thresholds: Vec<ThresholdResult>,
+    /// Why the soak ended before its planned end, when it did: a partial soak never passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// One threshold against its figure.

@@ -69,10 +69,15 @@ struct SideGather {
     last: BTreeMap<u8, VecDeque<f64>>,
     cost_sum_us: f64,
     cost_max_us: f64,
+    /// Rx power readings per lane so far.
+    lane_samples: BTreeMap<u8, u64>,
 }
 
 /// Keeps `candidate` when it is beyond `current` in the direction `higher` says.
 fn keep_extreme(current: &mut Option<Extreme>, candidate: Extreme, higher: bool) {
+    if !candidate.value.is_finite() {
+        return;
+    }
     let beyond = match current {
         None => true,
         Some(c) if higher => candidate.value > c.value,
@@ -83,27 +88,25 @@ fn keep_extreme(current: &mut Option<Extreme>, candidate: Extreme, higher: bool)
     }
 }
 
-/// Times the link went down in a sample's interval: netdev `carrier_down_count` (or half the carrier
-/// changes, rounded up, where the kernel has no down count) plus IB `link_downed`.
+/// Times the link went down in a sample's interval: netdev `carrier_down_count` plus IB `link_downed`.
+/// Only a kernel without `carrier_down_count` (before 4.16) falls back to the carrier changes, halved
+/// and rounded up: there a flap whose down and up fall in two samples counts in both.
 fn link_downs(sample: &LinkSample) -> u64 {
     let delta = &sample.interval.delta;
-    let netdev = delta
-        .netdev
-        .get("carrier_down_count")
-        .copied()
-        .unwrap_or_else(|| {
-            delta
-                .netdev
-                .get("carrier_changes")
-                .map_or(0, |c| c.div_ceil(2))
-        });
+    let netdev = match delta.netdev.get("carrier_down_count") {
+        Some(&downs) => downs,
+        None => delta
+            .netdev
+            .get("carrier_changes")
+            .map_or(0, |c| c.div_ceil(2)),
+    };
     let ib = delta
         .ib_port
         .as_ref()
         .and_then(|m| m.get("link_downed"))
         .copied()
         .unwrap_or(0);
-    netdev + ib
+    netdev.saturating_add(ib)
 }
 
 /// The lowest symbol-error count of the highest FEC histogram bin that counted (`hist_LO_HI` keys).
@@ -115,10 +118,11 @@ fn highest_fec_bin(sample: &LinkSample) -> Option<f64> {
             k.strip_prefix("hist_")?
                 .split('_')
                 .next()?
-                .parse::<f64>()
+                .parse::<u32>()
                 .ok()
         })
-        .reduce(f64::max)
+        .max()
+        .map(f64::from)
 }
 
 impl SideGather {
@@ -137,14 +141,18 @@ impl SideGather {
             last: BTreeMap::new(),
             cost_sum_us: 0.0,
             cost_max_us: 0.0,
+            lane_samples: BTreeMap::new(),
         }
     }
 
     fn note(&mut self, s: &LinkSample, sample: u64) {
         self.samples += 1;
-        self.flaps += link_downs(s);
-        self.cost_sum_us += s.cost_us;
-        self.cost_max_us = self.cost_max_us.max(s.cost_us);
+        self.flaps = self.flaps.saturating_add(link_downs(s));
+        // A cost from the peer is a figure like any other: only a finite, non-negative one counts.
+        if s.cost_us.is_finite() && s.cost_us >= 0.0 {
+            self.cost_sum_us += s.cost_us;
+            self.cost_max_us = self.cost_max_us.max(s.cost_us);
+        }
         self.uncorrectable = s.cumulative.uncorrectable_errors.or(self.uncorrectable);
         self.ber_upper = s.cumulative.pre_fec_ber_upper_95.or(self.ber_upper);
         let at = |value, lane| Extreme {
@@ -162,6 +170,10 @@ impl SideGather {
         for lane in &module.lanes {
             let Some(mw) = lane.rx_power_mw else { continue };
             let p = dbm(mw);
+            if !p.is_finite() {
+                continue;
+            }
+            *self.lane_samples.entry(lane.lane).or_default() += 1;
             keep_extreme(&mut self.rx_min, at(p, Some(lane.lane)), false);
             keep_extreme(&mut self.rx_max, at(p, Some(lane.lane)), true);
             let first = self.first.entry(lane.lane).or_default();
@@ -177,6 +189,14 @@ impl SideGather {
     }
 
     fn finish(&self) -> Option<SideFigures> {
+        // Each window is at most half the samples a lane has, so a soak that ended early never compares
+        // a window with itself; a lane with fewer than two samples has no drift.
+        let seen = |lane: &u8| {
+            self.last
+                .get(lane)
+                .map_or(0, |_| self.lane_samples.get(lane).copied().unwrap_or(0))
+        };
+        let used = |lane: &u8| (self.window as u64).min(seen(lane) / 2) as usize;
         (self.samples > 0).then(|| SideFigures {
             link_flaps: self.flaps,
             uncorrectable_blocks: self.uncorrectable,
@@ -189,8 +209,12 @@ impl SideGather {
                 .first
                 .iter()
                 .filter_map(|(&lane, first)| {
+                    let n = used(&lane);
                     let last: Vec<f64> = self.last.get(&lane)?.iter().copied().collect();
-                    let (a, b) = (median(first), median(&last));
+                    if n == 0 {
+                        return None;
+                    }
+                    let (a, b) = (median(&first[..n]), median(&last[last.len() - n..]));
                     Some(LaneDrift {
                         lane,
                         first_median_dbm: a,
@@ -199,7 +223,7 @@ impl SideGather {
                     })
                 })
                 .collect(),
-            drift_window_samples: self.window as u64,
+            drift_window_samples: self.first.keys().map(|l| used(l) as u64).max().unwrap_or(0),
             sample_cost_mean_us: self.cost_sum_us / self.samples as f64,
             sample_cost_max_us: self.cost_max_us,
         })
@@ -232,6 +256,45 @@ mod tests {
         assert!(dbm(1.0).abs() < 1e-12);
         assert!((dbm(0.5) + 3.0103).abs() < 1e-3);
         assert_eq!(dbm(0.0), -40.0);
+    }
+
+    fn carrier(changes: u64, downs: Option<u64>) -> LinkSample {
+        use crate::diag::counters::CounterDelta;
+        use crate::diag::link::LinkVerdict;
+        use crate::diag::sampler::LinkInterval;
+        let mut delta = CounterDelta::default();
+        delta.netdev.insert("carrier_changes".into(), changes);
+        if let Some(d) = downs {
+            delta.netdev.insert("carrier_down_count".into(), d);
+        }
+        LinkSample {
+            interface: "eth0".into(),
+            operstate: Some("up".into()),
+            at_s: 0.0,
+            interval: LinkInterval {
+                seconds: 1.0,
+                delta,
+                verdict: LinkVerdict::default(),
+            },
+            cumulative: LinkVerdict::default(),
+            module: None,
+            module_unavailable: None,
+            unavailable: Vec::new(),
+            cost_us: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_flap_split_over_two_samples_counts_once() {
+        let mut side = SideGather::new(4);
+        // Down in one sample, up in the next: the down count moved once, the changes twice.
+        side.note(&carrier(1, Some(1)), 0);
+        side.note(&carrier(1, Some(0)), 1);
+        assert_eq!(side.finish().unwrap().link_flaps, 1);
+        // A kernel without carrier_down_count: half the changes, rounded up, per sample.
+        let mut old = SideGather::new(4);
+        old.note(&carrier(2, None), 0);
+        assert_eq!(old.finish().unwrap().link_flaps, 1);
     }
 
     #[test]

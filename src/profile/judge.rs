@@ -11,8 +11,11 @@ use crate::model::Direction;
 /// What the verdict is made of.
 pub struct Judged<'a> {
     pub profile: Option<String>,
-    /// Each side's thresholds (resolved with its own module and port) and figures.
-    pub sides: Vec<(&'static str, &'a Resolved, &'a SideFigures)>,
+    /// Each side's thresholds (resolved with its own module and port) and figures: `Err` says why a
+    /// side has none (its thresholds are then listed as not measured, never silently left out).
+    pub sides: Vec<(&'static str, &'a Resolved, Result<&'a SideFigures, String>)>,
+    /// Why the soak ended before its planned end, if it did: a partial soak does not pass.
+    pub ended_early: Option<String>,
     /// The thresholds the traffic is judged by (the client's port).
     pub traffic: &'a Resolved,
     pub throughput: &'a [ThroughputExtremes],
@@ -206,6 +209,40 @@ fn module_checks(
     ]
 }
 
+/// A side without figures: each of its thresholds, not measured, with the reason.
+fn unmeasured_side(side: &'static str, t: &Resolved, why: &str) -> Vec<ThresholdResult> {
+    let as_float = |c: &Option<Chosen<u64>>| as_f64(c);
+    let listed: [(&'static str, &'static str, Option<Chosen<f64>>); 8] = [
+        ("max_link_flaps", "flaps", as_float(&t.max_link_flaps)),
+        (
+            "max_uncorrectable_blocks",
+            "blocks",
+            as_float(&t.max_uncorrectable_blocks),
+        ),
+        ("max_pre_fec_ber", "ratio", t.max_pre_fec_ber.clone()),
+        (
+            "max_fec_bin",
+            "symbol errors per codeword",
+            as_float(&t.max_fec_bin),
+        ),
+        ("max_temperature_c", "C", t.max_temperature_c.clone()),
+        ("min_rx_power_dbm", "dBm", t.min_rx_power_dbm.clone()),
+        ("max_rx_power_dbm", "dBm", t.max_rx_power_dbm.clone()),
+        (
+            "max_rx_power_drift_db",
+            "dB",
+            t.max_rx_power_drift_db.clone(),
+        ),
+    ];
+    listed
+        .into_iter()
+        .filter_map(|(name, unit, chosen)| {
+            on_side(side, name, unit, name.starts_with("max_"), &chosen)
+                .figure(None, why.to_string())
+        })
+        .collect()
+}
+
 /// The traffic's checks: each direction's lowest sample against the port's speed, and the probe.
 fn traffic_checks(j: &Judged) -> Vec<Option<ThresholdResult>> {
     let mut out = Vec::new();
@@ -256,15 +293,22 @@ fn traffic_checks(j: &Judged) -> Vec<Option<ThresholdResult>> {
 pub fn judge(j: &Judged) -> SoakVerdict {
     let mut thresholds: Vec<ThresholdResult> = traffic_checks(j).into_iter().flatten().collect();
     for (side, t, f) in &j.sides {
-        thresholds.extend(link_checks(side, t, f).into_iter().flatten());
-        thresholds.extend(module_checks(side, t, f).into_iter().flatten());
+        match f {
+            Ok(f) => {
+                thresholds.extend(link_checks(side, t, f).into_iter().flatten());
+                thresholds.extend(module_checks(side, t, f).into_iter().flatten());
+            }
+            Err(why) => thresholds.extend(unmeasured_side(side, t, why)),
+        }
     }
     SoakVerdict {
-        pass: thresholds
-            .iter()
-            .all(|t| t.result != ThresholdOutcome::Fail),
+        pass: j.ended_early.is_none()
+            && thresholds
+                .iter()
+                .all(|t| t.result != ThresholdOutcome::Fail),
         profile: j.profile.clone(),
         thresholds,
+        incomplete: j.ended_early.clone(),
     }
 }
 
@@ -323,7 +367,8 @@ mod tests {
         let figures = sagging();
         let v = judge(&Judged {
             profile: Some("qual.toml".into()),
-            sides: vec![("client", &t, &figures)],
+            sides: vec![("client", &t, Ok(&figures))],
+            ended_early: None,
             traffic: &t,
             throughput: &[],
             port_speed_bps: None,

@@ -166,7 +166,19 @@ pub fn soak_verdict_words(soak: &crate::model::SoakSummary) -> String {
             )
         })
         .collect();
-    format!("FAIL: {}", failed.join("; "))
+    let incomplete = soak
+        .verdict
+        .incomplete
+        .as_ref()
+        .map(|why| format!("the soak ended early ({why})"));
+    format!(
+        "FAIL: {}",
+        incomplete
+            .into_iter()
+            .chain(failed)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }
 
 /// A client and a server figure as `client/server`, three significant digits each, `-` for a side

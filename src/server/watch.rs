@@ -99,7 +99,7 @@ impl Session<'_> {
         let sample = running.measured_progress();
         let live = ServerMessage::Interval {
             elapsed_s: started.elapsed().as_secs_f64(),
-            measuring: sample.streams_measuring > 0,
+            measuring: running.all_measuring(&sample),
             bytes: sample.bytes,
             messages: sample.messages,
             link,
