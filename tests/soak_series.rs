@@ -326,6 +326,10 @@ fn an_existing_series_is_never_overwritten_and_bad_soak_flags_are_one_line_error
         ),
         (vec!["--soak", "5", "--duration", "3"], "--duration"),
         (vec!["--soak", "5h5"], "invalid duration"),
+        (
+            vec!["--soak", "5", "--replay-link", "/nonexistent"],
+            "--replay-link: replay /nonexistent",
+        ),
     ] {
         let out = link
             .client()
@@ -425,4 +429,74 @@ fn a_bad_profile_is_a_one_line_error_before_any_traffic() {
         );
         assert!(!series.exists(), "{text}: the soak started");
     }
+}
+
+#[test]
+fn a_replayed_module_heating_up_fails_the_thresholds_it_crosses() {
+    // The client's link samples come from tests/fixtures/replay/lr4-heating (scripts/make-replay.py:
+    // the real CIG TRD5H20ENF-LF dump heating 47.7 -> 67.5 C, lane 3 sagging, FEC bins creeping, 10 s a
+    // step); the traffic and the server's link are live.
+    let link = ShapedLink::new(76, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("qual.toml");
+    std::fs::write(
+        &profile,
+        "[default]\nmin_throughput_fraction = 0.02\n\n[media.optical]\nmin_rx_power_dbm = -2.0\n\
+         max_rx_power_drift_db = 1.0\n\n[part.\"TRD5H20ENF-LF000\"]\nmax_temperature_c = 60.0\n\
+         max_fec_bin = 5\nmax_pre_fec_ber = 1e-6\n",
+    )
+    .unwrap();
+    let (series, json) = (dir.path().join("s.jsonl"), dir.path().join("r.json"));
+    let replay = common::repo_root().join("tests/fixtures/replay/lr4-heating");
+    let out = soak_client(&link, "4", "0.2", &series, &json)
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--replay-link")
+        .arg(&replay)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", stderr_lines(&out));
+    let lines = series_lines(&series);
+    for line in &lines {
+        assert!(line["client"]["replayed_from"].as_str().is_some(), "{line}");
+        assert!(
+            line["server"].get("replayed_from").is_none(),
+            "the server's link is live"
+        );
+    }
+    let report = common::read_valid_report(&json);
+    let soak = &report["results"][0]["soak"];
+    assert!(
+        soak["replayed"].as_str().unwrap().contains("replayed"),
+        "{soak}"
+    );
+    let verdict = &soak["verdict"];
+    let find = |name: &str| {
+        verdict["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name && t["side"] == "client")
+            .unwrap_or_else(|| panic!("{name}: {verdict}"))
+            .clone()
+    };
+    let hot = find("max_temperature_c");
+    assert_eq!(
+        (hot["result"].as_str(), hot["source"].as_str()),
+        (Some("fail"), Some("[part.\"TRD5H20ENF-LF000\"]")),
+        "{hot}"
+    );
+    assert!(hot["measured"].as_f64().unwrap() > 60.0, "{hot}");
+    let drift = find("max_rx_power_drift_db");
+    assert_eq!(drift["result"], "fail", "{drift}");
+    assert!(
+        drift["detail"].as_str().unwrap().starts_with("lane 3"),
+        "{drift}"
+    );
+    assert_eq!(find("max_fec_bin")["result"], "fail");
+    let ber = find("max_pre_fec_ber");
+    assert_eq!(ber["result"], "pass", "{ber}");
+    assert!(ber["measured"].as_f64().unwrap() > 1e-8, "{ber}");
+    assert_eq!(find("min_rx_power_dbm")["result"], "pass");
+    assert_eq!(find("max_link_flaps")["result"], "pass");
 }

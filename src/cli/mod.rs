@@ -163,6 +163,11 @@ pub struct ClientArgs {
     /// port's speed) still apply.
     #[arg(long, value_name = "FILE", requires = "soak")]
     pub profile: Option<PathBuf>,
+    /// Soak, for validating profiles and readers without a module: the client's link samples are read
+    /// from DIR's recorded steps (0000/, 0001/, ... fixture trees; scripts/make-replay.py builds one),
+    /// one step per sample, instead of the live link; the report says so.
+    #[arg(long, value_name = "DIR", requires = "soak")]
+    pub replay_link: Option<PathBuf>,
     /// Write the JSON report here (atomically); `-` writes it to standard output and the table to
     /// standard error.
     #[arg(long, value_name = "FILE")]
@@ -454,10 +459,18 @@ impl ClientArgs {
             )),
             None => None,
         };
+        if let Some(dir) = &self.replay_link {
+            crate::diag::sampler::LinkSampler::replay(dir).map_err(|e| {
+                CliError(format!(
+                    "--replay-link: {e}; build one with scripts/make-replay.py DIR"
+                ))
+            })?;
+        }
         Ok(Some(SoakSettings {
             series: series.clone(),
             sample_interval_s,
             profile,
+            replay: self.replay_link.clone(),
         }))
     }
 }

@@ -29,6 +29,8 @@ pub struct SoakSettings {
     pub sample_interval_s: f64,
     /// `--profile`: the file and its thresholds (checked before any traffic).
     pub profile: Option<(PathBuf, Profile)>,
+    /// `--replay-link`: the client's link samples come from these recorded steps, not the live link.
+    pub replay: Option<PathBuf>,
 }
 
 /// Refuses, before anything runs, a series path that exists (a soak never overwrites one), whose
@@ -159,6 +161,8 @@ pub struct SoakRecorder {
     last_server: Option<LinkSample>,
     figures: SoakFigures,
     failed: Option<String>,
+    /// A replayed client link: what the report says of it, and its module and port for the profile.
+    replayed: Option<(String, Selector)>,
 }
 
 impl SoakRecorder {
@@ -171,7 +175,7 @@ impl SoakRecorder {
             crate::plan::StopCondition::Iterations { .. } => settings.sample_interval_s,
         };
         let window = drift_window_samples(soak_s, settings.sample_interval_s);
-        Ok(SoakRecorder {
+        let mut recorder = SoakRecorder {
             settings: settings.clone(),
             writer,
             sampler: None,
@@ -188,13 +192,42 @@ impl SoakRecorder {
             last_server: None,
             figures: SoakFigures::new(window),
             failed: None,
-        })
+            replayed: None,
+        };
+        if let Some(dir) = &settings.replay {
+            recorder.replay_from(dir)?;
+        }
+        Ok(recorder)
     }
 
-    /// The trial started at `at`; `sampler` reads this side's link (its baseline now).
-    pub fn start(&mut self, sampler: Option<LinkSampler>, at: Instant) {
-        self.sampler = sampler;
+    /// The trial started at `at`; `live` reads this side's link (its baseline now), unless the link is
+    /// replayed from recorded steps.
+    pub fn start(&mut self, live: Option<LinkSampler>, at: Instant) {
         self.started = at;
+        if self.replayed.is_none() {
+            self.sampler = live;
+        }
+    }
+
+    /// Reads a replay's first step: the client's samples will come from `dir`.
+    fn replay_from(&mut self, dir: &Path) -> Result<(), ClientError> {
+        let sampler = LinkSampler::replay(dir).map_err(|e| ClientError::Series(e.to_string()))?;
+        let selector = match sampler.replayed_module() {
+            Some((module, speed_mbps)) => Selector {
+                media: media_name(module.media),
+                speed_gbps: speed_mbps.map(|m| m as f64 / 1000.0),
+                part_number: module.part_number,
+            },
+            None => Selector::default(),
+        };
+        let what = format!(
+            "the client's link samples were replayed from {} (recorded or specification-built steps), \
+             not read from the live link; the server's are live",
+            dir.display()
+        );
+        self.replayed = Some((what, selector));
+        self.sampler = Some(sampler);
+        Ok(())
     }
 
     /// Writes one line: the server's half as it arrived, this side's taken now. An error (the series
@@ -299,7 +332,10 @@ impl SoakRecorder {
         };
         let resolve =
             |side: Option<&crate::diag::link::LinkReport>| profile.resolve(&selector(side));
-        let client_t = resolve(link.and_then(|l| l.client.as_ref()));
+        let client_t = match &self.replayed {
+            Some((_, selector)) => profile.resolve(selector),
+            None => resolve(link.and_then(|l| l.client.as_ref())),
+        };
         let server_t = resolve(link.and_then(|l| l.server.as_ref()));
         let sides: Vec<(&'static str, &Resolved, Result<&_, String>)> = vec![
             (
@@ -319,6 +355,7 @@ impl SoakRecorder {
                 }),
             ),
         ];
+        // The traffic runs over the live link whatever is replayed: its port's speed judges it.
         let port_speed_bps = link
             .and_then(|l| l.client.as_ref().or(l.server.as_ref()))
             .and_then(|r| {
@@ -337,6 +374,7 @@ impl SoakRecorder {
             ended_early: ended_early.clone(),
         });
         SoakSummary {
+            replayed: self.replayed.as_ref().map(|(what, _)| what.clone()),
             client_figures: client_figures.clone(),
             server_figures: server_figures.clone(),
             verdict,
@@ -360,11 +398,7 @@ fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
     };
     let module = link.module.as_ref().map(|m| &m.info);
     Selector {
-        media: module.and_then(|m| match m.media {
-            crate::diag::module::Media::Optical => Some("optical".into()),
-            crate::diag::module::Media::Copper => Some("copper".into()),
-            crate::diag::module::Media::Unknown => None,
-        }),
+        media: module.and_then(|m| media_name(m.media)),
         // An InfiniBand port has no netdev speed: its rate, as the sampler's line bits use it.
         speed_gbps: link
             .facts
@@ -372,6 +406,15 @@ fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
             .map(|m| m as f64 / 1000.0)
             .or_else(|| link.facts.ib_port.as_ref().and_then(|p| p.rate_gbps)),
         part_number: module.and_then(|m| m.part_number.clone()),
+    }
+}
+
+/// A module's media as a profile's `[media.NAME]` names it.
+fn media_name(media: crate::diag::module::Media) -> Option<String> {
+    match media {
+        crate::diag::module::Media::Optical => Some("optical".into()),
+        crate::diag::module::Media::Copper => Some("copper".into()),
+        crate::diag::module::Media::Unknown => None,
     }
 }
 
@@ -547,6 +590,7 @@ mod tests {
             module_unavailable: None,
             unavailable: Vec::new(),
             cost_us: 10.0,
+            replayed_from: None,
         }
     }
 

@@ -103,6 +103,10 @@ impl CounterSnapshot {
                     .unavailable
                     .push(format!("fec: {e} (no FEC on this link or driver)")),
             }
+        } else if let Some(fec) = read_fec_fixture(root, interface) {
+            // A fixture tree (a recorded or replayed link): FEC statistics as the netlink reader
+            // returns them, one flat JSON object of counters.
+            snap.fec = Some(fec);
         }
         if let Some(port) = ib_port {
             // IBA PortCounters, plus the driver's own (`hw_counters/`: soft-RoCE has only these).
@@ -122,6 +126,21 @@ impl CounterSnapshot {
         }
         snap
     }
+}
+
+/// `sys/class/net/IF/fec_stats.json` of a fixture tree: the map [`netlink::Ethtool::fec_stats`] returns
+/// (`corrected_blocks`, `uncorrectable_blocks`, `corrected_bits`, `..._laneN`, `hist_LO_HI`).
+fn read_fec_fixture(root: &Path, interface: &str) -> Option<CounterMap> {
+    let path = root
+        .join("sys/class/net")
+        .join(interface)
+        .join("fec_stats.json");
+    let limit = crate::files::Limit {
+        bytes: 1 << 20,
+        what: "FEC statistics (JSON)",
+    };
+    let bytes = crate::files::read_regular(&path, limit).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn read_netdev(root: &Path, interface: &str) -> CounterMap {

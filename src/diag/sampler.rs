@@ -3,6 +3,11 @@
 //! first sample (pre-FEC BER with its 95% upper bound, uncorrectable blocks, flaps), and the module's
 //! monitors and flags as they are now. Reads through the same readers and decoders as the before/after
 //! probe ([`super::link`]).
+//!
+//! A sampler can also replay a recorded link ([`LinkSampler::replay`]): a directory of steps, each a
+//! fixture tree (`NNNN/sys/class/net/IF/...`: netdev statistics, `carrier_*`, `module_eeprom.bin`,
+//! `fec_stats.json`), read one step per sample through the same readers and decoders. Every sample it
+//! takes names the step it came from (`replayed_from`).
 
 use crate::diag::counters::{CounterDelta, CounterMap, CounterSnapshot, Counters};
 use crate::diag::link::{judge, read_module, LinkFacts, LinkVerdict};
@@ -35,6 +40,9 @@ pub struct LinkSample {
     pub unavailable: Vec<String>,
     /// Microseconds this side spent taking the sample (every read and decode, on its control thread).
     pub cost_us: f64,
+    /// The recorded step this sample was read from, when the link was replayed, not live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_from: Option<String>,
 }
 
 /// The counters of one sample interval and the verdict on them.
@@ -57,6 +65,17 @@ pub struct LinkSampler {
     previous: CounterSnapshot,
     started: Instant,
     previous_at: Instant,
+    /// A replay's steps (empty when live) and how many samples were taken.
+    steps: Vec<PathBuf>,
+    taken: usize,
+}
+
+/// A replay directory that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("replay {dir}: {why}")]
+pub struct ReplayError {
+    pub dir: String,
+    pub why: String,
 }
 
 impl LinkSampler {
@@ -81,26 +100,105 @@ impl LinkSampler {
             first,
             started: now,
             previous_at: now,
+            steps: Vec::new(),
+            taken: 0,
         }
+    }
+
+    /// A sampler that replays `dir`'s steps (`0000/`, `0001/`, ..., at least two), each a fixture tree
+    /// of one interface: step 0 is the baseline, sample k reads step k + 1 (the last step again once
+    /// they run out).
+    pub fn replay(dir: &Path) -> Result<LinkSampler, ReplayError> {
+        let fail = |why: String| ReplayError {
+            dir: dir.display().to_string(),
+            why,
+        };
+        let mut steps: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| fail(format!("cannot list it: {e}")))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+            })
+            .collect();
+        steps.sort();
+        if steps.len() < 2 {
+            return Err(fail(
+                "it holds fewer than two numbered steps (0000/, 0001/, ...)".into(),
+            ));
+        }
+        let interfaces: Vec<String> = std::fs::read_dir(steps[0].join("sys/class/net"))
+            .map_err(|e| fail(format!("{}: no sys/class/net: {e}", steps[0].display())))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        let [interface] = interfaces.as_slice() else {
+            return Err(fail(format!(
+                "{}/sys/class/net holds {} interfaces; a replay is of exactly one",
+                steps[0].display(),
+                interfaces.len()
+            )));
+        };
+        let mut sampler = LinkSampler::begin(&steps[0], interface);
+        sampler.steps = steps;
+        Ok(sampler)
+    }
+
+    /// A replay's recorded (interval, since the first step) seconds, from the steps' `elapsed_s` files.
+    fn recorded_clock(&self) -> Option<(f64, f64)> {
+        let at = |k: usize| -> Option<f64> {
+            let step = self.steps.get(k.min(self.steps.len().checked_sub(1)?))?;
+            crate::sysfs::read_trimmed(&step.join("elapsed_s"))?
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+        };
+        let (now, before, first) = (at(self.taken)?, at(self.taken - 1)?, at(0)?);
+        Some(((now - before).max(0.0), (now - first).max(0.0)))
+    }
+
+    /// The module of a replay's first step (what a profile's layers select on); none when live.
+    pub fn replayed_module(&self) -> Option<(crate::diag::module::ModuleInfo, Option<u64>)> {
+        let first = self.steps.first()?;
+        let module = read_module(first, &self.interface, false).ok()?;
+        Some((
+            module,
+            LinkFacts::read(first, &self.interface, false).speed_mbps,
+        ))
     }
 
     /// Reads the counters and the module now and judges the interval since the previous sample.
     pub fn take(&mut self) -> LinkSample {
         let now = Instant::now();
         let began = now;
+        self.taken += 1;
+        let replayed_from = (!self.steps.is_empty()).then(|| {
+            let step = &self.steps[self.taken.min(self.steps.len() - 1)];
+            self.root = step.clone();
+            step.display().to_string()
+        });
         let snapshot = CounterSnapshot::read(
             &self.root,
             &self.interface,
             self.ib_port.as_deref(),
             self.live,
         );
-        let seconds = now.duration_since(self.previous_at).as_secs_f64();
+        // A replay keeps its recorded clock (each step's `elapsed_s`): the counters' deltas belong to
+        // the time they were recorded over, not to how fast they are replayed.
+        let (seconds, total) = match self.recorded_clock() {
+            Some(clock) => clock,
+            None => (
+                now.duration_since(self.previous_at).as_secs_f64(),
+                now.duration_since(self.started).as_secs_f64(),
+            ),
+        };
         let interval = Counters::new(self.previous.clone(), snapshot.clone());
         let verdict = judge(&interval, self.speed_bps.map(|s| s * seconds));
         let cumulative = judge(
             &Counters::new(self.first.clone(), snapshot.clone()),
-            self.speed_bps
-                .map(|s| s * now.duration_since(self.started).as_secs_f64()),
+            self.speed_bps.map(|s| s * total),
         );
         let (module, module_unavailable) = match read_module(&self.root, &self.interface, self.live)
         {
@@ -130,6 +228,7 @@ impl LinkSampler {
             module_unavailable,
             unavailable,
             cost_us: began.elapsed().as_secs_f64() * 1e6,
+            replayed_from,
         }
     }
 }

@@ -95,6 +95,10 @@ pub struct SoakSummary {
     pub server_figures: Option<SideFigures>,
     /// Every threshold of the profile (and the built-in defaults) against what was measured.
     pub verdict: SoakVerdict,
+    /// Set when a side's link was replayed from recorded or specification-built steps
+    /// (`--replay-link`), not read live: which side, and from where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<String>,
 }
 
 /// A worst value and the sample where it was seen.

@@ -281,6 +281,7 @@ mod tests {
             module_unavailable: None,
             unavailable: Vec::new(),
             cost_us: 1.0,
+            replayed_from: None,
         }
     }
 
