@@ -23,7 +23,8 @@ tag="lbsoak$$"
 c="${tag}c" s="${tag}s"
 server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  # The server exits non-zero when killed: nothing here may stop the cleanup (set -e).
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   ip netns del "$c" 2>/dev/null || true
   ip netns del "$s" 2>/dev/null || true
 }
