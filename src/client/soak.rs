@@ -213,9 +213,9 @@ impl SoakRecorder {
     fn replay_from(&mut self, dir: &Path) -> Result<(), ClientError> {
         let sampler = LinkSampler::replay(dir).map_err(|e| ClientError::Series(e.to_string()))?;
         let selector = match sampler.replayed_module() {
-            Some((module, speed_mbps)) => Selector {
+            Some((module, rate_bps)) => Selector {
                 media: media_name(module.media),
-                speed_gbps: speed_mbps.map(|m| m as f64 / 1000.0),
+                speed_gbps: rate_bps.map(|b| b / 1e9),
                 part_number: module.part_number,
             },
             None => Selector::default(),
@@ -358,12 +358,7 @@ impl SoakRecorder {
         // The traffic runs over the live link whatever is replayed: its port's speed judges it.
         let port_speed_bps = link
             .and_then(|l| l.client.as_ref().or(l.server.as_ref()))
-            .and_then(|r| {
-                r.facts.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
-                    let ib = r.facts.ib_port.as_ref()?;
-                    ib.rate_gbps.map(|g| g * 1e9)
-                })
-            });
+            .and_then(|r| r.facts.line_rate_bps());
         let verdict = judge(&Judged {
             profile: path,
             sides,
@@ -399,12 +394,7 @@ fn selector(link: Option<&crate::diag::link::LinkReport>) -> Selector {
     let module = link.module.as_ref().map(|m| &m.info);
     Selector {
         media: module.and_then(|m| media_name(m.media)),
-        // An InfiniBand port has no netdev speed: its rate, as the sampler's line bits use it.
-        speed_gbps: link
-            .facts
-            .speed_mbps
-            .map(|m| m as f64 / 1000.0)
-            .or_else(|| link.facts.ib_port.as_ref().and_then(|p| p.rate_gbps)),
+        speed_gbps: link.facts.line_rate_bps().map(|b| b / 1e9),
         part_number: module.and_then(|m| m.part_number.clone()),
     }
 }

@@ -36,6 +36,15 @@ pub struct LinkFacts {
 }
 
 impl LinkFacts {
+    /// The port's line rate, bit/s: the netdev speed, else the RDMA port's rate (an InfiniBand port has
+    /// no netdev speed); null when neither says.
+    pub fn line_rate_bps(&self) -> Option<f64> {
+        self.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
+            let ib = self.ib_port.as_ref()?;
+            ib.rate_gbps.map(|g| g * 1e9)
+        })
+    }
+
     /// Reads the facts of `interface` under `root`; `live` also asks the kernel (ethtool ioctl), which
     /// only makes sense when `root` is `/`.
     pub fn read(root: &Path, interface: &str, live: bool) -> LinkFacts {
@@ -248,13 +257,7 @@ impl LinkProbe {
             }
             Err(why) => (None, Some(why)),
         };
-        let speed_bps = self.facts.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
-            self.facts
-                .ib_port
-                .as_ref()
-                .and_then(|p| p.rate_gbps)
-                .map(|g| g * 1e9)
-        });
+        let speed_bps = self.facts.line_rate_bps();
         let verdict = judge(&counters, speed_bps.map(|s| s * elapsed_s));
         LinkReport {
             facts: self.facts,

@@ -83,10 +83,7 @@ impl LinkSampler {
     pub fn begin(root: &Path, interface: &str) -> LinkSampler {
         let live = root == Path::new("/");
         let facts = LinkFacts::read(root, interface, live);
-        let speed_bps = facts.speed_mbps.map(|m| m as f64 * 1e6).or_else(|| {
-            let ib = facts.ib_port.as_ref()?;
-            ib.rate_gbps.map(|g| g * 1e9)
-        });
+        let speed_bps = facts.line_rate_bps();
         let ib_port = facts.ib_port.as_ref().map(|p| p.path.clone());
         let first = CounterSnapshot::read(root, interface, ib_port.as_deref(), live);
         let now = Instant::now();
@@ -159,14 +156,12 @@ impl LinkSampler {
         Some(((now - before).max(0.0), (now - first).max(0.0)))
     }
 
-    /// The module of a replay's first step (what a profile's layers select on); none when live.
-    pub fn replayed_module(&self) -> Option<(crate::diag::module::ModuleInfo, Option<u64>)> {
+    /// The module of a replay's first step (what a profile's layers select on) and the port's line rate
+    /// in bit/s, as the sampler uses it; none when live.
+    pub fn replayed_module(&self) -> Option<(crate::diag::module::ModuleInfo, Option<f64>)> {
         let first = self.steps.first()?;
         let module = read_module(first, &self.interface, false).ok()?;
-        Some((
-            module,
-            LinkFacts::read(first, &self.interface, false).speed_mbps,
-        ))
+        Some((module, self.speed_bps))
     }
 
     /// Reads the counters and the module now and judges the interval since the previous sample.
