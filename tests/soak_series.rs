@@ -195,6 +195,19 @@ fn a_flap_and_a_rate_cut_show_in_the_samples_where_they_happened() {
     assert_eq!(flaps["result"], "fail", "{flaps}");
     assert_eq!(flaps["source"], "built-in default");
     assert_eq!(soak["client_figures"]["link_flaps"], 1);
+    for side in ["client", "server"] {
+        let listed = soak["link_flaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["side"] == side)
+            .count() as u64;
+        assert_eq!(
+            Some(listed),
+            soak[format!("{side}_figures")]["link_flaps"].as_u64(),
+            "the list and the count agree: {soak}"
+        );
+    }
     let extremes = &soak["throughput"][0];
     assert!(
         extremes["min_bits_per_second"].as_f64().unwrap() < 120e6,

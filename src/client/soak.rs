@@ -14,7 +14,7 @@ use crate::model::report::LinkSides;
 use crate::model::series::{FlapAt, SampleThroughput, ThroughputExtremes};
 use crate::model::{Direction, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
-use crate::profile::figures::{drift_window_samples, SoakFigures};
+use crate::profile::figures::{drift_window_samples, link_downs, SoakFigures};
 use crate::profile::judge::{judge, Judged};
 use crate::profile::{Profile, Resolved, Selector};
 use std::fs::{File, OpenOptions};
@@ -288,11 +288,10 @@ impl SoakRecorder {
     /// Folds a written line into the summary's figures.
     fn note(&mut self, line: SeriesLine) {
         self.figures.note(&line);
+        // The same count as the figures' `link_flaps`: a flap whose down and up fall in two samples
+        // is listed once, where it went down.
         for (side, sample) in [("client", &line.client), ("server", &line.server)] {
-            if sample
-                .as_ref()
-                .is_some_and(|s| s.interval.verdict.link_flapped)
-            {
+            if sample.as_ref().is_some_and(|s| link_downs(s) > 0) {
                 self.flaps.push(FlapAt {
                     side: side.into(),
                     sample: line.sample,

@@ -91,7 +91,7 @@ fn keep_extreme(current: &mut Option<Extreme>, candidate: Extreme, higher: bool)
 /// Times the link went down in a sample's interval: netdev `carrier_down_count` plus IB `link_downed`.
 /// Only a kernel without `carrier_down_count` (before 4.16) falls back to the carrier changes, halved
 /// and rounded up: there a flap whose down and up fall in two samples counts in both.
-fn link_downs(sample: &LinkSample) -> u64 {
+pub fn link_downs(sample: &LinkSample) -> u64 {
     let delta = &sample.interval.delta;
     let netdev = match delta.netdev.get("carrier_down_count") {
         Some(&downs) => downs,
