@@ -380,8 +380,8 @@ pub struct NothingToCompare(pub String);
 
 /// Per result, why its trials' CPU cost cannot be judged (see [`host_load::busy_host`]), each note
 /// prefixed with `prefix` (`baseline`, or the candidate's name). Complete trials only.
-fn busy_hosts(side: &Side, prefix: &str) -> BTreeMap<ResultKey, Vec<String>> {
-    let mut out: BTreeMap<ResultKey, Vec<String>> = BTreeMap::new();
+fn busy_hosts(side: &Side, prefix: &str) -> BusyByResult {
+    let mut out = BusyByResult::new();
     for (_, report) in &side.reports {
         for r in report.results.iter().filter(|r| r.complete) {
             if let Some(why) = host_load::busy_host(report, r) {
@@ -433,6 +433,7 @@ pub fn compare(
                 .unwrap_or_default()
         )));
     }
+    let base_busy = busy_hosts(baseline, "baseline");
     let mut out = Vec::new();
     for candidate in candidates {
         let cand = group(candidate);
@@ -441,11 +442,9 @@ pub fn compare(
         if cand.is_empty() && incomplete.is_empty() {
             return Err(ended_early(&candidate.name, &incomplete));
         }
-        let busy = [
-            busy_hosts(baseline, "baseline"),
-            busy_hosts(candidate, &format!("candidate {}", candidate.name)),
-        ];
-        let mut one = compare_one(&base, &cand, &candidate.name, bands, &busy);
+        let cand_busy = busy_hosts(candidate, &format!("candidate {}", candidate.name));
+        let busy = [&base_busy, &cand_busy];
+        let mut one = compare_one(&base, &cand, &candidate.name, bands, busy);
         one.incomplete = incomplete;
         out.push(one);
     }
@@ -472,15 +471,15 @@ pub fn compare(
     })
 }
 
-/// Both sides' [`busy_hosts`].
-type BusyHosts = [BTreeMap<ResultKey, Vec<String>>; 2];
+/// One side's [`busy_hosts`]: per result, why its CPU cost is not judged.
+type BusyByResult = BTreeMap<ResultKey, Vec<String>>;
 
 fn compare_one(
     base: &Grouped,
     cand: &Grouped,
     name: &str,
     bands: &Bands,
-    busy: &BusyHosts,
+    busy: [&BusyByResult; 2],
 ) -> CandidateComparison {
     let mut matched = Vec::new();
     for (key, base_results) in base {
