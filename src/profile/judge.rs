@@ -209,36 +209,31 @@ fn module_checks(
     ]
 }
 
-/// A side without figures: each of its thresholds, not measured, with the reason.
+/// A side without figures: each of its thresholds (the same list the checks make), not measured, with
+/// the reason.
 fn unmeasured_side(side: &'static str, t: &Resolved, why: &str) -> Vec<ThresholdResult> {
-    let as_float = |c: &Option<Chosen<u64>>| as_f64(c);
-    let listed: [(&'static str, &'static str, Option<Chosen<f64>>); 8] = [
-        ("max_link_flaps", "flaps", as_float(&t.max_link_flaps)),
-        (
-            "max_uncorrectable_blocks",
-            "blocks",
-            as_float(&t.max_uncorrectable_blocks),
-        ),
-        ("max_pre_fec_ber", "ratio", t.max_pre_fec_ber.clone()),
-        (
-            "max_fec_bin",
-            "symbol errors per codeword",
-            as_float(&t.max_fec_bin),
-        ),
-        ("max_temperature_c", "C", t.max_temperature_c.clone()),
-        ("min_rx_power_dbm", "dBm", t.min_rx_power_dbm.clone()),
-        ("max_rx_power_dbm", "dBm", t.max_rx_power_dbm.clone()),
-        (
-            "max_rx_power_drift_db",
-            "dB",
-            t.max_rx_power_drift_db.clone(),
-        ),
-    ];
-    listed
+    let nothing = SideFigures {
+        link_flaps: 0,
+        uncorrectable_blocks: None,
+        pre_fec_ber_upper_95: None,
+        max_fec_bin: None,
+        max_temperature_c: None,
+        min_rx_power_dbm: None,
+        max_rx_power_dbm: None,
+        rx_power_drift: Vec::new(),
+        drift_window_samples: 0,
+        sample_cost_mean_us: 0.0,
+        sample_cost_max_us: 0.0,
+    };
+    link_checks(side, t, &nothing)
         .into_iter()
-        .filter_map(|(name, unit, chosen)| {
-            on_side(side, name, unit, name.starts_with("max_"), &chosen)
-                .figure(None, why.to_string())
+        .chain(module_checks(side, t, &nothing))
+        .flatten()
+        .map(|r| ThresholdResult {
+            measured: None,
+            result: ThresholdOutcome::NotMeasured,
+            detail: why.to_string(),
+            ..r
         })
         .collect()
 }
@@ -396,5 +391,40 @@ mod tests {
         }
         // No probe ran and no profile key asked for one: nothing listed for it.
         assert!(v.thresholds.iter().all(|t| t.name != "max_probe_p99_us"));
+    }
+
+    #[test]
+    fn a_side_without_samples_lists_its_thresholds_as_not_measured() {
+        let profile = Profile::parse("[default]\nmax_temperature_c = 70.0\n").unwrap();
+        let t = profile.resolve(&Selector::default());
+        let v = judge(&Judged {
+            profile: None,
+            sides: vec![(
+                "server",
+                &t,
+                Err("no sample of the server's link arrived".into()),
+            )],
+            ended_early: None,
+            traffic: &t,
+            throughput: &[],
+            port_speed_bps: None,
+            probe_p99_us: None,
+        });
+        let names: Vec<&str> = v.thresholds.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "max_link_flaps",
+                "max_uncorrectable_blocks",
+                "max_temperature_c"
+            ]
+        );
+        for t in &v.thresholds {
+            assert_eq!(t.result, ThresholdOutcome::NotMeasured, "{t:?}");
+            assert_eq!(t.measured, None);
+            assert_eq!(t.detail, "no sample of the server's link arrived");
+            assert_eq!(t.side.as_deref(), Some("server"));
+        }
+        assert!(v.pass, "not measured never fails");
     }
 }
