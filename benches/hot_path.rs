@@ -40,6 +40,7 @@ fn frame_codec(c: &mut Criterion) {
             trial: 0,
             rdma: None,
             link_samples: false,
+            probe: None,
         },
         rdma: None,
     };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A short soak over a real shaped link, with a real flap and a rate cut in the middle: two network
 # namespaces joined by a veth pair, each end shaped by tbf to RATE (default 400mbit); the client's end
-# goes down for 0.3 s at 2.2 s and the shaper drops to a quarter of RATE at 3.8 s. Writes
+# goes down for 0.3 s at 2.2 s and the shaper drops to a quarter of RATE at 3.8 s; a latency probe
+# (PROBE_RATE round trips a second, default 200) runs beside the traffic. Writes
 # OUTDIR/soak.jsonl (the series) and OUTDIR/soak.json (the report); results-schema/examples'
 # veth-tcp-soak.* came from it. Needs root; stops only the server it started and removes only the
 # namespaces it made.
@@ -45,7 +46,7 @@ server_pid=$!
 for _ in $(seq 50); do grep -q "listening on" "$out/server.log" && break; sleep 0.1; done
 ip netns exec "$c" "$bin/linkbench-client" 10.253.0.2:18515 --soak "$seconds" --warmup 0.5 \
   --sample-interval "$interval" --series "$out/soak.jsonl" --json "$out/soak.json" \
-  --label link=veth-tbf-${rate_mbit}mbit -q &
+  --probe-rate "${PROBE_RATE:-200}" --label link=veth-tbf-${rate_mbit}mbit -q &
 client_pid=$!
 sleep 2.2
 ip -n "$c" link set veth0 down

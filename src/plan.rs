@@ -272,6 +272,20 @@ pub struct TrialSpec {
     /// ignores it and sends none).
     #[serde(default)]
     pub link_samples: bool,
+    /// A latency probe beside the traffic on a connection of its own (added with report 1.6.0; an
+    /// older server refuses the probe's connection, so the trial fails with that error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSpec>,
+}
+
+/// The latency probe: small paced round trips on a connection of their own, beside the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeSpec {
+    /// Round trips started per second (one in flight at a time; a slot missed while one is in flight
+    /// is counted, not sent late in a burst).
+    pub rate_per_s: u32,
+    /// Payload bytes of each probe message (the echo is as long).
+    pub size: u32,
 }
 
 impl TrialSpec {
@@ -311,6 +325,8 @@ pub struct TestPlan {
     pub rdma: Option<RdmaSettings>,
     /// A soak: sample the link at every interval on both sides ([`TrialSpec::link_samples`]).
     pub link_samples: bool,
+    /// The latency probe beside the traffic ([`TrialSpec::probe`]).
+    pub probe: Option<ProbeSpec>,
 }
 
 /// The most trials one run may plan (message sizes x `--repeat`). Every trial is a control-session round
@@ -344,6 +360,7 @@ impl TestPlan {
                 trial,
                 rdma: self.rdma.clone(),
                 link_samples: self.link_samples,
+                probe: self.probe,
             })
         })
     }
@@ -377,6 +394,7 @@ mod tests {
             server_cpus: Some(vec![1]),
             rdma: None,
             link_samples: false,
+            probe: None,
         }
     }
 

@@ -16,6 +16,8 @@ use crate::stats::{HistogramError, IntervalFigures, LatencyRecorder};
 use crate::transport::ZeroCopyStats;
 
 mod cpu;
+mod probe;
+pub use probe::probe_report;
 
 fn rate(amount: u64, seconds: f64) -> f64 {
     if seconds > 0.0 {
@@ -114,6 +116,7 @@ pub fn side_report(
         rdma_warmup_ops: outcome.rdma.iter().map(|r| r.warmup_ops).sum(),
         cpu: outcome.cpu,
         receive: outcome.receive,
+        probe_echoed: outcome.probe_echoed,
     }
 }
 
@@ -220,6 +223,7 @@ pub fn build_result(
         receive: None,
         cpu: None,
         soak: None,
+        probe: None,
     };
     match spec.test {
         TestKind::Lat => {
@@ -242,6 +246,7 @@ pub fn build_result(
     }
     result.receive = cpu::receive_report(spec, client.receive, server.receive);
     result.cpu = Some(cpu::cpu_report(spec, client, server, &result));
+    result.probe = probe_report(spec, client, client_cpus, server)?;
     Ok(result)
 }
 
@@ -333,6 +338,7 @@ mod tests {
             rdma: (transport == TransportKind::Rdma)
                 .then_some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
             link_samples: false,
+            probe: None,
         }
     }
 

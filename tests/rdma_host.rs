@@ -103,6 +103,7 @@ fn rdma_spec() -> TrialSpec {
         trial: 0,
         rdma: Some(RdmaSettings::perftest_defaults(RdmaOp::Write, TestKind::Bw)),
         link_samples: false,
+        probe: None,
     }
 }
 

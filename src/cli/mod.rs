@@ -4,10 +4,11 @@
 use crate::client::soak::SoakSettings;
 use crate::client::ClientConfig;
 use crate::control::auth::PreSharedKey;
-use crate::control::limits::MIN_SAMPLE_INTERVAL_S;
+use crate::control::limits::{MAX_PROBE_RATE, MAX_PROBE_SIZE, MIN_SAMPLE_INTERVAL_S};
 use crate::control::ServerLimits;
 use crate::plan::{
-    RdmaOp, RdmaSettings, RecvMode, StopCondition, TestKind, TestPlan, TransportKind, MAX_TRIALS,
+    ProbeSpec, RdmaOp, RdmaSettings, RecvMode, StopCondition, TestKind, TestPlan, TransportKind,
+    MAX_TRIALS,
 };
 use crate::server::ServerConfig;
 use crate::transport::rdma::select::DeviceRequest;
@@ -80,6 +81,22 @@ fn positive_u32(text: &str) -> Result<u32, String> {
         Ok(n) => Ok(n),
     }
 }
+fn probe_rate(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_PROBE_RATE).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "invalid probe rate '{text}': use round trips a second, a whole number from 1 to {MAX_PROBE_RATE}"
+        )),
+    }
+}
+fn probe_size(text: &str) -> Result<u32, String> {
+    match units::parse_size(text) {
+        Ok(n) if (1..=u64::from(MAX_PROBE_SIZE)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "invalid probe size '{text}': use bytes from 1 to {MAX_PROBE_SIZE} (64, 1K, 4K)"
+        )),
+    }
+}
 fn repeat_count(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(n) if (1..=MAX_TRIALS).contains(&u64::from(n)) => Ok(n),
@@ -145,6 +162,13 @@ pub struct ClientArgs {
     /// TCP_ZEROCOPY_RECEIVE page mapping, copying what the kernel cannot map.
     #[arg(long, value_enum, default_value_t = RecvMode::Copy)]
     pub recv_mode: RecvMode,
+    /// Latency under load: N small round trips a second on a connection of their own beside the
+    /// bandwidth traffic (bw, bibw, a soak); the report has their histogram, a soak each sample's.
+    #[arg(long, value_name = "N", value_parser = probe_rate)]
+    pub probe_rate: Option<u32>,
+    /// Payload bytes of each probe round trip (each way).
+    #[arg(long, value_name = "BYTES", default_value = "64", value_parser = probe_size, requires = "probe_rate")]
+    pub probe_size: u32,
     /// Soak: one bandwidth trial this long (e.g. 24h; also s, m, d) with traffic that never pauses,
     /// both sides' links (counters, FEC, module monitors) and the throughput sampled every
     /// --sample-interval into --series.
@@ -347,6 +371,7 @@ impl ClientArgs {
     pub fn into_config(self, command_line: Vec<String>) -> Result<ClientConfig, CliError> {
         let rdma = self.check_transport_flags()?;
         let soak = self.soak_settings()?;
+        let probe = self.probe_spec()?;
         let recv_mode = self.recv_mode;
         let rdma_device = self.rdma.request();
         if let (Some(_), Some(_)) = (&self.size, &self.sweep) {
@@ -422,6 +447,7 @@ impl ClientArgs {
                 server_cpus: self.server_cpu.map(|c| c.0),
                 rdma,
                 link_samples: soak.is_some(),
+                probe,
             },
             rdma_device,
             cpus: self.cpu.map(|c| c.0),
@@ -434,6 +460,31 @@ impl ClientArgs {
             psk,
             soak,
         })
+    }
+
+    /// `--probe-rate`'s probe, checked: beside bandwidth traffic over TCP.
+    fn probe_spec(&self) -> Result<Option<ProbeSpec>, CliError> {
+        let Some(rate_per_s) = self.probe_rate else {
+            return Ok(None);
+        };
+        if self.test == TestKind::Lat {
+            return Err(CliError(
+                "--probe-rate measures latency beside bandwidth traffic (--test bw or bibw); --test lat is \
+                 already a latency test"
+                    .into(),
+            ));
+        }
+        if self.transport == TransportKind::Rdma {
+            return Err(CliError(
+                "--probe-rate runs over TCP only so far (an RDMA probe on a queue pair of its own is not \
+                 built yet); drop --probe-rate or use --transport tcp"
+                    .into(),
+            ));
+        }
+        Ok(Some(ProbeSpec {
+            rate_per_s,
+            size: self.probe_size,
+        }))
     }
 
     /// `--soak`'s settings, checked: a bandwidth test, a sample interval the server accepts.

@@ -470,6 +470,9 @@ fn run_trials(
         match trial.run(&mut session.control, &session.frames, out) {
             Ok(result) => {
                 let _ = writeln!(out, "{}", table::row(&result));
+                if let Some(probe) = &result.probe {
+                    let _ = writeln!(out, "{}", table::probe_line(probe));
+                }
                 if let Some(soak) = &result.soak {
                     let _ = writeln!(out, "{}", table::soak_lines(soak));
                 }
@@ -478,6 +481,9 @@ fn run_trials(
             Err((partial, e)) => {
                 if let Some(result) = partial {
                     let _ = writeln!(out, "{}", table::row(&result));
+                    if let Some(probe) = &result.probe {
+                        let _ = writeln!(out, "{}", table::probe_line(probe));
+                    }
                     report.results.push(*result);
                 }
                 report.errors.push(ReportError {

@@ -9,10 +9,11 @@
 
 use super::ClientError;
 use crate::diag::sampler::{LinkSample, LinkSampler};
+use crate::engine::probe::ProbeWindow;
 use crate::engine::progress::ProgressSample;
 use crate::model::report::LinkSides;
-use crate::model::series::{FlapAt, SampleThroughput, ThroughputExtremes};
-use crate::model::{Direction, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
+use crate::model::series::{Extreme, FlapAt, SampleThroughput, ThroughputExtremes};
+use crate::model::{Direction, ProbeSample, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::profile::figures::{drift_window_samples, link_downs, SoakFigures};
 use crate::profile::judge::{judge, Judged};
@@ -20,7 +21,7 @@ use crate::profile::{Profile, Resolved, Selector};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a soak needs from the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +134,16 @@ struct Mark {
     measuring: bool,
 }
 
+/// The latency probe's part of a sample.
+pub enum ProbeTake {
+    /// The trial runs no probe.
+    NoProbe,
+    /// The probe's window since the last sample.
+    Took(ProbeWindow),
+    /// A round trip was still in flight after this long: the next sample's window covers both.
+    InFlight(Duration),
+}
+
 /// The server's half of a sample, as its `interval` frame carried it.
 pub struct ServerHalf {
     pub elapsed_s: f64,
@@ -156,6 +167,8 @@ pub struct SoakRecorder {
     samples: u64,
     measured_samples: u64,
     extremes: Vec<ThroughputExtremes>,
+    /// The probe's highest p99 over the measured samples, us.
+    probe_p99_us: Option<Extreme>,
     flaps: Vec<FlapAt>,
     last_client: Option<LinkSample>,
     last_server: Option<LinkSample>,
@@ -187,6 +200,7 @@ impl SoakRecorder {
             samples: 0,
             measured_samples: 0,
             extremes: Vec::new(),
+            probe_p99_us: None,
             flaps: Vec::new(),
             last_client: None,
             last_server: None,
@@ -238,6 +252,7 @@ impl SoakRecorder {
         server: ServerHalf,
         own: &ProgressSample,
         own_measuring: bool,
+        probe: ProbeTake,
     ) -> Result<(), String> {
         if let Some(why) = &self.failed {
             return Err(why.clone());
@@ -263,7 +278,19 @@ impl SoakRecorder {
             throughput.extend(interval_rate(direction, "client", self.client_mark, now));
             self.client_mark = Some(now);
         }
-        let (server_link, notes) = bounded(server.link);
+        let (server_link, mut notes) = bounded(server.link);
+        let probe = match probe {
+            ProbeTake::NoProbe => None,
+            ProbeTake::Took(w) => Some(probe_sample(&w)),
+            ProbeTake::InFlight(wait) => {
+                notes.push(format!(
+                    "probe: a round trip was still in flight {:.0} ms after the sample was due; the next \
+                     sample's probe window covers this one too",
+                    wait.as_secs_f64() * 1e3
+                ));
+                None
+            }
+        };
         // Warm-up traffic is not counted: its totals stay 0 until the measured phase starts.
         let measuring = server.measuring || own_measuring;
         let line = SeriesLine {
@@ -275,6 +302,7 @@ impl SoakRecorder {
             throughput: if measuring { throughput } else { Vec::new() },
             client,
             server: server_link,
+            probe,
             notes,
         };
         if let Err(why) = self.writer.append(&line) {
@@ -304,10 +332,29 @@ impl SoakRecorder {
             for t in &line.throughput {
                 note_extreme(&mut self.extremes, t, line.sample);
             }
+            let p99_us = line
+                .probe
+                .as_ref()
+                .and_then(|p| p.p99_ns)
+                .map(|ns| ns as f64 / 1e3);
+            if let Some(value) =
+                p99_us.filter(|v| self.probe_p99_us.as_ref().is_none_or(|w| *v > w.value))
+            {
+                self.probe_p99_us = Some(Extreme {
+                    value,
+                    sample: line.sample,
+                    lane: None,
+                });
+            }
         }
         self.samples += 1;
         self.last_client = line.client.or(self.last_client.take());
         self.last_server = line.server.or(self.last_server.take());
+    }
+
+    /// How long a sample waits for the probe's window: a quarter of the sample interval, at most 0.5 s.
+    pub fn probe_wait(&self) -> Duration {
+        Duration::from_secs_f64((self.settings.sample_interval_s / 4.0).min(0.5))
     }
 
     /// Removes the series when the trial failed before any sample: an empty file would only make the
@@ -364,7 +411,7 @@ impl SoakRecorder {
             traffic: &client_t,
             throughput: &self.extremes,
             port_speed_bps,
-            probe_p99_us: None,
+            probe_p99_us: self.probe_p99_us.clone(),
             ended_early: ended_early.clone(),
         });
         SoakSummary {
@@ -380,6 +427,7 @@ impl SoakRecorder {
             link_flaps: self.flaps.clone(),
             client_link: self.last_client.as_ref().map(|s| s.cumulative.clone()),
             server_link: self.last_server.as_ref().map(|s| s.cumulative.clone()),
+            probe_p99_us: self.probe_p99_us.clone(),
             ended_early,
         }
     }
@@ -447,6 +495,18 @@ fn counting_directions(spec: &TrialSpec) -> (Option<Direction>, Option<Direction
             spec.client_sends().then_some(Direction::ClientToServer),
             spec.server_sends().then_some(Direction::ServerToClient),
         ),
+    }
+}
+
+/// A probe window as the series line carries it.
+fn probe_sample(w: &ProbeWindow) -> ProbeSample {
+    ProbeSample {
+        count: w.round_trips,
+        p50_ns: w.p50_ns,
+        p99_ns: w.p99_ns,
+        max_ns: w.max_ns,
+        missed_slots: w.missed_slots,
+        window_s: w.seconds,
     }
 }
 
@@ -519,6 +579,7 @@ mod tests {
             rdma: (transport == TransportKind::Rdma)
                 .then(|| RdmaSettings::perftest_defaults(RdmaOp::Read, test)),
             link_samples: true,
+            probe: None,
         }
     }
 

@@ -324,9 +324,10 @@ impl TrialRun<'_> {
         }
     }
 
-    /// Connects one data connection per stream, presenting the session cookie.
+    /// Connects one data connection per stream (and the latency probe's, last), presenting the session
+    /// cookie.
     fn open_streams(&self, cookie: &[u8; COOKIE_BYTES]) -> Result<Vec<TcpStream>, ClientError> {
-        (0..self.spec.streams)
+        (0..engine::connection_count(self.spec) as u32)
             .map(|index| {
                 let failed = |e: String| ClientError::Data(format!("stream {index}: {e}"));
                 let mut stream =

@@ -213,6 +213,7 @@ pub fn decode_untrusted(data: &[u8]) {
         trial: 0,
         rdma: None,
         link_samples: true,
+        probe: None,
     };
     let bounds = TrialBounds::new(&spec, &ServerLimits::default(), Duration::from_secs(13));
     let mut live = LiveUpdates::new(bounds.clone(), Instant::now());
@@ -268,6 +269,7 @@ mod tests {
             trial: 0,
             rdma: None,
             link_samples: false,
+            probe: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! threads), the server's messages until its result, Ctrl-C, and the limits on what the server may send
 //! ([`super::trust`]). Ends with the server's result, or with the reason there is none.
 
-use super::soak::{ServerHalf, SoakRecorder};
+use super::soak::{ProbeTake, ServerHalf, SoakRecorder};
 use super::trust::{LiveUpdates, TrialBounds};
 use super::{interrupted, message_name, ClientError, INTERRUPT_CHECK};
 use crate::control::frame::FrameError;
@@ -170,7 +170,17 @@ impl Watch<'_> {
             return Ok(());
         };
         let own = running.measured_progress();
-        recorder.record(server, &own, running.all_measuring(&own))
+        let probe = if running.has_probe() {
+            // The probe answers between round trips: a cut waits at most for one in flight.
+            let wait = recorder.probe_wait();
+            match running.probe_cut(wait) {
+                Some(window) => ProbeTake::Took(window),
+                None => ProbeTake::InFlight(wait),
+            }
+        } else {
+            ProbeTake::NoProbe
+        };
+        recorder.record(server, &own, running.all_measuring(&own), probe)
     }
 
     /// Prints this side's own live line for the interval that just ended; returns the new mark.

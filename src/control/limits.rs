@@ -57,6 +57,36 @@ impl Default for ServerLimits {
     }
 }
 
+/// The latency probe: a rate and a size within bounds, beside TCP bandwidth traffic only.
+fn check_probe(spec: &TrialSpec) -> Result<(), LimitViolation> {
+    let Some(probe) = spec.probe else {
+        return Ok(());
+    };
+    if probe.rate_per_s == 0 || probe.rate_per_s > MAX_PROBE_RATE {
+        return invalid(
+            "probe rate",
+            probe.rate_per_s.to_string(),
+            "it must be from 1 to 100000 round trips a second",
+        );
+    }
+    if probe.size == 0 || probe.size > MAX_PROBE_SIZE {
+        return invalid(
+            "probe size",
+            probe.size.to_string(),
+            "it must be from 1 to 65536 bytes",
+        );
+    }
+    if spec.transport != crate::plan::TransportKind::Tcp || spec.test == crate::plan::TestKind::Lat
+    {
+        return invalid(
+            "probe",
+            format!("{} {}", spec.transport, spec.test),
+            "a latency probe runs beside TCP bandwidth traffic (bw, bibw) only",
+        );
+    }
+    Ok(())
+}
+
 /// Largest RDMA queue depth, post list, moderation or read count a client may ask for (devices allow
 /// 16K work requests per queue at most in practice).
 pub const MAX_RDMA_QUEUE: u32 = 16384;
@@ -72,6 +102,11 @@ pub const MAX_INTERVALS: u64 = 100_000;
 pub const MIN_SAMPLE_INTERVAL_S: f64 = 0.1;
 /// Longest reporting interval, in seconds.
 pub const MAX_INTERVAL_S: f64 = 3600.0;
+/// Most latency-probe round trips a second a client may ask for (one in flight at a time, so a probe
+/// this fast on a slow path simply misses slots).
+pub const MAX_PROBE_RATE: u32 = 100_000;
+/// Largest latency-probe message: a probe is small by design; bigger round trips are `--test lat`.
+pub const MAX_PROBE_SIZE: u32 = 65_536;
 /// Highest CPU number a client may name in `--server-cpu`.
 pub const MAX_CPU_INDEX: usize = 65_535;
 /// Bytes a measuring thread keeps per interval slot (a byte and a message counter).
@@ -114,6 +149,7 @@ impl ServerLimits {
         self.check_timing(spec)?;
         self.check_memory(spec)?;
         check_rdma(spec)?;
+        check_probe(spec)?;
         check_server_cpus(spec)
     }
 
@@ -396,6 +432,7 @@ mod tests {
             trial: 0,
             rdma: None,
             link_samples: false,
+            probe: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod buffer;
 pub mod cpu;
 pub mod latency;
 pub mod pinning;
+pub mod probe;
 pub mod progress;
 pub mod rdma;
 pub mod stop;
@@ -95,6 +96,10 @@ pub enum Role {
     Serve,
     /// RDMA bidirectional bandwidth: posts and serves on the same queue pair.
     PostAndServe,
+    /// The latency probe beside the traffic: paced round trips on a connection of its own.
+    Probe,
+    /// Answers the probe's round trips.
+    ProbeEcho,
 }
 
 impl Role {
@@ -125,9 +130,14 @@ pub fn roles_for(spec: &TrialSpec, side: Side) -> Vec<Role> {
     }
 }
 
-/// Number of data threads a side runs for a trial.
+/// Number of data threads a side runs for a trial (the probe's thread, when there is one, is last).
 pub fn thread_count(spec: &TrialSpec, side: Side) -> usize {
-    roles_for(spec, side).len() * spec.streams as usize
+    roles_for(spec, side).len() * spec.streams as usize + usize::from(spec.probe.is_some())
+}
+
+/// TCP connections a trial opens: one per stream, and the probe's last.
+pub fn connection_count(spec: &TrialSpec) -> usize {
+    spec.streams as usize + usize::from(spec.probe.is_some())
 }
 
 /// The work of one data thread: given its progress slot and the side's epoch, returns what it measured.
@@ -141,6 +151,8 @@ pub enum ThreadOutcome {
     Pinged(Box<PingOutcome>),
     Echoed(u64),
     Rdma(Box<rdma::RdmaOutcome>),
+    Probed(Box<probe::ProbeOutcome>),
+    ProbeEchoed(u64),
 }
 
 /// Everything a side measured in one trial.
@@ -160,6 +172,10 @@ pub struct SideOutcome {
     pub cpu: Option<crate::model::SideCpuSample>,
     /// TCP receivers: how the bytes came off the sockets.
     pub receive: Option<crate::model::ReceiveStats>,
+    /// The latency probe's round trips (the side that pings).
+    pub probe: Option<probe::ProbeOutcome>,
+    /// The probe's round trips answered (the side that echoes).
+    pub probe_echoed: Option<u64>,
 }
 
 /// What a data thread hands back when it ends: its figures, its error, whether it was pinned, its CPU.
@@ -176,6 +192,8 @@ pub struct RunningSide {
     progress: Arc<Vec<Progress>>,
     roles: Vec<Role>,
     pub epoch: Instant,
+    /// The latency probe's windows (the side that pings).
+    probe: Option<probe::ProbeHandle>,
 }
 
 impl RunningSide {
@@ -197,6 +215,17 @@ impl RunningSide {
             sum.latency_sum_ns += s.latency_sum_ns;
         }
         sum
+    }
+
+    /// The latency probe's figures since the last cut, waiting up to `wait` for a round trip in flight;
+    /// `None` without a probe on this side, or when the round trip outlasts `wait` (the next cut has it).
+    pub fn probe_cut(&self, wait: Duration) -> Option<probe::ProbeWindow> {
+        self.probe.as_ref()?.cut(wait)
+    }
+
+    /// Whether this side runs the latency probe's pinging end.
+    pub fn has_probe(&self) -> bool {
+        self.probe.is_some()
     }
 
     /// Whether this side measures anything in this trial.
@@ -237,7 +266,13 @@ impl RunningSide {
             match handle.join() {
                 Ok((outcome, error, pinned, cpu)) => {
                     out.all_pinned &= pinned;
-                    thread_cpu.push(cpu);
+                    // The probe's CPU is not the data path's cost per byte.
+                    if !matches!(
+                        outcome,
+                        ThreadOutcome::Probed(_) | ThreadOutcome::ProbeEchoed(_)
+                    ) {
+                        thread_cpu.push(cpu);
+                    }
                     if let Some(e) = error {
                         out.errors.push(e.to_string());
                     }
@@ -247,6 +282,8 @@ impl RunningSide {
                         ThreadOutcome::Pinged(p) => out.pings.push(*p),
                         ThreadOutcome::Echoed(n) => out.echoed += n,
                         ThreadOutcome::Rdma(r) => out.rdma.push(*r),
+                        ThreadOutcome::Probed(p) => out.probe = Some(*p),
+                        ThreadOutcome::ProbeEchoed(n) => out.probe_echoed = Some(n),
                     }
                 }
                 Err(_) => out.errors.push("a data thread panicked".to_string()),
@@ -282,11 +319,49 @@ pub fn start(
 ) -> Result<RunningSide, EngineError> {
     let phase = Phase::from_spec(spec, stop);
     let roles = roles_for(spec, side);
+    let mut probe_handle = None;
     let jobs = match path {
-        DataPath::Tcp(streams) => tcp_jobs(spec, &roles, streams, &phase)?,
+        DataPath::Tcp(mut streams) => {
+            let probe_stream = match spec.probe {
+                Some(_) if streams.len() == connection_count(spec) => streams.pop(),
+                Some(_) => return Err(EngineError::Mismatch("no connection for the probe")),
+                None => None,
+            };
+            let mut jobs = tcp_jobs(spec, &roles, streams, &phase)?;
+            if let (Some(probe), Some(stream)) = (spec.probe, probe_stream) {
+                let (job, handle) = probe_job(probe, side, stream, &phase);
+                jobs.push(job);
+                probe_handle = handle;
+            }
+            jobs
+        }
         DataPath::Rdma(qps) => rdma_jobs(spec, &roles, qps, &phase, stall)?,
     };
-    spawn_jobs(jobs, cpus)
+    spawn_jobs(jobs, cpus, probe_handle)
+}
+
+/// The probe's thread: the client pings at the probe's rate, the server echoes. The pinging side's
+/// handle asks for windows and hears when the data ended.
+fn probe_job(
+    spec: crate::plan::ProbeSpec,
+    side: Side,
+    mut stream: Box<dyn DataStream>,
+    phase: &Phase,
+) -> ((Role, Job), Option<probe::ProbeHandle>) {
+    if side == Side::Server {
+        let job: Job = Box::new(move |_: &Progress, _: Instant| {
+            let (n, e) = latency::echo_loop(stream.as_mut(), spec.size as usize);
+            (ThreadOutcome::ProbeEchoed(n), e)
+        });
+        return ((Role::ProbeEcho, job), None);
+    }
+    let (handle, link) = probe::probe_channels();
+    let phase = phase.clone();
+    let job: Job = Box::new(move |_: &Progress, _: Instant| {
+        let (o, e) = probe::probe_loop(stream.as_mut(), spec, &phase, link);
+        (ThreadOutcome::Probed(Box::new(o)), e)
+    });
+    ((Role::Probe, job), Some(handle))
 }
 
 /// Slots of per-interval figures to allocate ahead: the trial's intervals, or a few for `--iterations`.
@@ -417,9 +492,19 @@ fn rdma_jobs(
         .collect())
 }
 
-/// Starts one pinned thread per job; they wait for each other before starting work.
-fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, EngineError> {
+/// Starts one pinned thread per job; they wait for each other before starting work. With a probe, the
+/// last data thread to end tells it the data ended.
+fn spawn_jobs(
+    jobs: Vec<(Role, Job)>,
+    cpus: &CpuChoice,
+    probe: Option<probe::ProbeHandle>,
+) -> Result<RunningSide, EngineError> {
     let roles: Vec<Role> = jobs.iter().map(|(r, _)| *r).collect();
+    let data_threads = roles
+        .iter()
+        .filter(|r| !matches!(r, Role::Probe | Role::ProbeEcho))
+        .count();
+    let data_running = Arc::new(std::sync::atomic::AtomicUsize::new(data_threads));
     let host_mark = Arc::new(progress::HostMark::new());
     let progress: Arc<Vec<Progress>> = Arc::new(
         jobs.iter()
@@ -435,6 +520,12 @@ fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, E
         let progress = Arc::clone(&progress);
         let barrier = Arc::clone(&barrier);
         let done_tx = done_tx.clone();
+        let data_ended = match role {
+            Role::Probe | Role::ProbeEcho => None,
+            _ => probe
+                .as_ref()
+                .map(|p| (p.notifier(), Arc::clone(&data_running))),
+        };
         let handle = std::thread::Builder::new()
             .name(format!("data-{index}-{role:?}").to_lowercase())
             .spawn(move || {
@@ -447,6 +538,11 @@ fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, E
                     progress[index].measured_from(),
                     cpu::CpuStamp::now(),
                 );
+                if let Some((notify, running)) = data_ended {
+                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        let _ = notify.send(probe::ProbeCall::DataEnded);
+                    }
+                }
                 let _ = done_tx.send(());
                 (outcome, error, pinned, cpu)
             })
@@ -462,5 +558,6 @@ fn spawn_jobs(jobs: Vec<(Role, Job)>, cpus: &CpuChoice) -> Result<RunningSide, E
         progress,
         roles,
         epoch,
+        probe,
     })
 }

@@ -579,6 +579,7 @@ mod tests {
             trial: 0,
             rdma: Some(rdma.clone()),
             link_samples: false,
+            probe: None,
         }
     }
 

@@ -1,11 +1,12 @@
 //! What travels between the two sides and what a report says, as plain data: CPU placement, RDMA
-//! endpoints and port facts, zero-copy figures, receive modes, CPU cost, a soak's series lines and summary, one side's trial report, and the report itself. It sits
+//! endpoints and port facts, zero-copy figures, receive modes, CPU cost, the latency probe, a soak's series lines and summary, one side's trial report, and the report itself. It sits
 //! above the facts it is made of (`plan`, `stats`, `clock`, `diag`) and below everything that produces
 //! or reads it (`transport`, `engine`, `results`, `control`, `report`, the sessions), so that none of
 //! those needs another to name what it exchanges.
 
 pub mod cpu;
 pub mod placement;
+pub mod probe;
 pub mod rdma;
 pub mod receive;
 pub mod report;
@@ -15,6 +16,7 @@ pub mod zerocopy;
 
 pub use cpu::{CpuReport, CpuSpan, CpuTimes, HostCpu, SideCpu, SideCpuSample};
 pub use placement::{CpuChoice, CpuSource};
+pub use probe::{ProbeReport, ProbeSample, ProbeShares};
 pub use rdma::{QpEndpoint, RdmaOffer, RdmaPortFacts};
 pub use receive::{ReceiveReport, ReceiveStats, RecvMode};
 pub use report::{Direction, DirectionFigures, Report, TestResult};

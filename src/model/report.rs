@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this report format.
-pub const SCHEMA_VERSION: &str = "1.5.0";
+pub const SCHEMA_VERSION: &str = "1.6.0";
 
 /// A linkbench run: what was asked, where it ran, and every trial's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -160,6 +160,9 @@ pub struct TestResult {
     /// A soak (`--soak`): the series file and what it held (added with report 1.5.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak: Option<crate::model::SoakSummary>,
+    /// The latency probe beside the traffic (`--probe-rate`; added with report 1.6.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::model::ProbeReport>,
 }
 
 /// What an RDMA trial ran on and with.

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of one series line's layout. Minor: fields added; major: a reader must change.
-pub const SERIES_SCHEMA_VERSION: &str = "1.0.0";
+pub const SERIES_SCHEMA_VERSION: &str = "1.1.0";
 
 /// One sample of a soak: a line of the series file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -31,6 +31,10 @@ pub struct SeriesLine {
     /// The server's link, sampled at the end of its interval and sent over the control session; null
     /// from a server older than report 1.5.0.
     pub server: Option<LinkSample>,
+    /// The latency probe's round trips since the previous sample (`--probe-rate`; added with series
+    /// 1.1.0); absent without a probe, and when a round trip was still in flight (a note says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::model::ProbeSample>,
     /// What is missing from this line and why (a server sample left out for its size).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -82,6 +86,10 @@ pub struct SoakSummary {
     /// Lines written during the measured phase.
     pub measured_samples: u64,
     pub throughput: Vec<ThroughputExtremes>,
+    /// The latency probe's highest per-sample p99 over the measured samples, microseconds, and the
+    /// sample (`--probe-rate`; added with report 1.6.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_p99_us: Option<Extreme>,
     pub link_flaps: Vec<FlapAt>,
     /// Each side's link over the whole soak (its last sample's cumulative verdict): pre-FEC BER with
     /// its 95% upper bound, uncorrectable blocks, error counters that rose.

@@ -44,4 +44,8 @@ pub struct SideReport {
     /// TCP bandwidth receiver: how the bytes came off the sockets, in the trial's receive mode.
     #[serde(default)]
     pub receive: Option<ReceiveStats>,
+    /// The latency probe's round trips this side answered (null without a probe, and from servers
+    /// before report 1.6.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_echoed: Option<u64>,
 }

@@ -21,8 +21,8 @@ pub struct Judged<'a> {
     pub throughput: &'a [ThroughputExtremes],
     /// The port's speed, bit/s; null when the driver reports none.
     pub port_speed_bps: Option<f64>,
-    /// The latency probe's highest per-sample p99, us; null without a probe.
-    pub probe_p99_us: Option<f64>,
+    /// The latency probe's highest per-sample p99 (us) and its sample; null without a probe.
+    pub probe_p99_us: Option<crate::model::series::Extreme>,
 }
 
 /// One threshold that bounds a figure from above (`upper`) or below.
@@ -275,8 +275,11 @@ fn traffic_checks(j: &Judged) -> Vec<Option<ThresholdResult>> {
             side: None,
             unit: "us",
             upper: true,
-            detail: "no latency probe ran".into(),
-            measured: j.probe_p99_us,
+            detail: at_sample(
+                &j.probe_p99_us,
+                "no latency probe ran (--probe-rate), or none of its samples had a round trip",
+            ),
+            measured: j.probe_p99_us.as_ref().map(|e| e.value),
             chosen: &j.traffic.max_probe_p99_us,
         }
         .result(),

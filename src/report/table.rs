@@ -90,6 +90,23 @@ fn cpu_cell(result: &TestResult, per_unit: fn(&SideCpu) -> Option<f64>) -> Strin
     )
 }
 
+/// The line under a row with a latency probe: its round trips beside the traffic.
+pub fn probe_line(probe: &crate::model::ProbeReport) -> String {
+    let figures = match &probe.round_trip_ns {
+        Some(l) => format!(
+            "round trip p50 {} us, p99 {} us, max {} us",
+            three_significant(l.p50 as f64 / 1e3),
+            three_significant(l.p99 as f64 / 1e3),
+            three_significant(l.max as f64 / 1e3)
+        ),
+        None => "no round trip completed".into(),
+    };
+    format!(
+        "  probe under load: {} round trips of {} B at {}/s: {figures}; {} slots missed (a round trip was still out)",
+        probe.count, probe.size_bytes, probe.rate_per_s, probe.missed_slots
+    )
+}
+
 /// The lines under a soak's row: the series, the throughput's range and where, and every flap.
 pub fn soak_lines(soak: &crate::model::SoakSummary) -> String {
     let mut out = format!(
@@ -107,6 +124,13 @@ pub fn soak_lines(soak: &crate::model::SoakSummary) -> String {
             t.min_at_sample,
             t.max_bits_per_second / 1e9,
             t.max_at_sample
+        ));
+    }
+    if let Some(p) = &soak.probe_p99_us {
+        out.push_str(&format!(
+            "\n  probe: worst sample p99 {} us (sample {})",
+            three_significant(p.value),
+            p.sample
         ));
     }
     for f in &soak.link_flaps {
@@ -302,6 +326,7 @@ mod tests {
         let older = TestResult {
             cpu: None,
             soak: None,
+            probe: None,
             ..bw.clone()
         };
         assert_eq!(last_column(&row(&older)), "-/-");

@@ -31,7 +31,7 @@ impl Session<'_> {
         let mut cookie = [0u8; COOKIE_BYTES];
         rand::thread_rng().fill_bytes(&mut cookie);
         // At most one connection per stream waits to be collected; more are closed by the admission.
-        let (tx, rx) = mpsc::sync_channel(spec.streams as usize);
+        let (tx, rx) = mpsc::sync_channel(crate::engine::connection_count(spec));
         if !rdma {
             self.shared.set_pending_data(Some(PendingData {
                 cookie,
@@ -68,13 +68,14 @@ impl Session<'_> {
         })
     }
 
-    /// The trial's data connections in stream order, as they arrive with the session's cookie.
+    /// The trial's data connections in stream order (the latency probe's last), as they arrive with the
+    /// session's cookie.
     fn collect_streams(
         &self,
         spec: &TrialSpec,
         rx: &mpsc::Receiver<(u32, TcpStream)>,
     ) -> Result<Vec<TcpStream>, String> {
-        let wanted = spec.streams as usize;
+        let wanted = crate::engine::connection_count(spec);
         let deadline = Instant::now() + self.shared.config.handshake_timeout;
         let mut slots: Vec<Option<TcpStream>> = (0..wanted).map(|_| None).collect();
         let mut arrived = 0;

@@ -137,8 +137,19 @@ impl Prepared {
 
     /// TCP: takes the trial's connections (in stream order) and sets their socket options (no delay,
     /// busy polling, timeouts, zero-copy), so that any failure comes before the trial starts.
+    /// With a latency probe, the last connection is the probe's: no delay, no zero-copy.
     pub fn attach_tcp(&mut self, connections: Vec<TcpStream>) -> Result<(), TrialError> {
-        let options = tcp_options(&self.spec, self.side, self.stall);
+        let data = tcp_options(&self.spec, self.side, self.stall);
+        let probe_options = TcpOptions {
+            nodelay: true,
+            zerocopy: false,
+            ..data
+        };
+        let probe_index = self.spec.probe.map(|_| self.spec.streams as usize);
+        let options = |stream: usize| match probe_index {
+            Some(p) if p == stream => probe_options,
+            _ => data,
+        };
         self.tcp = Some(tcp_streams(connections, options)?);
         Ok(())
     }
@@ -241,7 +252,7 @@ fn tcp_options(spec: &TrialSpec, side: Side, stall: Duration) -> TcpOptions {
 /// The data streams over `connections`, and clones of their sockets to end the trial with.
 fn tcp_streams(
     connections: Vec<TcpStream>,
-    options: TcpOptions,
+    options: impl Fn(usize) -> TcpOptions,
 ) -> Result<crate::transport::Connected, TrialError> {
     let mut streams: Vec<Box<dyn DataStream>> = Vec::with_capacity(connections.len());
     let mut sockets = Vec::with_capacity(connections.len());
@@ -251,7 +262,7 @@ fn tcp_streams(
             .try_clone()
             .map_err(|e| failed(TransportError::io("duplicating a socket", e)))?;
         sockets.push(clone);
-        let data = TcpDataStream::new(connection, options).map_err(failed)?;
+        let data = TcpDataStream::new(connection, options(stream)).map_err(failed)?;
         streams.push(Box::new(data));
     }
     Ok((streams, sockets))
@@ -279,6 +290,7 @@ mod tests {
             trial: 0,
             rdma: None,
             link_samples: false,
+            probe: None,
         }
     }
 

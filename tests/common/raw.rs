@@ -100,5 +100,6 @@ pub fn spec(seconds: f64) -> TrialSpec {
         trial: 0,
         rdma: None,
         link_samples: false,
+        probe: None,
     }
 }

@@ -230,6 +230,7 @@ mod tests {
             trial: 0,
             rdma: Some(rdma.clone()),
             link_samples: false,
+            probe: None,
         }
     }
 

@@ -1,0 +1,255 @@
+//! The latency probe: small round trips at a set rate on a connection of their own, beside a bandwidth
+//! trial's traffic, so one report (or one soak sample) has both the bandwidth and the latency a small
+//! message sees under that load.
+//!
+//! Pacing: round trip k is due at `start + k / rate`. One is in flight at a time; a slot that passes
+//! while the previous round trip is still out is counted as missed, never sent late in a burst (a
+//! burst would measure the probe's own queue). Every round trip is timed from its actual send, so the
+//! figures are round-trip times; missed slots say how often the path was slower than the probe's
+//! period.
+//!
+//! A soak cuts the probe into windows: the control thread asks ([`ProbeHandle::cut`]) and the probe
+//! thread, between two round trips, answers with the window's count, percentiles and maximum and starts
+//! a new one. It wakes for a call while it waits for its next slot, so a cut waits at most for a round
+//! trip in flight. The whole measured phase's histogram is kept apart ([`ProbeOutcome::recorder`]); a
+//! window's figures are computed once per cut, never per round trip.
+
+use crate::engine::buffer::AlignedBuffer;
+use crate::engine::Phase;
+use crate::plan::ProbeSpec;
+use crate::stats::LatencyRecorder;
+use crate::transport::{DataStream, TransportError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// What the control thread (or a data thread) tells the probe thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeCall {
+    /// Close the current window and send its figures.
+    Cut,
+    /// The side's data threads have all ended: the probe ends too.
+    DataEnded,
+}
+
+/// One window of the probe (a soak sample's worth): round trips that completed in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeWindow {
+    pub round_trips: u64,
+    /// Null figures when no round trip completed in the window.
+    pub p50_ns: Option<u64>,
+    pub p99_ns: Option<u64>,
+    pub max_ns: Option<u64>,
+    /// Slots that passed while a round trip was in flight.
+    pub missed_slots: u64,
+    /// Length of the window on the probe thread's clock.
+    pub seconds: f64,
+}
+
+/// What the probe measured over the trial.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeOutcome {
+    /// Every round trip of the measured phase.
+    pub recorder: LatencyRecorder,
+    pub warmup_round_trips: u64,
+    /// Slots of the measured phase that passed while a round trip was in flight.
+    pub missed_slots: u64,
+    /// From the measured phase's start to the last round trip's end.
+    pub measured_ns: u64,
+}
+
+/// The probe thread's ends of its two channels.
+pub struct ProbeLink {
+    calls: Receiver<ProbeCall>,
+    windows: Sender<ProbeWindow>,
+}
+
+/// The control thread's ends: asks for windows, and (cloned into each data thread) says when the
+/// data ended.
+pub struct ProbeHandle {
+    calls: Sender<ProbeCall>,
+    windows: Receiver<ProbeWindow>,
+    /// A cut was asked for and not answered yet.
+    outstanding: std::cell::Cell<bool>,
+}
+
+/// The two ends of a probe's channels.
+pub fn probe_channels() -> (ProbeHandle, ProbeLink) {
+    let (calls_tx, calls_rx) = mpsc::channel();
+    let (windows_tx, windows_rx) = mpsc::channel();
+    (
+        ProbeHandle {
+            calls: calls_tx,
+            windows: windows_rx,
+            outstanding: std::cell::Cell::new(false),
+        },
+        ProbeLink {
+            calls: calls_rx,
+            windows: windows_tx,
+        },
+    )
+}
+
+impl ProbeHandle {
+    /// A sender a data thread uses to say the data ended.
+    pub fn notifier(&self) -> Sender<ProbeCall> {
+        self.calls.clone()
+    }
+
+    /// Closes the probe's current window and waits up to `wait` for its figures. `None` when the probe
+    /// is in a round trip that outlasts `wait` (or has ended): the cut stays asked for, and the next
+    /// call collects its answer, whose window then covers both samples.
+    pub fn cut(&self, wait: Duration) -> Option<ProbeWindow> {
+        if !self.outstanding.get() {
+            if self.calls.send(ProbeCall::Cut).is_err() {
+                return None;
+            }
+            self.outstanding.set(true);
+        }
+        let window = self.windows.recv_timeout(wait).ok()?;
+        self.outstanding.set(false);
+        Some(window)
+    }
+}
+
+/// The round trips of the current window.
+struct Window {
+    recorder: LatencyRecorder,
+    missed_slots: u64,
+    opened: Instant,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window {
+            recorder: LatencyRecorder::new(),
+            missed_slots: 0,
+            opened: Instant::now(),
+        }
+    }
+
+    /// The window's figures; the window starts again.
+    fn close(&mut self) -> ProbeWindow {
+        let count = self.recorder.count();
+        let figure = |q: f64| (count > 0).then(|| self.recorder.value_at_quantile(q));
+        let out = ProbeWindow {
+            round_trips: count,
+            p50_ns: figure(0.50),
+            p99_ns: figure(0.99),
+            max_ns: figure(1.0),
+            missed_slots: self.missed_slots,
+            seconds: self.opened.elapsed().as_secs_f64(),
+        };
+        self.recorder.reset();
+        self.missed_slots = 0;
+        self.opened = Instant::now();
+        out
+    }
+}
+
+/// The probe's pacing and its answers to calls.
+struct Pacer {
+    link: ProbeLink,
+    period: Duration,
+    next: Instant,
+    window: Window,
+    data_ended: bool,
+}
+
+impl Pacer {
+    /// Waits for the next slot, answering cuts meanwhile. False when the probe should end.
+    fn wait_for_slot(&mut self, phase: &Phase) -> bool {
+        loop {
+            if phase.stopped() || self.data_ended {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= self.next {
+                return true;
+            }
+            match self.link.calls.recv_timeout(self.next - now) {
+                Ok(call) => self.answer(call),
+                Err(RecvTimeoutError::Timeout) => return true,
+                // Every sender is gone: the side has ended.
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+    }
+
+    /// Answers calls that came during a round trip.
+    fn answer_pending(&mut self) {
+        while let Ok(call) = self.link.calls.try_recv() {
+            self.answer(call);
+        }
+    }
+
+    fn answer(&mut self, call: ProbeCall) {
+        match call {
+            ProbeCall::Cut => {
+                let _ = self.link.windows.send(self.window.close());
+            }
+            ProbeCall::DataEnded => self.data_ended = true,
+        }
+    }
+
+    /// Slots that passed while the last round trip was out; the schedule moves past them.
+    fn skip_missed(&mut self, now: Instant) -> u64 {
+        let behind = now.saturating_duration_since(self.next);
+        if behind < self.period {
+            return 0;
+        }
+        let missed = (behind.as_nanos() / self.period.as_nanos().max(1)) as u64;
+        self.next += self
+            .period
+            .saturating_mul(missed.min(u64::from(u32::MAX)) as u32);
+        self.window.missed_slots += missed;
+        missed
+    }
+}
+
+/// Runs the probe's pinging side until the side's data ends (or the trial is stopped).
+pub fn probe_loop(
+    stream: &mut dyn DataStream,
+    spec: ProbeSpec,
+    phase: &Phase,
+    link: ProbeLink,
+) -> (ProbeOutcome, Option<TransportError>) {
+    let size = spec.size as usize;
+    let request = AlignedBuffer::new(size, 0x3C);
+    let mut reply_storage = AlignedBuffer::new(size, 0);
+    let reply = reply_storage.as_mut_slice();
+    let start = Instant::now();
+    let measured_from = start + phase.warmup;
+    let mut pacer = Pacer {
+        link,
+        period: Duration::from_secs_f64(1.0 / f64::from(spec.rate_per_s.max(1))),
+        next: start,
+        window: Window::new(),
+        data_ended: false,
+    };
+    let mut out = ProbeOutcome::default();
+    let result = (|| {
+        while pacer.wait_for_slot(phase) {
+            let t0 = Instant::now();
+            let missed = pacer.skip_missed(t0);
+            stream.send_message(request.as_slice())?;
+            stream.recv_exact(reply)?;
+            let t1 = Instant::now();
+            let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
+            pacer.window.recorder.record(rtt);
+            if t0 >= measured_from {
+                out.recorder.record(rtt);
+                out.missed_slots += missed;
+                out.measured_ns = t1.saturating_duration_since(measured_from).as_nanos() as u64;
+            } else {
+                out.warmup_round_trips += 1;
+            }
+            pacer.next += pacer.period;
+            pacer.answer_pending();
+        }
+        Ok(())
+    })();
+    // A cut asked for as the probe ends still gets its answer.
+    pacer.answer_pending();
+    let finished = stream.finish();
+    (out, result.err().or(finished.err()))
+}
