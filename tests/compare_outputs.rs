@@ -3,6 +3,8 @@
 //! and 1 Gbit/s (candidate)): snapshot tests of the table, Markdown and JSON, and the HTML page rendered
 //! by headless Chromium into a screenshot (kept in target/compare-screenshot.png to look at).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -54,21 +56,7 @@ fn html_page_has_the_plots_and_renders_in_chromium() {
     assert_eq!(out.status.code(), Some(1));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    // Self-contained: no scripts, stylesheets or images fetched from anywhere (the SVG namespace URI is a
-    // name, not a fetch).
-    for external in [
-        "<script",
-        "<link",
-        "src=\"",
-        "href=\"http",
-        "url(http",
-        "@import",
-    ] {
-        assert!(
-            !html.contains(external),
-            "the page refers to something external: {external}"
-        );
-    }
+    common::assert_self_contained(&html);
     // One per-trial scatter per matched result, the latency spectrum, and bandwidth by message size.
     assert_eq!(
         html.matches("<svg").count(),
@@ -78,35 +66,29 @@ fn html_page_has_the_plots_and_renders_in_chromium() {
     assert!(html.contains("round-trip latency by percentile"));
     assert!(html.contains("bandwidth by message size"));
     assert!(html.contains("class=\"regression\""));
+    // Axis text a person reads: whole trial numbers (never -0.5, 0.5, ...), the sizes that ran, units.
+    let texts: Vec<&str> = html
+        .split("</text>")
+        .filter_map(|t| t.rsplit('>').next())
+        .map(str::trim)
+        .collect();
+    for half in ["-0.5", "0.5", "1.5", "2.5", "3.5", "4.5"] {
+        assert!(!texts.contains(&half), "a trial tick at {half}");
+    }
+    for tick in ["0", "1", "2", "3", "4", "16K", "32K", "64K"] {
+        assert!(texts.contains(&tick), "no axis label {tick}: {texts:?}");
+    }
+    for axis in [
+        "bandwidth (Gbit/s)",
+        "latency p50 (us)",
+        "round trip (us)",
+        "message size (bytes)",
+    ] {
+        assert!(texts.contains(&axis), "no axis '{axis}'");
+    }
 
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compare-screenshot.png");
-    let _ = std::fs::remove_file(&shot);
-    let profile = tempfile::tempdir().unwrap();
-    let chromium = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1200,3000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium is installed (scripts/deps.sh installs Debian's chromium)");
-    assert!(
-        chromium.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&chromium.stderr)
-    );
-    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let png = common::chromium_screenshot(&page, &shot);
     // A blank page of this size compresses to a few KiB; plots and tables make it far larger.
     assert!(
         png.len() > 60_000,

@@ -513,3 +513,100 @@ fn a_replayed_module_heating_up_fails_the_thresholds_it_crosses() {
     assert_eq!(find("min_rx_power_dbm")["result"], "pass");
     assert_eq!(find("max_link_flaps")["result"], "pass");
 }
+
+/// linkbench-compare with ARGS.
+fn compare(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linkbench-compare"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_soak_page_draws_every_figure_and_overlays_soaks_listing_a_half_line() {
+    // The client's module is replayed (tests/fixtures/replay/lr4-heating), so every module chart has
+    // data; the traffic, the probe and the server's link are live.
+    let link = ShapedLink::new(77, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let (series, json) = (dir.path().join("optical.jsonl"), dir.path().join("r.json"));
+    let page = dir.path().join("soak.html");
+    let replay = common::repo_root().join("tests/fixtures/replay/lr4-heating");
+    let out = soak_client(&link, "3", "0.2", &series, &json)
+        .args(["--probe-rate", "100", "--replay-link"])
+        .arg(&replay)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    // A 100G module's port speed against a 400 Mbit/s veth fails the throughput fraction: exit 1.
+    assert_eq!(out.status.code(), Some(1), "{:?}", stderr_lines(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    common::assert_self_contained(&html);
+    for title in [
+        "throughput per direction",
+        "latency probe round trip under load",
+        "pre-FEC BER per lane",
+        "FEC codewords per histogram bin",
+        "module temperature",
+        "Rx optical power per lane",
+        "Tx optical power per lane",
+        "Tx bias current per lane",
+        "Rx power against module temperature",
+    ] {
+        assert!(html.contains(title), "the page has no chart '{title}'");
+    }
+    // Nine charts, none left out for lack of data; the verdict and the replay are said on the page.
+    assert_eq!(html.matches("<svg").count(), 9, "{html}");
+    assert!(!html.contains("class=\"missing\""));
+    assert!(html.contains("FAIL") && html.contains("replayed"));
+    // Every lane of the module is drawn: eight lanes of Rx power on the client side.
+    for lane in 1..=8 {
+        assert!(html.contains(&format!("client lane {lane}")), "lane {lane}");
+    }
+
+    // The same soak's first samples as a crash at sample 5 leaves them (mid-line): the overlay draws
+    // both and says which line it left out.
+    let crashed = dir.path().join("crashed.jsonl");
+    let text = std::fs::read_to_string(&series).unwrap();
+    let keep: Vec<&str> = text.lines().take(5).collect();
+    let half = &text.lines().nth(5).unwrap()[..40];
+    std::fs::write(&crashed, format!("{}\n{half}", keep.join("\n"))).unwrap();
+    let overlay = dir.path().join("overlay.html");
+    let out = compare(&[
+        series.as_os_str(),
+        crashed.as_os_str(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--output".as_ref(),
+        overlay.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+    let html = std::fs::read_to_string(&overlay).unwrap();
+    assert!(
+        html.contains("optical.jsonl client lane 3")
+            && html.contains("crashed.jsonl client lane 3")
+    );
+    assert!(
+        html.contains("crashed.jsonl: left out line 6"),
+        "the half line is listed"
+    );
+    let shot = common::repo_root().join("target/soak-page-screenshot.png");
+    let png = common::chromium_screenshot(&overlay, &shot);
+    assert!(
+        png.len() > 60_000,
+        "screenshot is {} bytes: is the page blank?",
+        png.len()
+    );
+
+    // Series and reports do not mix, and series are drawn, not tested.
+    for (args, needle) in [
+        (vec![series.as_os_str(), json.as_os_str()], "not both"),
+        (vec![series.as_os_str()], "--format html"),
+    ] {
+        let out = compare(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(needle), "{}", lines[0]);
+    }
+}

@@ -1,4 +1,5 @@
-//! linkbench-client: parse arguments, run the plan, print the table, write the report.
+//! linkbench-client: parse arguments, run the plan, print the table, write the report (and a soak's
+//! page with `--html`).
 //! Exit codes: 0 every trial complete; 1 the run failed or ended early (the report says why), or the
 //! report could not be written; 2 bad input (a flag, a `--json` destination that cannot be written,
 //! found before anything runs, or a request the server refused as over its limits); 130 interrupted
@@ -7,6 +8,7 @@
 
 use linkbench::cli::{parse_or_exit, ClientArgs};
 use linkbench::client;
+use linkbench::compare::soak_html;
 use linkbench::report::{self, Report, Status};
 use std::path::Path;
 
@@ -67,11 +69,47 @@ fn write_report(report: &Report, path: &Path, to_stdout: bool) -> i32 {
     }
 }
 
+/// Draws the soak's series (read back from its file) with its report's thresholds; returns the exit
+/// code that failing to do so adds.
+fn write_soak_page(report: &Report, path: &Path) -> i32 {
+    let mut runs = Vec::new();
+    for soak in report.results.iter().filter_map(|r| r.soak.as_ref()) {
+        match soak_html::read_series(Path::new(&soak.series)) {
+            Ok(mut run) => {
+                run.summary = Some(soak.clone());
+                runs.push(run);
+            }
+            Err(e) => {
+                eprintln!("linkbench-client: error: --html: {e}");
+                return 1;
+            }
+        }
+    }
+    if runs.is_empty() {
+        eprintln!("linkbench-client: error: --html: the soak wrote no series line to draw");
+        return 1;
+    }
+    match report::write::write_bytes_atomically(soak_html::page(&runs).as_bytes(), path) {
+        Ok(()) => {
+            eprintln!("linkbench-client: soak page written to {}", path.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("linkbench-client: error: --html: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let args: ClientArgs = parse_or_exit("linkbench-client");
     let json = args.json.clone();
     let to_stdout = json.as_deref() == Some(Path::new("-"));
     if let Some(path) = json.as_ref().filter(|_| !to_stdout) {
+        check_destination(path);
+    }
+    let html = args.html.clone();
+    if let Some(path) = &html {
         check_destination(path);
     }
     let config = match args.into_config(std::env::args().collect()) {
@@ -130,6 +168,9 @@ fn main() {
     }
     if let Some(path) = &json {
         code = code.max(write_report(&outcome.report, path, to_stdout));
+    }
+    if let Some(path) = &html {
+        code = code.max(write_soak_page(&outcome.report, path));
     }
     std::process::exit(code);
 }

@@ -26,8 +26,9 @@ enum Format {
 struct Args {
     /// The baseline: a report file, or a directory of reports whose trials are pooled.
     baseline: PathBuf,
-    /// One or more candidates, each a report file or a directory of reports.
-    #[arg(required = true)]
+    /// One or more candidates, each a report file or a directory of reports. Soak series (`.jsonl`,
+    /// from `linkbench-client --series`) instead: every one is drawn on one page (`--format html`); a
+    /// single series needs no candidate.
     candidates: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -45,8 +46,51 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2);
 }
 
+/// Soak series (`.jsonl`) are drawn, not tested: one page with every series overlaid.
+fn draw_series(args: &Args) -> ! {
+    if !matches!(args.format, Format::Html) {
+        fail(
+            "series files (.jsonl) are drawn on one page: add --format html --output FILE (compare the \
+             soaks' reports for statistics)",
+        );
+    }
+    let runs: Vec<_> = std::iter::once(&args.baseline)
+        .chain(&args.candidates)
+        .map(|p| compare::soak_html::read_series(p).unwrap_or_else(|e| fail(e)))
+        .collect();
+    let text = compare::soak_html::page(&runs);
+    let written = match &args.output {
+        Some(path) => linkbench::report::write::write_bytes_atomically(text.as_bytes(), path)
+            .map_err(|e| e.to_string()),
+        None => linkbench::cli::print_stdout(&text, "write it to a file with --output FILE")
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(e) = written {
+        eprintln!("linkbench-compare: error: {e}");
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}
+
+fn is_series(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == "jsonl")
+}
+
 fn main() {
     let args: Args = parse_or_exit("linkbench-compare");
+    let series = std::iter::once(&args.baseline)
+        .chain(&args.candidates)
+        .filter(|p| is_series(p))
+        .count();
+    match series {
+        0 if args.candidates.is_empty() => fail(
+            "give a candidate after the baseline: linkbench-compare BASELINE CANDIDATE... (or soak series, \
+             .jsonl, to draw)",
+        ),
+        0 => {}
+        n if n == args.candidates.len() + 1 => draw_series(&args),
+        _ => fail("give either reports or soak series (.jsonl), not both"),
+    }
     let mut bands = Bands::default();
     for t in &args.thresholds {
         bands.set(t).unwrap_or_else(|e| fail(e));

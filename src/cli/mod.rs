@@ -187,6 +187,10 @@ pub struct ClientArgs {
     /// port's speed) still apply.
     #[arg(long, value_name = "FILE", requires = "soak")]
     pub profile: Option<PathBuf>,
+    /// Soak: also draw the series as one self-contained HTML page (throughput, probe, pre-FEC BER per
+    /// lane, FEC bins, temperature, Rx/Tx power and bias over time) when the soak ends.
+    #[arg(long, value_name = "FILE", requires = "soak")]
+    pub html: Option<PathBuf>,
     /// Soak, for validating profiles and readers without a module: the client's link samples are read
     /// from DIR's recorded steps (0000/, 0001/, ... fixture trees; scripts/make-replay.py builds one),
     /// one step per sample, instead of the live link; the report says so.

@@ -165,7 +165,10 @@ fn trial_scatter(label: &str, metric: &str, base: &[f64], cand: &[f64]) -> Strin
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(format!("{label}: {metric} per trial"), ("sans-serif", 16))
+            .caption(
+                format!("{label}: {} per trial", render::short_name(metric)),
+                ("sans-serif", 16),
+            )
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(80)
@@ -176,7 +179,16 @@ fn trial_scatter(label: &str, metric: &str, base: &[f64], cand: &[f64]) -> Strin
         let _ = chart
             .configure_mesh()
             .x_desc("trial")
-            .y_desc(format!("{metric} ({unit})"))
+            .y_desc(format!("{} ({unit})", render::short_name(metric)))
+            // Trials are whole numbers: a tick between two trials says nothing.
+            .x_labels((trials as usize + 1).min(12))
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
+                    format!("{}", x.round() as u64)
+                } else {
+                    String::new()
+                }
+            })
             .draw();
         for (values, colour, name) in [
             (base, BASE_COLOUR, "baseline"),
@@ -313,6 +325,9 @@ fn bandwidth_by_size(base: &Grouped, cand: &Grouped) -> String {
     if points.is_empty() {
         return String::new();
     }
+    let mut sizes: Vec<f64> = points.iter().map(|p| p.0).collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
     let min_x = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let max_x = points.iter().map(|p| p.0).fold(1.0, f64::max);
     let max_y = points.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -328,8 +343,11 @@ fn bandwidth_by_size(base: &Grouped, cand: &Grouped) -> String {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(60)
+            // Ticks at the sizes that ran, so one size still says which.
             .build_cartesian_2d(
-                (min_x * 0.7..max_x * 1.4).log_scale(),
+                (min_x * 0.7..max_x * 1.4)
+                    .log_scale()
+                    .with_key_points(sizes),
                 0f64..(max_y * 1.15).max(1e-6),
             )
         else {
@@ -338,7 +356,7 @@ fn bandwidth_by_size(base: &Grouped, cand: &Grouped) -> String {
         let _ = chart
             .configure_mesh()
             .x_desc("message size (bytes)")
-            .y_desc("Gbit/s")
+            .y_desc("bandwidth (Gbit/s)")
             .x_label_formatter(&|x| crate::units::format_size(x.round() as u64))
             .draw();
         for (lines, colour, side) in [

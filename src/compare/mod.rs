@@ -21,7 +21,9 @@ pub mod html;
 pub mod incomplete;
 pub mod load;
 pub mod render;
+pub mod soak_html;
 pub mod stats;
+pub mod timeplot;
 
 use crate::plan::{TestKind, TransportKind};
 use crate::report::TestResult;

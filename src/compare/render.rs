@@ -33,7 +33,8 @@ fn significant(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-fn short_name(metric: &str) -> &str {
+/// The metric as a person says it: `bandwidth`, `latency p99`.
+pub fn short_name(metric: &str) -> &str {
     match metric {
         "bits_per_second" => "bandwidth",
         "messages_per_second" => "message rate",

@@ -413,3 +413,54 @@ impl Drop for ShapedLink {
         }
     }
 }
+
+/// Renders `page` in headless Chromium (Debian's package, scripts/deps.sh) to a PNG screenshot at `shot`
+/// and returns its bytes; fails the test when Chromium cannot render it.
+pub fn chromium_screenshot(page: &Path, shot: &Path) -> Vec<u8> {
+    let _ = std::fs::remove_file(shot);
+    let profile = tempfile::tempdir().unwrap();
+    let chromium = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1200,3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium is installed (scripts/deps.sh installs Debian's chromium)");
+    assert!(
+        chromium.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&chromium.stderr)
+    );
+    let png = std::fs::read(shot).expect("chromium wrote the screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    png
+}
+
+/// Asserts a page refers to nothing outside itself (no scripts, stylesheets or images fetched; the SVG
+/// namespace URI is a name, not a fetch).
+pub fn assert_self_contained(html: &str) {
+    for external in [
+        "<script",
+        "<link",
+        "src=\"",
+        "href=\"http",
+        "url(http",
+        "@import",
+    ] {
+        assert!(
+            !html.contains(external),
+            "the page refers to something external: {external}"
+        );
+    }
+}
