@@ -58,8 +58,8 @@ fn every_probe_slot_is_a_round_trip_or_a_missed_slot_and_the_server_answered_eac
         (270..=310).contains(&slots),
         "{count} round trips + {missed} missed"
     );
-    // A paced probe, not a flood: the warm-up's 0.5 s is about 100 slots too.
-    assert!((80..=102).contains(&warmup), "warm-up round trips {warmup}");
+    // A paced probe, not a flood: the warm-up's 0.5 s is at most about 100 slots.
+    assert!((1..=102).contains(&warmup), "warm-up round trips {warmup}");
     // The server answered every round trip, warm-up included.
     assert_eq!(p["server_echoed"].as_u64().unwrap(), count + warmup);
     // Every measured round trip is in the histogram, which the reference decoder reads.
@@ -193,20 +193,32 @@ fn a_soak_carries_the_probe_in_every_sample_and_the_profile_judges_its_p99() {
         .collect();
     assert!(lines.len() >= 6, "{} samples", lines.len());
     let mut worst: Option<(u64, u64)> = None;
+    let mut windows = 0;
     for line in &lines {
         assert_eq!(line["schema_version"], "1.1.0");
         let p = &line["probe"];
-        // Each sample's window: about half a second of 100/s.
-        let slots = p["count"].as_u64().unwrap() + p["missed_slots"].as_u64().unwrap();
-        assert!((35..=65).contains(&slots), "sample {}: {p}", line["sample"]);
-        assert!(p["window_s"].as_f64().unwrap() > 0.3, "{p}");
-        if line["measuring"] == true {
+        if p.is_null() {
+            // Only with a note saying why (a round trip still out, or the probe ended with the data).
+            assert!(line["notes"].to_string().contains("probe:"), "{line}");
+            continue;
+        }
+        windows += 1;
+        // Each window's slots are its length at 100/s (paced, never a burst).
+        let slots = (p["count"].as_u64().unwrap() + p["missed_slots"].as_u64().unwrap()) as f64;
+        let due = p["window_s"].as_f64().unwrap() * 100.0;
+        assert!(
+            (slots - due).abs() <= 0.25 * due + 3.0,
+            "sample {}: {p}",
+            line["sample"]
+        );
+        if line["measuring"] == true && p["count"].as_u64().unwrap() > 0 {
             let p99 = p["p99_ns"].as_u64().unwrap();
             if worst.is_none_or(|(w, _)| p99 > w) {
                 worst = Some((p99, line["sample"].as_u64().unwrap()));
             }
         }
     }
+    assert!(windows >= 5, "{windows} samples had a probe window");
     let report = read_valid_report(&json);
     let soak = &report["results"][0]["soak"];
     let (p99_ns, at) = worst.unwrap();

@@ -142,6 +142,8 @@ pub enum ProbeTake {
     Took(ProbeWindow),
     /// A round trip was still in flight after this long: the next sample's window covers both.
     InFlight(Duration),
+    /// The probe ended with this side's data and handed over its last window before.
+    Ended,
 }
 
 /// The server's half of a sample, as its `interval` frame carried it.
@@ -281,6 +283,13 @@ impl SoakRecorder {
         let (server_link, mut notes) = bounded(server.link);
         let probe = match probe {
             ProbeTake::NoProbe => None,
+            ProbeTake::Ended => {
+                notes.push(
+                    "probe: ended with this side's data threads; its last round trips are in an earlier sample"
+                        .into(),
+                );
+                None
+            }
             ProbeTake::Took(w) => Some(probe_sample(&w)),
             ProbeTake::InFlight(wait) => {
                 notes.push(format!(

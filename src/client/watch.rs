@@ -8,6 +8,7 @@ use super::{interrupted, message_name, ClientError, INTERRUPT_CHECK};
 use crate::control::frame::FrameError;
 use crate::control::reader::{FrameReader, Next};
 use crate::control::{write_frame, ClientMessage, ServerMessage, SideReport};
+use crate::engine::probe::Cut;
 use crate::engine::RunningSide;
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::report::table;
@@ -174,8 +175,9 @@ impl Watch<'_> {
             // The probe answers between round trips: a cut waits at most for one in flight.
             let wait = recorder.probe_wait();
             match running.probe_cut(wait) {
-                Some(window) => ProbeTake::Took(window),
-                None => ProbeTake::InFlight(wait),
+                Some(Cut::Window(window)) => ProbeTake::Took(window),
+                Some(Cut::InFlight) => ProbeTake::InFlight(wait),
+                Some(Cut::Ended) | None => ProbeTake::Ended,
             }
         } else {
             ProbeTake::NoProbe

@@ -7,7 +7,7 @@
 //! module). A line that cannot be read (the half line a crash leaves) is listed, never dropped silently.
 
 use super::html::escape;
-use super::timeplot::{self, colour, Line, TimeChart};
+use super::timeplot::{self, colour, HeatCell, Line, TimeChart};
 use crate::diag::sampler::LinkSample;
 use crate::model::series::ThresholdResult;
 use crate::model::{SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
@@ -67,17 +67,21 @@ pub fn read_series(path: &Path) -> Result<SoakRun, SeriesReadError> {
             bytes,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
-    let major = |v: &str| v.split('.').next().unwrap_or("").to_string();
+    // Bytes, not text: a crash may have cut a character in half, and only that line is lost.
+    let bytes = std::fs::read(path).map_err(io)?;
     let (mut lines, mut skipped) = (Vec::new(), Vec::new());
-    for (i, text) in text.lines().enumerate() {
-        match serde_json::from_str::<SeriesLine>(text) {
-            Ok(line) if major(&line.schema_version) > major(SERIES_SCHEMA_VERSION) => {
-                return Err(SeriesReadError::Newer {
-                    path: path.to_path_buf(),
-                    version: line.schema_version,
-                })
-            }
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        if raw.is_empty() {
+            continue;
+        }
+        // The version first: a newer major's line may not parse as this one's.
+        if let Some(version) = newer_major(raw) {
+            return Err(SeriesReadError::Newer {
+                path: path.to_path_buf(),
+                version,
+            });
+        }
+        match serde_json::from_slice::<SeriesLine>(raw) {
             Ok(line) => lines.push(line),
             Err(e) => skipped.push(format!("line {}: {e}", i + 1)),
         }
@@ -96,6 +100,30 @@ pub fn read_series(path: &Path) -> Result<SoakRun, SeriesReadError> {
         skipped,
         summary: None,
     })
+}
+
+/// The line's `schema_version` when its major version is newer than this linkbench's.
+fn newer_major(raw: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        schema_version: String,
+    }
+    let major = |v: &str| v.split('.').next()?.parse::<u32>().ok();
+    let line: Versioned = serde_json::from_slice(raw).ok()?;
+    let ours = major(SERIES_SCHEMA_VERSION)?;
+    match major(&line.schema_version) {
+        Some(m) if m <= ours => None,
+        _ => Some(line.schema_version),
+    }
+}
+
+/// Most samples a chart draws per run: a longer series is drawn every k-th sample (the page says so);
+/// flaps and alarms are marked from every sample.
+const MAX_DRAWN_SAMPLES: usize = 2000;
+
+/// Every k-th sample of a run is drawn, so that at most [`MAX_DRAWN_SAMPLES`] are.
+fn stride(run: &SoakRun) -> usize {
+    run.lines.len().div_ceil(MAX_DRAWN_SAMPLES).max(1)
 }
 
 /// What every chart needs: the runs, the time axis, and how to name a series.
@@ -119,10 +147,24 @@ impl Ctx<'_> {
         line.elapsed_s / self.per_unit_s
     }
 
-    /// Every side's sample of every run: (run index, run, side, line, sample).
+    /// The lines of `run` that are drawn: all of them, or every k-th of a long series.
+    fn drawn<'r>(&self, run: &'r SoakRun) -> impl Iterator<Item = &'r SeriesLine> {
+        run.lines.iter().step_by(stride(run))
+    }
+
+    /// Every drawn side's sample of every run: (run index, run, side, line, sample).
     fn samples(&self) -> impl Iterator<Item = (usize, &SoakRun, &str, &SeriesLine, &LinkSample)> {
-        self.runs.iter().enumerate().flat_map(|(i, run)| {
-            run.lines.iter().flat_map(move |line| {
+        self.sides(true)
+    }
+
+    /// Every side's sample: the drawn ones, or all of them (for flap and alarm markers).
+    fn sides(
+        &self,
+        drawn_only: bool,
+    ) -> impl Iterator<Item = (usize, &SoakRun, &str, &SeriesLine, &LinkSample)> {
+        self.runs.iter().enumerate().flat_map(move |(i, run)| {
+            let step = if drawn_only { stride(run) } else { 1 };
+            run.lines.iter().step_by(step).flat_map(move |line| {
                 [("client", &line.client), ("server", &line.server)]
                     .into_iter()
                     .filter_map(move |(side, s)| s.as_ref().map(|s| (i, run, side, line, s)))
@@ -192,7 +234,7 @@ fn lane_ber(sample: &LinkSample) -> Vec<(u8, f64)> {
 fn throughput_chart(ctx: &Ctx<'_>) -> String {
     let mut lines: BTreeMap<(usize, String), Vec<(f64, f64)>> = BTreeMap::new();
     for (i, run) in ctx.runs.iter().enumerate() {
-        for line in &run.lines {
+        for line in ctx.drawn(run) {
             for t in &line.throughput {
                 let direction = match t.direction {
                     crate::model::Direction::ClientToServer => "client->server",
@@ -206,7 +248,7 @@ fn throughput_chart(ctx: &Ctx<'_>) -> String {
         }
     }
     let events = ctx
-        .samples()
+        .sides(false)
         .filter(|(.., s)| link_downs(s) > 0)
         .map(|(_, run, side, line, _)| (ctx.name(run, &format!("{side} link down")), ctx.x(line)))
         .collect();
@@ -235,9 +277,8 @@ fn probe_chart(ctx: &Ctx<'_>) -> String {
     let mut lines = Vec::new();
     for (i, run) in ctx.runs.iter().enumerate() {
         for (figure, thin) in [("p99", false), ("p50", true)] {
-            let points: Vec<(f64, f64)> = run
-                .lines
-                .iter()
+            let points: Vec<(f64, f64)> = ctx
+                .drawn(run)
                 .filter_map(|l| {
                     let p = l.probe.as_ref()?;
                     let ns = if thin { p.p50_ns } else { p.p99_ns };
@@ -267,6 +308,8 @@ fn probe_chart(ctx: &Ctx<'_>) -> String {
 fn ber_chart(ctx: &Ctx<'_>) -> String {
     let mut lines = lane_ber_lines(ctx);
     for l in &mut lines {
+        // Without per-lane counters the whole port's BER is drawn as "lane 0".
+        l.name = l.name.replace(" lane 0", " port (all lanes)");
         // A sample without a corrected bit has no place on a log scale.
         l.points.retain(|p| p.1 > 0.0);
     }
@@ -286,40 +329,25 @@ fn lane_ber_lines(ctx: &Ctx<'_>) -> Vec<Line> {
     lane_lines(ctx, lane_ber)
 }
 
-/// A heat map's cell: (time, bin, count).
-type HeatCell = (f64, f64, u64);
-
 /// One heat map per run and side that has FEC histogram bins.
 fn fec_heat_maps(ctx: &Ctx<'_>) -> Vec<String> {
     let mut cells: BTreeMap<(usize, String), Vec<HeatCell>> = BTreeMap::new();
-    let mut width = f64::INFINITY;
-    for run in ctx.runs {
-        for pair in run.lines.windows(2) {
-            width = width.min(ctx.x(&pair[1]) - ctx.x(&pair[0]));
-        }
-    }
     for (i, _, side, line, sample) in ctx.samples() {
         let Some(fec) = &sample.interval.delta.fec else {
             continue;
         };
+        // A sample's counts cover the interval that ends at it.
+        let from = (line.elapsed_s - sample.interval.seconds).max(0.0) / ctx.per_unit_s;
         for (key, &count) in fec {
             let bin = key
                 .strip_prefix("hist_")
                 .and_then(|b| b.split('_').next()?.parse::<u32>().ok());
             if let Some(bin) = bin {
-                cells.entry((i, side.to_string())).or_default().push((
-                    ctx.x(line),
-                    f64::from(bin),
-                    count,
-                ));
+                let cell = (from, ctx.x(line), f64::from(bin), count);
+                cells.entry((i, side.to_string())).or_default().push(cell);
             }
         }
     }
-    let width = if width.is_finite() && width > 0.0 {
-        width
-    } else {
-        1.0
-    };
     cells
         .into_iter()
         .map(|((i, side), cells)| {
@@ -327,13 +355,8 @@ fn fec_heat_maps(ctx: &Ctx<'_>) -> Vec<String> {
                 &ctx.runs[i],
                 &format!("{side}: FEC codewords per histogram bin (symbol errors), per sample"),
             );
-            timeplot::heat_map(
-                &title,
-                ctx.time_unit,
-                "bin (symbol errors per codeword)",
-                &cells,
-                width,
-            )
+            let bins = "bin (symbol errors per codeword)";
+            timeplot::heat_map(&title, ctx.time_unit, bins, &cells)
         })
         .collect()
 }
@@ -355,7 +378,7 @@ fn temperature_chart(ctx: &Ctx<'_>) -> String {
         })
         .collect();
     let events = ctx
-        .samples()
+        .sides(false)
         .filter(|(.., s)| {
             s.module.as_ref().is_some_and(|m| {
                 m.flags.iter().flatten().any(|f| f.is_alarm())
@@ -568,6 +591,13 @@ fn run_header(out: &mut String, run: &SoakRun) {
             .any(|s| s.as_ref().is_some_and(|s| s.replayed_from.is_some()))
     }) {
         out.push_str("; <b>some link samples were replayed, not live</b>");
+    }
+    let step = stride(run);
+    if step > 1 {
+        let _ = write!(
+            out,
+            "; charts draw every {step}th sample (flaps and alarms from every sample)"
+        );
     }
     out.push_str("</p>\n");
     for why in &run.skipped {

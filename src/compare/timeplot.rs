@@ -214,32 +214,23 @@ fn draw_lines<'a, 'b: 'a, Y>(
         .draw();
 }
 
-/// A heat map: one cell per (time, bin), coloured by `log10(count + 1)` of the largest count.
-pub fn heat_map(
-    title: &str,
-    time_unit: &str,
-    bin_desc: &str,
-    cells: &[(f64, f64, u64)],
-    cell_width: f64,
-) -> String {
-    let max = cells.iter().map(|c| c.2).max().unwrap_or(0);
+/// A heat map's cell: (interval start, interval end, bin, count).
+pub type HeatCell = (f64, f64, f64, u64);
+
+/// A heat map: one cell per (sample interval, bin), coloured by `log10(count + 1)` of the largest count.
+pub fn heat_map(title: &str, time_unit: &str, bin_desc: &str, cells: &[HeatCell]) -> String {
+    let max = cells.iter().map(|c| c.3).max().unwrap_or(0);
     if cells.is_empty() {
         return String::new();
     }
-    let x_max = cells.iter().map(|c| c.0).fold(0.0, f64::max) + cell_width;
-    let y_max = cells.iter().map(|c| c.1).fold(0.0, f64::max) + 1.0;
+    let x_max = cells.iter().map(|c| c.1).fold(0.0, f64::max).max(1e-9);
+    let y_max = cells.iter().map(|c| c.2).fold(0.0, f64::max) + 1.0;
     let scale = ((max + 1) as f64).log10().max(1e-9);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let Ok(mut c) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-        else {
+        let Ok(mut c) = builder(&root, title).build_cartesian_2d(0f64..x_max, 0f64..y_max) else {
             return String::new();
         };
         let _ = c
@@ -248,7 +239,7 @@ pub fn heat_map(
             .y_desc(bin_desc)
             .y_label_formatter(&|v| format!("{}", v.floor()))
             .draw();
-        let _ = c.draw_series(cells.iter().map(|&(x, bin, count)| {
+        let _ = c.draw_series(cells.iter().map(|&(from, to, bin, count)| {
             let heat = ((count + 1) as f64).log10() / scale;
             let shade = (255.0 * (1.0 - heat)).round() as u8;
             let fill = if count == 0 {
@@ -256,7 +247,7 @@ pub fn heat_map(
             } else {
                 RGBColor(255, shade, shade / 2)
             };
-            Rectangle::new([(x, bin), (x + cell_width, bin + 1.0)], fill.filled())
+            Rectangle::new([(from, bin), (to, bin + 1.0)], fill.filled())
         }));
         let _ = root.present();
     }

@@ -218,9 +218,9 @@ impl RunningSide {
     }
 
     /// The latency probe's figures since the last cut, waiting up to `wait` for a round trip in flight;
-    /// `None` without a probe on this side, or when the round trip outlasts `wait` (the next cut has it).
-    pub fn probe_cut(&self, wait: Duration) -> Option<probe::ProbeWindow> {
-        self.probe.as_ref()?.cut(wait)
+    /// `None` without a probe on this side.
+    pub fn probe_cut(&self, wait: Duration) -> Option<probe::Cut> {
+        Some(self.probe.as_ref()?.cut(wait))
     }
 
     /// Whether this side runs the latency probe's pinging end.
@@ -492,6 +492,26 @@ fn rdma_jobs(
         .collect())
 }
 
+/// The probe's end of the data: when the last data thread ends (returns or panics, since a guard's drop
+/// runs while unwinding), the probe is told the data ended.
+struct DataEndNotice(Option<ProbeNotifier>);
+
+/// A data thread's way to tell the probe, and the count of data threads still running.
+type ProbeNotifier = (
+    std::sync::mpsc::Sender<probe::ProbeCall>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
+
+impl Drop for DataEndNotice {
+    fn drop(&mut self) {
+        if let Some((notify, running)) = self.0.take() {
+            if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                let _ = notify.send(probe::ProbeCall::DataEnded);
+            }
+        }
+    }
+}
+
 /// Starts one pinned thread per job; they wait for each other before starting work. With a probe, the
 /// last data thread to end tells it the data ended.
 fn spawn_jobs(
@@ -520,12 +540,12 @@ fn spawn_jobs(
         let progress = Arc::clone(&progress);
         let barrier = Arc::clone(&barrier);
         let done_tx = done_tx.clone();
-        let data_ended = match role {
+        let data_ended = DataEndNotice(match role {
             Role::Probe | Role::ProbeEcho => None,
             _ => probe
                 .as_ref()
                 .map(|p| (p.notifier(), Arc::clone(&data_running))),
-        };
+        });
         let handle = std::thread::Builder::new()
             .name(format!("data-{index}-{role:?}").to_lowercase())
             .spawn(move || {
@@ -538,11 +558,8 @@ fn spawn_jobs(
                     progress[index].measured_from(),
                     cpu::CpuStamp::now(),
                 );
-                if let Some((notify, running)) = data_ended {
-                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        let _ = notify.send(probe::ProbeCall::DataEnded);
-                    }
-                }
+                // Before `done`: the probe hears the data ended before the side counts it finished.
+                drop(data_ended);
                 let _ = done_tx.send(());
                 (outcome, error, pinned, cpu)
             })

@@ -45,6 +45,33 @@ pub struct ProbeWindow {
     pub seconds: f64,
 }
 
+/// What a cut found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cut {
+    /// The round trips since the previous cut.
+    Window(ProbeWindow),
+    /// A round trip is still in flight: the next cut collects this one's answer too.
+    InFlight,
+    /// The probe has ended (with the data, or on an error) and handed over every window.
+    Ended,
+}
+
+impl ProbeWindow {
+    /// Two consecutive windows as one: counts and lengths add; the percentiles are the larger of the
+    /// two (an upper bound of the joined window's), the maximum is exact.
+    fn join(self, later: ProbeWindow) -> ProbeWindow {
+        let larger = |a: Option<u64>, b: Option<u64>| a.max(b);
+        ProbeWindow {
+            round_trips: self.round_trips + later.round_trips,
+            p50_ns: larger(self.p50_ns, later.p50_ns),
+            p99_ns: larger(self.p99_ns, later.p99_ns),
+            max_ns: larger(self.max_ns, later.max_ns),
+            missed_slots: self.missed_slots + later.missed_slots,
+            seconds: self.seconds + later.seconds,
+        }
+    }
+}
+
 /// What the probe measured over the trial.
 #[derive(Debug, Clone, Default)]
 pub struct ProbeOutcome {
@@ -95,19 +122,37 @@ impl ProbeHandle {
         self.calls.clone()
     }
 
-    /// Closes the probe's current window and waits up to `wait` for its figures. `None` when the probe
-    /// is in a round trip that outlasts `wait` (or has ended): the cut stays asked for, and the next
-    /// call collects its answer, whose window then covers both samples.
-    pub fn cut(&self, wait: Duration) -> Option<ProbeWindow> {
-        if !self.outstanding.get() {
-            if self.calls.send(ProbeCall::Cut).is_err() {
-                return None;
-            }
+    /// Closes the probe's current window and waits up to `wait` for its figures. When a round trip
+    /// outlasts `wait` the cut stays asked for: the next call collects that late answer, asks again,
+    /// and joins the two windows, so its window runs from the previous cut to now.
+    pub fn cut(&self, wait: Duration) -> Cut {
+        let late = self.outstanding.get();
+        let first = match self.ask_and_take(wait) {
+            Cut::Window(w) if late => w,
+            other => return other,
+        };
+        match self.ask_and_take(wait) {
+            Cut::Window(now) => Cut::Window(first.join(now)),
+            // The probe ended after its late answer: that answer is all there is.
+            Cut::Ended => Cut::Window(first),
+            Cut::InFlight => Cut::Window(first),
+        }
+    }
+
+    /// Asks for a window (unless one is asked for already) and waits up to `wait` for one.
+    fn ask_and_take(&self, wait: Duration) -> Cut {
+        // A probe that has ended cannot be asked; what it handed over is still queued.
+        if !self.outstanding.get() && self.calls.send(ProbeCall::Cut).is_ok() {
             self.outstanding.set(true);
         }
-        let window = self.windows.recv_timeout(wait).ok()?;
-        self.outstanding.set(false);
-        Some(window)
+        match self.windows.recv_timeout(wait) {
+            Ok(window) => {
+                self.outstanding.set(false);
+                Cut::Window(window)
+            }
+            Err(RecvTimeoutError::Timeout) => Cut::InFlight,
+            Err(RecvTimeoutError::Disconnected) => Cut::Ended,
+        }
     }
 }
 
@@ -248,8 +293,63 @@ pub fn probe_loop(
         }
         Ok(())
     })();
-    // A cut asked for as the probe ends still gets its answer.
+    // A cut asked for as the probe ends still gets its answer, and the round trips since the last cut
+    // go out as a last window, so no sample loses them.
     pacer.answer_pending();
+    if pacer.window.recorder.count() > 0 || pacer.window.missed_slots > 0 {
+        let _ = pacer.link.windows.send(pacer.window.close());
+    }
     let finished = stream.finish();
     (out, result.err().or(finished.err()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(round_trips: u64, p99: u64, seconds: f64) -> ProbeWindow {
+        ProbeWindow {
+            round_trips,
+            p50_ns: Some(p99 / 2),
+            p99_ns: Some(p99),
+            max_ns: Some(p99 + 1),
+            missed_slots: 1,
+            seconds,
+        }
+    }
+
+    #[test]
+    fn a_late_answer_is_joined_with_a_fresh_cut_and_an_ended_probe_says_so() {
+        let (handle, ProbeLink { calls, windows }) = probe_channels();
+        let short = Duration::from_millis(10);
+        // Nobody answers: the cut stays asked for.
+        assert_eq!(handle.cut(short), Cut::InFlight);
+        assert_eq!(calls.try_recv(), Ok(ProbeCall::Cut));
+        // Its late answer comes; the next call takes it and asks again, unanswered: the late window.
+        windows.send(window(10, 500, 1.0)).unwrap();
+        assert_eq!(handle.cut(short), Cut::Window(window(10, 500, 1.0)));
+        assert_eq!(calls.try_recv(), Ok(ProbeCall::Cut));
+        // That cut's late answer, then a fresh cut answered at once: one window from both.
+        windows.send(window(5, 900, 0.5)).unwrap();
+        let probe = std::thread::spawn(move || {
+            assert_eq!(calls.recv(), Ok(ProbeCall::Cut));
+            windows.send(window(2, 300, 0.25)).unwrap();
+            // The probe ends: both its ends of the channels go.
+        });
+        let joined = handle.cut(Duration::from_secs(5));
+        probe.join().unwrap();
+        assert_eq!(
+            joined,
+            Cut::Window(window(5, 900, 0.5).join(window(2, 300, 0.25)))
+        );
+        assert_eq!(handle.cut(short), Cut::Ended);
+    }
+
+    #[test]
+    fn joined_windows_add_counts_and_keep_the_larger_percentiles() {
+        let j = window(10, 500, 1.0).join(window(5, 900, 0.5));
+        assert_eq!((j.round_trips, j.missed_slots), (15, 2));
+        assert_eq!((j.p99_ns, j.max_ns), (Some(900), Some(901)));
+        assert!((j.seconds - 1.5).abs() < 1e-12);
+    }
 }

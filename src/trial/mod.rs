@@ -140,9 +140,11 @@ impl Prepared {
     /// With a latency probe, the last connection is the probe's: no delay, no zero-copy.
     pub fn attach_tcp(&mut self, connections: Vec<TcpStream>) -> Result<(), TrialError> {
         let data = tcp_options(&self.spec, self.side, self.stall);
+        // The probe's connection never busy-polls: its echo would spin a CPU between round trips.
         let probe_options = TcpOptions {
             nodelay: true,
             zerocopy: false,
+            busy_poll: false,
             ..data
         };
         let probe_index = self.spec.probe.map(|_| self.spec.streams as usize);

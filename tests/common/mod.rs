@@ -419,8 +419,11 @@ impl Drop for ShapedLink {
 pub fn chromium_screenshot(page: &Path, shot: &Path) -> Vec<u8> {
     let _ = std::fs::remove_file(shot);
     let profile = tempfile::tempdir().unwrap();
-    let chromium = Command::new("chromium")
+    // A watchdog: a hung headless Chromium must not hang the test run.
+    let chromium = Command::new("timeout")
         .args([
+            "120",
+            "chromium",
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
