@@ -188,6 +188,7 @@ mod tests {
             reason: String::new(),
             report: report.map(String::from),
             attempts: 1,
+            modules: Vec::new(),
             seconds: 1.0,
             baseline: None,
         }

@@ -4,7 +4,7 @@
 //! the summary carries: the median bandwidth or p99, and each side's CPU cost (judged nowhere: CPU cost
 //! is compared against a baseline, by linkbench-compare's statistics).
 
-use crate::model::{PairCpu, SideCpuFigures, Verdict};
+use crate::model::{ModuleVerdict, PairCpu, SideCpuFigures, Verdict};
 use crate::plan::Plan;
 use linkbench::model::{CpuReport, SideCpu};
 use linkbench::report::model::{Report, Status};
@@ -21,6 +21,8 @@ pub struct Judgement {
     pub latency_p99_ns: Option<f64>,
     /// Each side's CPU figures, medians over the trials that have them.
     pub cpu: Option<PairCpu>,
+    /// A soak: the module at each end with its verdict.
+    pub modules: Vec<ModuleVerdict>,
 }
 
 /// Median of the values present; `None` when there are none.
@@ -45,14 +47,88 @@ pub fn judge(plan: &Plan, report: &Report) -> Judgement {
             .filter_map(|r| r.latency.as_ref().map(|l| l.round_trip_ns.p99 as f64))
             .collect(),
     );
-    let (verdict, reason) = verdict(plan, report, bps, p99);
+    let soak = report.results.iter().find_map(|r| r.soak.as_ref());
+    let (verdict, reason) = match soak {
+        // A soak is judged by its profile, a partial one failing (its report says why).
+        Some(s) if s.verdict.pass && report.status == Status::Complete => {
+            (Verdict::Pass, String::new())
+        }
+        Some(s) => (
+            Verdict::Fail,
+            format!("soak: {}", linkbench::report::table::soak_verdict_words(s)),
+        ),
+        None => verdict(plan, report, bps, p99),
+    };
     Judgement {
         verdict,
         reason,
         bits_per_second: bps,
         latency_p99_ns: p99,
         cpu: cpu_figures(report),
+        modules: soak.map(|s| module_verdicts(report, s)).unwrap_or_default(),
     }
+}
+
+/// Each end of a soaked link with the thresholds that failed for it: its own, and the traffic's (a
+/// throughput or probe threshold concerns both ends).
+fn module_verdicts(report: &Report, soak: &linkbench::model::SoakSummary) -> Vec<ModuleVerdict> {
+    let result = report.results.iter().find(|r| r.soak.is_some());
+    let host = |side: &str| {
+        report
+            .labels
+            .get(&format!("harness.{side}"))
+            .cloned()
+            .unwrap_or_else(|| side.to_string())
+    };
+    ["client", "server"]
+        .into_iter()
+        .map(|side| {
+            let link = result
+                .and_then(|r| r.link.as_ref())
+                .and_then(|l| match side {
+                    "client" => l.client.as_ref(),
+                    _ => l.server.as_ref(),
+                });
+            let module = soak.modules.iter().find(|m| m.side == side);
+            let failed: Vec<String> = soak
+                .verdict
+                .thresholds
+                .iter()
+                .filter(|t| t.result == linkbench::model::series::ThresholdOutcome::Fail)
+                .filter(|t| t.side.as_deref().is_none_or(|s| s == side))
+                .map(|t| {
+                    let measured = t
+                        .measured
+                        .map_or("not measured".into(), |m| format!("{m} {}", t.unit));
+                    format!(
+                        "{} {measured} (limit {} from {})",
+                        t.name, t.value, t.source
+                    )
+                })
+                .chain(
+                    soak.verdict
+                        .incomplete
+                        .iter()
+                        .map(|why| format!("incomplete: {why}")),
+                )
+                .collect();
+            ModuleVerdict {
+                side: side.into(),
+                host: host(side),
+                interface: link.map(|l| l.facts.interface.clone()),
+                vendor: module.and_then(|m| m.vendor.clone()),
+                part_number: module.and_then(|m| m.part_number.clone()),
+                serial_number: module.and_then(|m| m.serial_number.clone()),
+                replayed: module.filter(|m| m.replayed).and(soak.replayed.clone()),
+                verdict: if failed.is_empty() {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
+                failed,
+            }
+        })
+        .collect()
 }
 
 /// Each side's CPU figures over the report's trials (every trial, as for the other figures); `None`
@@ -178,6 +254,7 @@ mod tests {
             bits_per_second: bps,
             latency_p99_ns: p99,
             cpu: None,
+            modules: Vec::new(),
         }
     }
 

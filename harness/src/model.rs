@@ -52,6 +52,44 @@ pub struct PairOutcome {
     /// Set by `--baseline`: the change against the same pair and test there.
     #[serde(default)]
     pub baseline: Option<BaselineResult>,
+    /// A soak suite: the module at each end of the pair's link with its verdict (a module is what a lab
+    /// qualifies; a pair has two).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<ModuleVerdict>,
+}
+
+/// One end of a soaked link: its host, interface and module, and the soak's verdict on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleVerdict {
+    /// `client` or `server`: which end of the pair.
+    pub side: String,
+    pub host: String,
+    pub interface: Option<String>,
+    /// From the module's EEPROM; null when the port has no module (or it could not be read).
+    pub vendor: Option<String>,
+    pub part_number: Option<String>,
+    pub serial_number: Option<String>,
+    /// The samples of this end were replayed, not read live (`replay_link`): where from.
+    pub replayed: Option<String>,
+    /// Fail when a threshold of this end, or of the traffic through it, failed (or the soak was
+    /// incomplete); error when there is no soak summary.
+    pub verdict: Verdict,
+    /// The thresholds that failed, as the report words them.
+    pub failed: Vec<String>,
+}
+
+impl ModuleVerdict {
+    /// `h1 eth0 TRD5H20ENF-LF000 SN123` (what a row or a JUnit case is named by).
+    pub fn name(&self) -> String {
+        let or = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.into());
+        format!(
+            "{} {} {} {}",
+            self.host,
+            or(&self.interface, "(no interface)"),
+            or(&self.part_number, "(no module)"),
+            or(&self.serial_number, "-")
+        )
+    }
 }
 
 /// Both sides' CPU figures of one pair and test (from the reports' `cpu`).
@@ -301,6 +339,7 @@ pub(crate) mod tests {
             },
             report: None,
             attempts: 1,
+            modules: Vec::new(),
             seconds: 1.5,
             baseline: None,
         }

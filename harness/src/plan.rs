@@ -197,6 +197,22 @@ impl TestSpec {
         a
     }
 
+    /// linkbench-client's flags for this test as a soak's traffic: no duration and no repeats (the
+    /// soak sets its length and is one trial).
+    pub fn soak_traffic_args(&self) -> Vec<String> {
+        let all = self.client_args(1);
+        let mut out = Vec::with_capacity(all.len());
+        let mut words = all.into_iter();
+        while let Some(w) = words.next() {
+            if w == "--duration" || w == "--repeat" {
+                words.next();
+            } else {
+                out.push(w);
+            }
+        }
+        out
+    }
+
     /// Seconds one run of this test takes, warm-up included.
     pub fn seconds(&self) -> f64 {
         let d = |t: &str| {
@@ -224,6 +240,55 @@ pub struct Suite {
     /// `--label` tags for every report of this suite (link = "dac", module = "SN...").
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// A soak suite: one soak this long per pair (`soak = "24h"`, linkbench-client `--soak`), the pairs
+    /// of a round at once; its one bandwidth test is the traffic, and each pair's verdict is the soak's.
+    #[serde(default)]
+    pub soak: Option<String>,
+    /// Soak: time between samples (`--sample-interval`, default 10s).
+    #[serde(default)]
+    pub sample_interval: Option<String>,
+    /// Soak: a qualification profile, a path on the client hosts (`--profile`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Latency probe round trips a second beside the traffic (`--probe-rate`).
+    #[serde(default)]
+    pub probe_rate: Option<u32>,
+    /// Soak: the client's link samples replayed from recorded steps, a directory on the client hosts
+    /// (`--replay-link`, for validating a profile without a module; the reports say so).
+    #[serde(default)]
+    pub replay_link: Option<String>,
+}
+
+impl Suite {
+    /// The soak's length in seconds, for a soak suite.
+    pub fn soak_seconds(&self) -> Option<f64> {
+        let soak = self.soak.as_deref()?;
+        linkbench::units::parse_duration(soak)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    }
+
+    /// linkbench-client's soak flags for this suite, writing its series to `series`.
+    pub fn soak_args(&self, series: &str) -> Vec<String> {
+        let Some(soak) = &self.soak else {
+            return Vec::new();
+        };
+        let mut a = vec![
+            "--soak".into(),
+            soak.clone(),
+            "--sample-interval".into(),
+            self.sample_interval.clone().unwrap_or_else(|| "10s".into()),
+            "--series".into(),
+            series.into(),
+        ];
+        if let Some(p) = &self.profile {
+            a.extend(["--profile".into(), p.clone()]);
+        }
+        if let Some(r) = &self.replay_link {
+            a.extend(["--replay-link".into(), r.clone()]);
+        }
+        a
+    }
 }
 
 fn default_repeat() -> u32 {
@@ -471,6 +536,21 @@ fn check_suite(suite: &Suite, hosts: &BTreeMap<String, HostEntry>) -> Result<(),
     if let Some(name) = &suite.name {
         no_nul("name", name)?;
     }
+    check_soak(suite)?;
+    if let Some(rate) = suite.probe_rate {
+        if !(1..=linkbench::control::limits::MAX_PROBE_RATE).contains(&rate) {
+            return Err(format!(
+                "probe_rate {rate} is not from 1 to 100000 round trips a second"
+            ));
+        }
+        if suite
+            .tests
+            .iter()
+            .any(|t| t.test == "lat" || t.transport != "tcp")
+        {
+            return Err("probe_rate runs beside TCP bandwidth tests (bw, bibw) only".into());
+        }
+    }
     for (key, value) in &suite.labels {
         if key.trim().is_empty() || key.contains('=') || key.trim() != key {
             return Err(format!(
@@ -482,6 +562,47 @@ fn check_suite(suite: &Suite, hosts: &BTreeMap<String, HostEntry>) -> Result<(),
         no_nul("label", value)?;
     }
     suite.tests.iter().try_for_each(check_test)
+}
+
+/// A soak suite's checks: a length, a sample interval, one bandwidth test; soak keys only with `soak`.
+fn check_soak(suite: &Suite) -> Result<(), String> {
+    let Some(soak) = &suite.soak else {
+        let stray = [
+            ("sample_interval", suite.sample_interval.is_some()),
+            ("profile", suite.profile.is_some()),
+            ("replay_link", suite.replay_link.is_some()),
+        ];
+        return match stray.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(format!("{key} applies to a soak suite: add soak = \"24h\"")),
+            None => Ok(()),
+        };
+    };
+    linkbench::units::parse_duration(soak).map_err(|e| format!("soak: {e}"))?;
+    if let Some(i) = &suite.sample_interval {
+        let d = linkbench::units::parse_duration(i).map_err(|e| format!("sample_interval: {e}"))?;
+        if d.as_secs_f64() < linkbench::control::limits::MIN_SAMPLE_INTERVAL_S {
+            return Err(format!("sample_interval {i} is under 0.1 s"));
+        }
+    }
+    match suite.tests.as_slice() {
+        [t] if t.test != "lat" => {}
+        _ => return Err(
+            "a soak suite runs one bandwidth test as its traffic: tests = [{ test = \"bw\", ... }]"
+                .into(),
+        ),
+    }
+    if suite.repeat != 1 {
+        return Err("a soak is one trial: drop repeat from a soak suite".into());
+    }
+    for (key, v) in [
+        ("profile", &suite.profile),
+        ("replay_link", &suite.replay_link),
+    ] {
+        if let Some(v) = v {
+            no_nul(key, v)?;
+        }
+    }
+    Ok(())
 }
 
 /// One test's checks.

@@ -169,6 +169,7 @@ fn client_argv(
     test: &TestSpec,
     endpoint: String,
     budget: f64,
+    series: Option<&Path>,
 ) -> Vec<String> {
     let mut argv: Vec<String> = vec![
         "timeout".into(),
@@ -176,7 +177,16 @@ fn client_argv(
         plan.launcher.client_bin.clone(),
         endpoint,
     ];
-    argv.extend(test.client_args(suite.repeat));
+    match series {
+        Some(path) => {
+            argv.extend(test.soak_traffic_args());
+            argv.extend(suite.soak_args(&path.display().to_string()));
+        }
+        None => argv.extend(test.client_args(suite.repeat)),
+    }
+    if let Some(rate) = suite.probe_rate {
+        argv.extend(["--probe-rate".into(), rate.to_string()]);
+    }
     argv.extend([
         "--json".into(),
         "-".into(),
@@ -201,13 +211,18 @@ fn attempt(
     pair: &Pair,
     test: &TestSpec,
     port: u16,
+    series: Option<&Path>,
 ) -> Result<Report, String> {
     let l = &plan.launcher;
-    let budget = test.seconds() * suite.repeat as f64 + plan.timeout().as_secs_f64();
+    let traffic_s = match suite.soak_seconds() {
+        Some(soak) => soak + test.seconds(),
+        None => test.seconds() * suite.repeat as f64,
+    };
+    let budget = traffic_s + plan.timeout().as_secs_f64();
     let cnode = plan.node(&pair.client);
     let endpoint = endpoint(plan, pair, port);
     let mut server = start_server(plan, pair, &endpoint, budget)?;
-    let client_argv = client_argv(plan, suite, pair, test, endpoint, budget);
+    let client_argv = client_argv(plan, suite, pair, test, endpoint, budget, series);
     let mut client = match launcher::command(l, &cnode, &client_argv)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -281,6 +296,24 @@ fn report_path(suite: &str, pair: &Pair, test: &str) -> String {
     )
 }
 
+/// Where a soak's series goes: `DIR/series/SUITE/CLIENT--SERVER.jsonl` (`.attemptN.jsonl` for a retry),
+/// absolute, as the client host sees it: the hosts must share the output directory's file system
+/// (local and namespace hosts do; on a cluster, a shared home or scratch).
+fn series_path(dir: &Path, suite: &str, pair: &Pair, attempt: u32) -> std::path::PathBuf {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let retry = if attempt > 1 {
+        format!(".attempt{attempt}")
+    } else {
+        String::new()
+    };
+    let folder = dir.join("series").join(sanitize(suite));
+    folder.join(format!(
+        "{}--{}{retry}.jsonl",
+        sanitize(&pair.client),
+        sanitize(&pair.server)
+    ))
+}
+
 /// Judges `report` into `o` and writes it as `dir/rel` (a report that cannot be written makes the
 /// outcome an error).
 fn record(plan: &Plan, report: &Report, o: &mut PairOutcome, dir: &Path, rel: String) {
@@ -299,6 +332,7 @@ fn record(plan: &Plan, report: &Report, o: &mut PairOutcome, dir: &Path, rel: St
     o.bits_per_second = j.bits_per_second;
     o.latency_p99_ns = j.latency_p99_ns;
     o.cpu = j.cpu;
+    o.modules = j.modules;
     match written {
         Ok(()) => o.report = Some(rel),
         Err(e) => {
@@ -343,7 +377,16 @@ pub fn run_pair(
         let mut attempts = 0;
         let result = loop {
             attempts += 1;
-            match attempt(plan, suite, pair, test, port) {
+            // A soak's series: one file per attempt (a series is never overwritten).
+            let series = suite
+                .soak
+                .as_ref()
+                .map(|_| series_path(dir, &suite_name, pair, attempts));
+            // A folder that cannot be made fails the client's own check of its series, in one line.
+            if let Some(folder) = series.as_deref().and_then(Path::parent) {
+                let _ = std::fs::create_dir_all(folder);
+            }
+            match attempt(plan, suite, pair, test, port, series.as_deref()) {
                 Ok(report) => break Ok(report),
                 Err(e) if attempts > plan.launcher.retries => break Err(e),
                 Err(_) => std::thread::sleep(Duration::from_millis(500)),
@@ -361,6 +404,7 @@ pub fn run_pair(
             reason: String::new(),
             report: None,
             attempts,
+            modules: Vec::new(),
             seconds: 0.0,
             baseline: None,
         };
@@ -456,6 +500,47 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
     }
 
     #[test]
+    fn a_soak_suite_runs_one_soak_with_its_series_not_a_duration_or_repeats() {
+        let text = PLAN
+            .replace(
+                "repeat = 3\n",
+                "soak = \"2h\"\nprofile = \"/etc/qual.toml\"\nprobe_rate = 100\n",
+            )
+            .replace(
+                "test = \"lat\", size = \"64\"",
+                "test = \"bw\", size = \"64K\"",
+            );
+        let p = Plan::parse(&text, "p.toml").unwrap();
+        let suite = &p.suites[0];
+        let series = Path::new("/out/series/dac/h1--h2.jsonl");
+        let argv = client_argv(
+            &p,
+            suite,
+            &pair("h1", "h2"),
+            &suite.tests[0],
+            "x:1".into(),
+            9.0,
+            Some(series),
+        );
+        let joined = argv.join(" ");
+        for want in [
+            "--soak 2h --sample-interval 10s --series /out/series/dac/h1--h2.jsonl --profile /etc/qual.toml",
+            "--probe-rate 100",
+            "--test bw",
+        ] {
+            assert!(joined.contains(want), "{joined}");
+        }
+        assert!(
+            !joined.contains("--duration") && !joined.contains("--repeat"),
+            "{joined}"
+        );
+        assert_eq!(
+            series_path(Path::new("/out"), "dac", &pair("h1", "h2"), 2),
+            Path::new("/out/series/dac/h1--h2.attempt2.jsonl")
+        );
+    }
+
+    #[test]
     fn names_become_single_path_components() {
         assert_eq!(sanitize("tcp bw 64K x1"), "tcp_bw_64K_x1");
         assert_eq!(sanitize("../../etc/passwd"), ".._.._etc_passwd");
@@ -486,6 +571,7 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             &suite.tests[0],
             "[fd00::2]:1".into(),
             7.2,
+            None,
         );
         let want: Vec<String> = [
             "timeout",
@@ -536,6 +622,7 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             reason: String::new(),
             report: None,
             attempts: 1,
+            modules: Vec::new(),
             seconds: 1.0,
             baseline: None,
         };
@@ -575,6 +662,7 @@ labels = { link = "dac 1m", cmd = "-n $(x)" }
             reason: String::new(),
             report: None,
             attempts: 1,
+            modules: Vec::new(),
             seconds: 0.0,
             baseline: None,
         };

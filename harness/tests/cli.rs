@@ -167,3 +167,151 @@ candidate = "optical"
         assert_eq!(p["baseline"]["verdict"], "not_enough_trials", "{p}");
     }
 }
+
+#[test]
+fn a_soak_suite_soaks_every_pair_of_a_round_at_once_and_judges_each_module() {
+    // Two pairs in one round (four host names on loopback, two ports), each soaking with the client's
+    // module replayed from the heating LR4 fixture and a profile whose part layer caps the temperature
+    // at 48 C (the fixture starts at 47.7 C and heats); a plain soak suite beside it passes the defaults.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("qual.toml");
+    std::fs::write(
+        &profile,
+        "[part.\"TRD5H20ENF-LF000\"]\nmax_temperature_c = 48.0\n",
+    )
+    .unwrap();
+    let replay = repo().join("tests/fixtures/replay/lr4-heating");
+    let plan = dir.path().join("soak.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"name = "qual"
+[launcher]
+kind = "local"
+server_bin = "{}"
+client_bin = "{}"
+port = 28615
+[hosts]
+a = "127.0.0.1"
+b = "127.0.0.1"
+c = "127.0.0.1"
+d = "127.0.0.1"
+[[suite]]
+name = "optical"
+topology = "pairs"
+pairs = [["a", "b"], ["c", "d"]]
+tests = [{{ test = "bw", warmup = "0.3s" }}]
+soak = "3s"
+sample_interval = "0.5s"
+profile = "{}"
+replay_link = "{}"
+probe_rate = 50
+[[suite]]
+name = "plain"
+topology = "pairs"
+pairs = [["a", "b"]]
+tests = [{{ test = "bw", warmup = "0.3s" }}]
+soak = "1s"
+sample_interval = "0.5s"
+"#,
+            bin("linkbench-server").display(),
+            bin("linkbench-client").display(),
+            profile.display(),
+            replay.display()
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = harness(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
+    // One round for the optical suite's two pairs: they ran at once.
+    assert!(err.contains("suite optical round 1/1: 2 pairs"), "{err}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
+    let pairs = s["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3, "{text}");
+    let mut modules = 0;
+    for p in pairs {
+        let optical = p["suite"] == "optical";
+        assert_eq!(p["verdict"], if optical { "fail" } else { "pass" }, "{p}");
+        let report = out_dir.join(p["report"].as_str().unwrap());
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        let soak = &r["results"][0]["soak"];
+        // The series is under the output directory, named by suite and pair, and holds the samples.
+        let series = std::path::PathBuf::from(soak["series"].as_str().unwrap());
+        assert!(
+            series.starts_with(std::path::absolute(&out_dir).unwrap()),
+            "{series:?}"
+        );
+        let lines = std::fs::read_to_string(&series).unwrap().lines().count() as u64;
+        assert_eq!(lines, soak["samples"].as_u64().unwrap());
+        assert!(
+            r["results"][0]["probe"].is_object() == optical,
+            "the probe runs where asked"
+        );
+        for m in p["modules"].as_array().unwrap() {
+            modules += 1;
+            let client = m["side"] == "client";
+            assert_eq!(
+                m["host"],
+                if client {
+                    p["client"].clone()
+                } else {
+                    p["server"].clone()
+                }
+            );
+            if optical && client {
+                // The replayed module, named as its EEPROM names it, fails the part layer's threshold.
+                assert_eq!(m["part_number"], "TRD5H20ENF-LF000", "{m}");
+                assert_eq!(m["serial_number"], soak["modules"][0]["serial_number"]);
+                assert!(m["replayed"].is_string(), "{m}");
+                assert_eq!(m["verdict"], "fail");
+                let failed = m["failed"].to_string();
+                assert!(
+                    failed.contains("max_temperature_c") && failed.contains("[part."),
+                    "{m}"
+                );
+            } else {
+                // Loopback has no module; nothing failed for that end.
+                assert!(m["part_number"].is_null(), "{m}");
+                assert_eq!(m["verdict"], "pass", "{m}");
+            }
+        }
+    }
+    assert_eq!(modules, 6, "two ends for each of three pairs");
+    assert!(
+        text.contains("modules soaked:") && text.contains("TRD5H20ENF-LF000"),
+        "{text}"
+    );
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("name=\"qual.optical.modules\" tests=\"4\" failures=\"2\""),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(out_dir.join("summary.html")).unwrap();
+    assert!(
+        html.contains("modules soaked") && html.contains("S22JB05RR"),
+        "{html}"
+    );
+    // Soak keys are checked before anything runs.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("soak = \"1s\"", "soak = \"soon\"");
+    std::fs::write(&bad, text).unwrap();
+    let out = harness(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("soak"),
+        "{out:?}"
+    );
+}

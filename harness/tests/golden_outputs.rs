@@ -111,6 +111,7 @@ fn outcome(
         attempts: if verdict == Verdict::Error { 2 } else { 1 },
         seconds: 1.25 + bps.unwrap_or(0.0) / 1e10,
         baseline: None,
+        modules: Vec::new(),
     }
 }
 

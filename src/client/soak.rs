@@ -12,7 +12,7 @@ use crate::diag::sampler::{LinkSample, LinkSampler};
 use crate::engine::probe::ProbeWindow;
 use crate::engine::progress::ProgressSample;
 use crate::model::report::LinkSides;
-use crate::model::series::{Extreme, FlapAt, SampleThroughput, ThroughputExtremes};
+use crate::model::series::{Extreme, FlapAt, SampleThroughput, SoakModule, ThroughputExtremes};
 use crate::model::{Direction, ProbeSample, SeriesLine, SoakSummary, SERIES_SCHEMA_VERSION};
 use crate::plan::{TestKind, TransportKind, TrialSpec};
 use crate::profile::figures::{drift_window_samples, link_downs, SoakFigures};
@@ -178,6 +178,8 @@ pub struct SoakRecorder {
     failed: Option<String>,
     /// A replayed client link: what the report says of it, and its module and port for the profile.
     replayed: Option<(String, Selector)>,
+    /// The replayed module, as its EEPROM names it.
+    replayed_module: Option<SoakModule>,
 }
 
 impl SoakRecorder {
@@ -209,6 +211,7 @@ impl SoakRecorder {
             figures: SoakFigures::new(window),
             failed: None,
             replayed: None,
+            replayed_module: None,
         };
         if let Some(dir) = &settings.replay {
             recorder.replay_from(dir)?;
@@ -228,6 +231,13 @@ impl SoakRecorder {
     /// Reads a replay's first step: the client's samples will come from `dir`.
     fn replay_from(&mut self, dir: &Path) -> Result<(), ClientError> {
         let sampler = LinkSampler::replay(dir).map_err(|e| ClientError::Series(e.to_string()))?;
+        self.replayed_module = sampler.replayed_module().map(|(m, _)| SoakModule {
+            side: "client".into(),
+            vendor: m.vendor.clone(),
+            part_number: m.part_number.clone(),
+            serial_number: m.serial_number.clone(),
+            replayed: true,
+        });
         let selector = match sampler.replayed_module() {
             Some((module, rate_bps)) => Selector {
                 media: media_name(module.media),
@@ -437,8 +447,28 @@ impl SoakRecorder {
             client_link: self.last_client.as_ref().map(|s| s.cumulative.clone()),
             server_link: self.last_server.as_ref().map(|s| s.cumulative.clone()),
             probe_p99_us: self.probe_p99_us.clone(),
+            modules: self.modules(link),
             ended_early,
         }
+    }
+
+    /// Each side's module: the replayed one for a replayed client, else the live port's.
+    fn modules(&self, link: Option<&LinkSides>) -> Vec<SoakModule> {
+        let live = |side: &str, l: Option<&crate::diag::link::LinkReport>| {
+            l.and_then(|l| l.module.as_ref()).map(|m| SoakModule {
+                side: side.into(),
+                vendor: m.info.vendor.clone(),
+                part_number: m.info.part_number.clone(),
+                serial_number: m.info.serial_number.clone(),
+                replayed: false,
+            })
+        };
+        let client = match &self.replayed {
+            Some(_) => self.replayed_module.clone(),
+            None => live("client", link.and_then(|l| l.client.as_ref())),
+        };
+        let server = live("server", link.and_then(|l| l.server.as_ref()));
+        client.into_iter().chain(server).collect()
     }
 }
 

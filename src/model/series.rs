@@ -107,6 +107,22 @@ pub struct SoakSummary {
     /// (`--replay-link`), not read live: which side, and from where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed: Option<String>,
+    /// The module at each end that the verdict is about: the live port's, or the replayed one's
+    /// (added with report 1.6.0; a side without a module is absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<SoakModule>,
+}
+
+/// A module a soak qualified, as its EEPROM names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SoakModule {
+    /// `client` or `server`.
+    pub side: String,
+    pub vendor: Option<String>,
+    pub part_number: Option<String>,
+    pub serial_number: Option<String>,
+    /// Its samples were replayed (`--replay-link`), not read from a live port.
+    pub replayed: bool,
 }
 
 /// A worst value and the sample where it was seen.

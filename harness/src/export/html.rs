@@ -43,6 +43,7 @@ pub fn render(s: &Summary) -> String {
     for (suite, test) in groups {
         matrix(&mut out, s, &suite, &test);
     }
+    modules(&mut out, s);
     for c in &s.comparisons {
         let _ = writeln!(
             out,
@@ -53,6 +54,43 @@ pub fn render(s: &Summary) -> String {
         );
     }
     out + "</body></html>\n"
+}
+
+/// A soak suite's modules: a row each with its verdict and what failed.
+fn modules(out: &mut String, s: &Summary) {
+    let rows: Vec<_> = s
+        .pairs
+        .iter()
+        .flat_map(|o| o.modules.iter().map(move |m| (o, m)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>modules soaked</h2><table><tr><th>suite</th><th>host</th><th>interface</th><th>part number</th>\
+         <th>serial</th><th>verdict</th><th>failed</th></tr>\n",
+    );
+    for (o, m) in rows {
+        let or = |v: &Option<String>, none: &str| esc(v.as_deref().unwrap_or(none));
+        let class = match m.verdict {
+            crate::model::Verdict::Pass => "pass",
+            crate::model::Verdict::Fail => "fail",
+            crate::model::Verdict::Error => "error",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}{}</td></tr>",
+            esc(&o.suite),
+            esc(&m.host),
+            or(&m.interface, "-"),
+            or(&m.part_number, "(no module)"),
+            or(&m.serial_number, "-"),
+            m.verdict.shout(),
+            esc(&m.failed.join("; ")),
+            if m.replayed.is_some() { " (replayed)" } else { "" }
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 /// One suite and test: a heading and its client x server table.

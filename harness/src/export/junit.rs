@@ -1,5 +1,6 @@
 //! junit.xml: a `<testsuite>` per plan suite and a `<testcase>` per pair and test, with a `<failure>`
-//! or `<error>` carrying the reason; every name XML-escaped (quotes, apostrophes and newlines too).
+//! or `<error>` carrying the reason (a soak suite adds `SUITE.modules`, a case per module); every name
+//! XML-escaped (quotes, apostrophes and newlines too).
 
 use crate::model::{PairOutcome, Summary, Verdict};
 use linkbench::compare::html::escape as esc;
@@ -9,12 +10,18 @@ use std::fmt::Write as _;
 /// JUnit XML: a test suite per plan suite, a test case per pair and test.
 pub fn render(s: &Summary) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    // A soak suite's module cases count with the pairs' cases.
+    let modules = s.pairs.iter().flat_map(|o| o.modules.iter());
+    let failing_modules = modules
+        .clone()
+        .filter(|m| m.verdict != Verdict::Pass)
+        .count();
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
         xml(&s.plan),
-        s.pairs.len(),
-        s.failed,
+        s.pairs.len() + modules.count(),
+        s.failed + failing_modules,
         s.errors
     );
     let suites: BTreeSet<&String> = s.pairs.iter().map(|o| &o.suite).collect();
@@ -31,12 +38,51 @@ pub fn render(s: &Summary) -> String {
             count(Verdict::Error),
             cases.iter().map(|o| o.seconds).sum::<f64>()
         );
-        for o in cases {
+        for o in &cases {
             test_case(&mut out, &s.plan, suite, o);
         }
         let _ = writeln!(out, "  </testsuite>");
+        module_suite(&mut out, &s.plan, suite, &cases);
     }
     out + "</testsuites>\n"
+}
+
+/// A soak suite's modules as a test suite of their own (`PLAN.SUITE.modules`), a case per module.
+fn module_suite(out: &mut String, plan: &str, suite: &str, cases: &[&PairOutcome]) {
+    let modules: Vec<_> = cases.iter().flat_map(|o| o.modules.iter()).collect();
+    if modules.is_empty() {
+        return;
+    }
+    let failing = modules
+        .iter()
+        .filter(|m| m.verdict != Verdict::Pass)
+        .count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}.{}.modules\" tests=\"{}\" failures=\"{failing}\" errors=\"0\">",
+        xml(plan),
+        xml(suite),
+        modules.len()
+    );
+    for m in modules {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}.{}.modules\" name=\"{}\"",
+            xml(plan),
+            xml(suite),
+            xml(&m.name())
+        );
+        if m.verdict == Verdict::Pass {
+            let _ = writeln!(out, "/>");
+        } else {
+            let _ = writeln!(
+                out,
+                ">\n      <failure message=\"{}\"/>\n    </testcase>",
+                xml(&m.failed.join("; "))
+            );
+        }
+    }
+    let _ = writeln!(out, "  </testsuite>");
 }
 
 /// One `<testcase>`, with its `<failure>` or `<error>` unless it passed.

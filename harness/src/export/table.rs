@@ -1,7 +1,7 @@
 //! The table for the screen, printed by `run` and `summary`: a line per pair and test (its median
 //! Gbit/s or p99, and each side's CPU cost per unit, `client/server` in s/GB or us/RT), each
-//! `[[compare]]` with linkbench-compare's table, and the tally with suspects and hosts that did not
-//! answer.
+//! `[[compare]]` with linkbench-compare's table, a soak suite's modules (a row each with its verdict),
+//! and the tally with suspects and hosts that did not answer.
 
 use crate::model::{SuiteComparison, Summary};
 use std::fmt::Write as _;
@@ -36,6 +36,7 @@ pub fn render(s: &Summary) -> String {
             o.reason
         );
     }
+    modules(&mut out, s);
     for c in &s.comparisons {
         let _ = writeln!(
             out,
@@ -64,6 +65,42 @@ pub fn render(s: &Summary) -> String {
         }
     );
     out
+}
+
+/// A soak suite's modules: a row each, with its verdict and the thresholds that failed.
+fn modules(out: &mut String, s: &Summary) {
+    let rows: Vec<_> = s
+        .pairs
+        .iter()
+        .flat_map(|o| o.modules.iter().map(move |m| (o, m)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nmodules soaked:\n{:<10} {:<10} {:<10} {:<20} {:<16} {:<7} failed",
+        "suite", "host", "interface", "part number", "serial", "verdict"
+    );
+    for (o, m) in rows {
+        let or = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.into());
+        let _ = writeln!(
+            out,
+            "{:<10} {:<10} {:<10} {:<20} {:<16} {:<7} {}{}",
+            o.suite,
+            m.host,
+            or(&m.interface, "-"),
+            or(&m.part_number, "(no module)"),
+            or(&m.serial_number, "-"),
+            m.verdict.shout(),
+            m.failed.join("; "),
+            if m.replayed.is_some() {
+                " [replayed]"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// What a comparison came to, in words: `no regression`, `REGRESSION`, ... or why it was not made.
