@@ -610,3 +610,53 @@ fn the_soak_page_draws_every_figure_and_overlays_soaks_listing_a_half_line() {
         assert!(lines[0].contains(needle), "{}", lines[0]);
     }
 }
+
+#[test]
+fn a_server_may_refuse_link_sampling_or_limit_its_rate_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let soak = |server: &common::ServerProcess, interval: &str, name: &str| {
+        common::client(&server.addr)
+            .args([
+                "--soak",
+                "1",
+                "--warmup",
+                "0.1",
+                "--sample-interval",
+                interval,
+                "-q",
+            ])
+            .arg("--series")
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap()
+    };
+    let refusing = common::ServerProcess::start(&["--no-link-samples"]);
+    let out = soak(&refusing, "0.5", "a.jsonl");
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    let refusal = lines.iter().find(|l| l.contains("error")).unwrap();
+    assert!(
+        refusal.contains("refuses link sampling") && refusal.contains("--no-link-samples"),
+        "{lines:?}"
+    );
+    assert!(
+        !dir.path().join("a.jsonl").exists(),
+        "a refused soak leaves no series"
+    );
+    // The same server still runs ordinary trials.
+    let plain = common::client(&refusing.addr)
+        .args(["--duration", "0.3", "--warmup", "0.1", "-q"])
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{:?}", stderr_lines(&plain));
+    let slow = common::ServerProcess::start(&["--min-sample-interval", "1"]);
+    let out = soak(&slow, "0.5", "b.jsonl");
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert!(
+        lines.iter().any(|l| l.contains("--min-sample-interval")),
+        "{lines:?}"
+    );
+    let out = soak(&slow, "1", "c.jsonl");
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+}

@@ -555,6 +555,13 @@ pub struct ServerArgs {
     /// Most buffer memory one trial may make the server allocate.
     #[arg(long, value_parser = size, default_value = "1G")]
     pub max_buffer_memory: u64,
+    /// Shortest soak sample interval a client may ask for: each sample reads this host's counters and
+    /// module on the session's control thread.
+    #[arg(long, value_parser = positive_duration, default_value = "0.1", conflicts_with = "no_link_samples")]
+    pub min_sample_interval: Duration,
+    /// Refuse soaks' link sampling (clients may still run long bandwidth trials).
+    #[arg(long)]
+    pub no_link_samples: bool,
     /// Seconds a new connection may take to identify itself and say hello.
     #[arg(long, value_parser = positive_duration, default_value = "10")]
     pub handshake_timeout: Duration,
@@ -638,6 +645,11 @@ impl ServerArgs {
                 max_warmup_s: max_duration_s.min(ServerLimits::default().max_warmup_s),
                 max_iterations: self.max_iterations,
                 max_buffer_bytes: self.max_buffer_memory,
+                min_sample_interval_s: (!self.no_link_samples).then(|| {
+                    self.min_sample_interval
+                        .as_secs_f64()
+                        .max(MIN_SAMPLE_INTERVAL_S)
+                }),
                 ..ServerLimits::default()
             },
             handshake_timeout: self.handshake_timeout,

@@ -16,6 +16,11 @@ pub enum LimitViolation {
         limit: String,
         flag: &'static str,
     },
+    #[error("this server refuses {what} (it was started with {flag}); soak against another server or restart it without {flag}")]
+    Refused {
+        what: &'static str,
+        flag: &'static str,
+    },
     #[error("{what} {value} is invalid: {why}")]
     Invalid {
         what: &'static str,
@@ -41,6 +46,15 @@ pub struct ServerLimits {
     pub min_interval_s: f64,
     /// Most buffer memory one trial may make the server allocate, in bytes.
     pub max_buffer_bytes: u64,
+    /// Shortest soak sample interval, in seconds: each sample reads this server's counters and module
+    /// (`--min-sample-interval`); null when the server refuses link sampling (`--no-link-samples`).
+    /// Servers before report 1.6.0 do not say (read as 0.1).
+    #[serde(default = "default_min_sample_interval")]
+    pub min_sample_interval_s: Option<f64>,
+}
+
+fn default_min_sample_interval() -> Option<f64> {
+    Some(MIN_SAMPLE_INTERVAL_S)
 }
 
 impl Default for ServerLimits {
@@ -53,6 +67,7 @@ impl Default for ServerLimits {
             max_iterations: 1_000_000_000_000,
             min_interval_s: 0.01,
             max_buffer_bytes: 1 << 30,
+            min_sample_interval_s: Some(MIN_SAMPLE_INTERVAL_S),
         }
     }
 }
@@ -153,6 +168,32 @@ impl ServerLimits {
         check_server_cpus(spec)
     }
 
+    /// A soak's link sampling: allowed at all, and no more often than this server allows.
+    fn check_sampling(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+        let Some(min) = self.min_sample_interval_s else {
+            return Err(LimitViolation::Refused {
+                what: "link sampling (a soak)",
+                flag: "--no-link-samples",
+            });
+        };
+        if spec.interval_s < MIN_SAMPLE_INTERVAL_S {
+            return invalid(
+                "sample interval",
+                format!("{}", spec.interval_s),
+                "a soak samples the link at most every 0.1 s: use a longer --sample-interval",
+            );
+        }
+        if spec.interval_s < min {
+            return over(
+                "sample rate",
+                format!("one every {} s", spec.interval_s),
+                format!("one every {min} s"),
+                "--min-sample-interval",
+            );
+        }
+        Ok(())
+    }
+
     fn check_sizes(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
         if spec.message_size == 0 {
             return invalid("message size", "0".into(), "it must be at least 1 byte");
@@ -206,12 +247,8 @@ impl ServerLimits {
                 "it must be from 0.01 s to 3600 s",
             );
         }
-        if spec.link_samples && spec.interval_s < MIN_SAMPLE_INTERVAL_S {
-            return invalid(
-                "sample interval",
-                format!("{}", spec.interval_s),
-                "a soak samples the link at most every 0.1 s: use a longer --sample-interval",
-            );
+        if spec.link_samples {
+            self.check_sampling(spec)?;
         }
         let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
         if slots > MAX_INTERVALS + 1 {
