@@ -13,7 +13,15 @@ at the offsets CMIS 5.x gives them (linkbench's layout: lower page 0-127, page 1
   T(k) = 47.72 + 20.3 * (1 - exp(-k / 8));
 - Rx power per lane, page 11h bytes 186-193 (unsigned, 0.1 uW): lanes 1, 2 and 4 keep the dump's values;
   lane 3 sags 0.15 dB for every degree above 47.72 C (-3.0 dB at 68 C);
+- page 01h byte 142 bit 6 set: the module advertises CMIS VDM (the real module does not; this bit and
+  the VDM pages below are specification-built);
 - nothing else: identity, thresholds and flags stay the dump's bytes.
+VDM pages 20h-2Fh (`module_vdm.bin`, 16 pages of 128 bytes, CMIS 5.x layout: page 2Fh byte 128 = 0, one
+group; descriptors on page 20h, samples on 24h, F16 and U16 as CMIS defines them): for each of the 4 media
+lanes, pre-FEC BER current value media input (type 15) = the step's FEC BER, lane 3 times 10^(sag / 2 dB)
+(a lane that lost light has more errors); eSNR media input (type 5, 1/256 dB) = 22 dB - 0.05 dB per degree
+of heating, lane 3 also losing its Rx sag; for each of the 8 host lanes, pre-FEC BER current value host
+input (type 16) = 1e-9, flat (the host side does not heat).
 FEC statistics (`fec_stats.json`, the keys linkbench's netlink reader returns; RS(544,514) on a 400 Gbit/s
 port): corrected bits at a pre-FEC BER of 2e-8 doubling for every 10 C of heating; corrected blocks one per
 4 corrected bits; uncorrectable blocks stay 0; per-lane counters (`_lane0`..`_lane7`) split the totals
@@ -40,6 +48,38 @@ TEMPERATURE_AT = 14  # lower page
 RX_POWER_AT = 640 + 186 - 128  # page 11h byte 186, lane 1 (linkbench's dump layout puts 11h at 512)
 LANES = 4
 SAG_DB_PER_C = 0.15
+VDM_SUPPORT_AT = 256 + 142 - 128  # page 01h byte 142
+
+
+def ber_at(k):
+    return 2e-8 * 2 ** ((temperature(k) - temperature(0)) / 10.0)
+
+
+def to_f16(value):
+    """CMIS F16: mantissa (11 bits) * 10^(exponent (5 bits) - 24), the most digits that fit."""
+    for exponent in range(32):
+        mantissa = round(value / 10 ** (exponent - 24))
+        if mantissa < 2048:
+            return (exponent << 11) | mantissa
+    return 0x7FFF
+
+
+def vdm_step(k):
+    pages = bytearray(16 * 128)
+    heat = temperature(k) - temperature(0)
+    sag_db = SAG_DB_PER_C * heat
+    entries = []
+    for lane in range(1, LANES + 1):
+        worse = 10 ** (sag_db / 2.0) if lane == 3 else 1.0
+        entries.append((lane, 15, to_f16(ber_at(k) * worse)))
+        snr = 22.0 - 0.05 * heat - (sag_db if lane == 3 else 0.0)
+        entries.append((lane, 5, round(snr * 256)))
+    entries += [(lane, 16, to_f16(1e-9)) for lane in range(1, 9)]
+    for index, (lane, kind, raw) in enumerate(entries):
+        pages[2 * index] = lane - 1
+        pages[2 * index + 1] = kind
+        pages[4 * 128 + 2 * index:4 * 128 + 2 * index + 2] = struct.pack(">H", raw)
+    return bytes(pages)
 
 
 def temperature(k):
@@ -55,13 +95,14 @@ def module_step(base, k):
     raw = struct.unpack(">H", base[at:at + 2])[0]
     sagged = raw * 10 ** (-SAG_DB_PER_C * (t - t0) / 10.0)
     dump[at:at + 2] = struct.pack(">H", max(0, min(0xFFFF, round(sagged))))
+    dump[VDM_SUPPORT_AT] |= 0x40
     return bytes(dump)
 
 
 def fec_step(k, totals):
     if k > 0:
         heat = temperature(k) - temperature(0)
-        ber = 2e-8 * 2 ** (heat / 10.0)
+        ber = ber_at(k)
         bits = round(ber * SPEED_MBPS * 1e6 * STEP_S)
         totals["corrected_bits"] += bits
         totals["corrected_blocks"] += bits // 4
@@ -85,6 +126,7 @@ def write_step(out, k, base, totals):
     (net / "statistics").mkdir(parents=True)
     (out / f"{k:04d}" / "elapsed_s").write_text(f"{k * STEP_S}\n")
     (net / "module_eeprom.bin").write_bytes(module_step(base, k))
+    (net / "module_vdm.bin").write_bytes(vdm_step(k))
     (net / "fec_stats.json").write_text(json.dumps(fec_step(k, totals), sort_keys=True) + "\n")
     moved = round(380e9 / 8 * STEP_S * k)
     for name, value in (("rx_bytes", moved), ("tx_bytes", moved), ("rx_packets", moved // 4096),
@@ -111,7 +153,8 @@ def main():
     (args.out / "README.md").write_text(
         "Specification-built replay made by scripts/make-replay.py (see its docstring for every field):\n"
         f"{args.steps} steps of {STEP_S:.0f} s, a CIG TRD5H20ENF-LF 400G LR4 heating from 47.72 C to "
-        f"{temperature(args.steps - 1):.2f} C, lane 3's Rx power sagging 0.15 dB/C, FEC bins creeping.\n")
+        f"{temperature(args.steps - 1):.2f} C, lane 3's Rx power sagging 0.15 dB/C, FEC bins creeping,\n"
+        "CMIS VDM pages (pre-FEC BER and eSNR per lane) built from the same model.\n")
     print(f"make-replay.py: {args.steps} steps in {args.out}")
 
 

@@ -456,7 +456,7 @@ fn a_replayed_module_heating_up_fails_the_thresholds_it_crosses() {
         &profile,
         "[default]\nmin_throughput_fraction = 0.02\n\n[media.optical]\nmin_rx_power_dbm = -2.0\n\
          max_rx_power_drift_db = 1.0\n\n[part.\"TRD5H20ENF-LF000\"]\nmax_temperature_c = 60.0\n\
-         max_fec_bin = 5\nmax_pre_fec_ber = 1e-6\n",
+         max_fec_bin = 5\nmax_pre_fec_ber = 1e-6\nmax_vdm_pre_fec_ber = 1e-7\n",
     )
     .unwrap();
     let (series, json) = (dir.path().join("s.jsonl"), dir.path().join("r.json"));
@@ -512,6 +512,19 @@ fn a_replayed_module_heating_up_fails_the_thresholds_it_crosses() {
     assert!(ber["measured"].as_f64().unwrap() > 1e-8, "{ber}");
     assert_eq!(find("min_rx_power_dbm")["result"], "pass");
     assert_eq!(find("max_link_flaps")["result"], "pass");
+    // The module's own per-lane BER (CMIS VDM, decoded from pages 20h-2Fh): lane 3, the one losing
+    // light, crosses 1e-7 first; every sample carries each lane's observables.
+    let vdm = find("max_vdm_pre_fec_ber");
+    assert_eq!(vdm["result"], "fail", "{vdm}");
+    assert!(
+        vdm["detail"].as_str().unwrap().starts_with("lane 3"),
+        "{vdm}"
+    );
+    for line in &lines[1..] {
+        let observables = line["client"]["module"]["vdm"].as_array().unwrap();
+        assert_eq!(observables.len(), 16, "4 media BER, 4 eSNR, 8 host BER");
+        assert!(observables.iter().all(|o| o.get("thresholds").is_none()));
+    }
 }
 
 /// linkbench-compare with ARGS.

@@ -307,6 +307,22 @@ fn probe_chart(ctx: &Ctx<'_>) -> String {
 
 fn ber_chart(ctx: &Ctx<'_>) -> String {
     let mut lines = lane_ber_lines(ctx);
+    // The module's own measure (CMIS VDM, current pre-FEC BER on a media input lane).
+    let vdm = lane_lines(ctx, |s| {
+        s.module
+            .iter()
+            .flat_map(|m| m.vdm.iter())
+            .filter(|o| o.type_id == 15)
+            .map(|o| (o.lane, o.value))
+            .collect()
+    });
+    let first_colour = lines.len();
+    lines.extend(vdm.into_iter().enumerate().map(|(n, l)| Line {
+        name: format!("{} (module VDM, media)", l.name),
+        colour: colour(first_colour + n),
+        thin: true,
+        ..l
+    }));
     for l in &mut lines {
         // Without per-lane counters the whole port's BER is drawn as "lane 0".
         l.name = l.name.replace(" lane 0", " port (all lanes)");
@@ -320,7 +336,11 @@ fn ber_chart(ctx: &Ctx<'_>) -> String {
         log_y: true,
         zero_based: false,
         lines,
-        limits: ctx.limit("max_pre_fec_ber", |v| v),
+        limits: [
+            ctx.limit("max_pre_fec_ber", |v| v),
+            ctx.limit("max_vdm_pre_fec_ber", |v| v),
+        ]
+        .concat(),
         events: Vec::new(),
     })
 }

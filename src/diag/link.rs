@@ -366,7 +366,49 @@ pub fn read_module(root: &Path, interface: &str, live: bool) -> Result<ModuleInf
         )
         .map_err(|e| format!("no module EEPROM dump in the fixture tree: {e}"))?
     };
-    module::decode(&dump).map_err(|e| e.to_string())
+    let mut info = module::decode(&dump).map_err(|e| e.to_string())?;
+    if info.spec == "CMIS" && module::vdm::advertised(&dump) {
+        let pages = if live {
+            read_vdm_netlink(interface).map_err(|e| e.to_string())
+        } else {
+            std::fs::read(
+                root.join("sys/class/net")
+                    .join(interface)
+                    .join("module_vdm.bin"),
+            )
+            .map_err(|e| format!("no module_vdm.bin in the fixture tree: {e}"))
+        };
+        match pages.and_then(|p| module::vdm::decode(&p)) {
+            Ok(observables) => info.vdm = observables,
+            Err(why) => info.warnings.push(format!(
+                "the module advertises VDM (page 01h byte 142 bit 6) but pages 20h-2Fh could not be read: {why}"
+            )),
+        }
+    }
+    Ok(info)
+}
+
+/// Reads VDM pages 20h-2Fh over netlink: page 2Fh first (how many groups), then each group's
+/// descriptors, samples and thresholds and the flags page; pages not read stay zero.
+fn read_vdm_netlink(interface: &str) -> std::io::Result<Vec<u8>> {
+    let mut nl = netlink::Ethtool::open()?;
+    let mut pages = vec![0u8; module::vdm::VDM_BYTES];
+    let mut fill = |pages: &mut [u8], page: u8| -> std::io::Result<()> {
+        let data = nl.module_eeprom(interface, 0x50, page, 0, 128, 128)?;
+        let at = usize::from(page - 0x20) * 128;
+        let n = data.len().min(128);
+        pages[at..at + n].copy_from_slice(&data[..n]);
+        Ok(())
+    };
+    fill(&mut pages, 0x2F)?;
+    let groups = (pages[15 * 128] & 0x03) + 1;
+    for g in 0..groups {
+        for base in [0x20, 0x24, 0x28] {
+            fill(&mut pages, base + g)?;
+        }
+    }
+    fill(&mut pages, 0x2C)?;
+    Ok(pages)
 }
 
 /// Reads pages over netlink into the dump layout of [`crate::diag::module`].
@@ -413,6 +455,42 @@ fn read_dump_netlink(interface: &str) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::diag::counters::CounterMap;
+
+    #[test]
+    fn vdm_pages_are_read_when_the_module_advertises_them_and_missed_with_a_warning() {
+        let step =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/lr4-heating/0010");
+        let info = read_module(&step, "eth0", false).unwrap();
+        assert_eq!(info.vdm.len(), 16);
+        let lane3 = info
+            .vdm
+            .iter()
+            .find(|o| o.type_id == 15 && o.lane == 3)
+            .unwrap();
+        let lane1 = info
+            .vdm
+            .iter()
+            .find(|o| o.type_id == 15 && o.lane == 1)
+            .unwrap();
+        assert!(lane3.value > 5.0 * lane1.value, "{lane3:?} {lane1:?}");
+        assert_eq!(info.monitors().vdm.len(), 16);
+        // The same module without its VDM pages: decoded, with a warning naming the pages.
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("sys/class/net/eth0");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::copy(
+            step.join("sys/class/net/eth0/module_eeprom.bin"),
+            net.join("module_eeprom.bin"),
+        )
+        .unwrap();
+        let info = read_module(dir.path(), "eth0", false).unwrap();
+        assert!(info.vdm.is_empty());
+        assert!(
+            info.warnings.iter().any(|w| w.contains("pages 20h-2Fh")),
+            "{:?}",
+            info.warnings
+        );
+    }
 
     #[test]
     fn the_ber_bound_with_no_errors_is_three_over_bits() {

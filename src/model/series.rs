@@ -159,6 +159,10 @@ pub struct SideFigures {
     /// The highest FEC histogram bin that counted (its lowest symbol-error count per codeword).
     pub max_fec_bin: Option<Extreme>,
     pub max_temperature_c: Option<Extreme>,
+    /// The highest pre-FEC BER the module measured on a media lane (CMIS VDM type 15), with the lane and
+    /// sample; null when the module has no VDM (added with report 1.6.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_vdm_pre_fec_ber: Option<Extreme>,
     pub min_rx_power_dbm: Option<Extreme>,
     pub max_rx_power_dbm: Option<Extreme>,
     /// Per lane, from the first window's median to the last window's.

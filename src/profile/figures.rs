@@ -63,6 +63,7 @@ struct SideGather {
     ber_upper: Option<f64>,
     fec_bin: Option<Extreme>,
     temperature: Option<Extreme>,
+    vdm_ber: Option<Extreme>,
     rx_min: Option<Extreme>,
     rx_max: Option<Extreme>,
     first: BTreeMap<u8, Vec<f64>>,
@@ -135,6 +136,7 @@ impl SideGather {
             ber_upper: None,
             fec_bin: None,
             temperature: None,
+            vdm_ber: None,
             rx_min: None,
             rx_max: None,
             first: BTreeMap::new(),
@@ -166,6 +168,10 @@ impl SideGather {
         let Some(module) = &s.module else { return };
         if let Some(t) = module.temperature_c {
             keep_extreme(&mut self.temperature, at(t, None), true);
+        }
+        // CMIS VDM type 15: the module's current pre-FEC BER on a media (line side) input lane.
+        for o in module.vdm.iter().filter(|o| o.type_id == 15) {
+            keep_extreme(&mut self.vdm_ber, at(o.value, Some(o.lane)), true);
         }
         for lane in &module.lanes {
             let Some(mw) = lane.rx_power_mw else { continue };
@@ -203,6 +209,7 @@ impl SideGather {
             pre_fec_ber_upper_95: self.ber_upper,
             max_fec_bin: self.fec_bin.clone(),
             max_temperature_c: self.temperature.clone(),
+            max_vdm_pre_fec_ber: self.vdm_ber.clone(),
             min_rx_power_dbm: self.rx_min.clone(),
             max_rx_power_dbm: self.rx_max.clone(),
             rx_power_drift: self

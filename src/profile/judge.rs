@@ -182,6 +182,20 @@ fn module_checks(
             value(&f.max_temperature_c),
             at_sample(&f.max_temperature_c, no_module),
         ),
+        on_side(
+            side,
+            "max_vdm_pre_fec_ber",
+            "ratio",
+            true,
+            &t.max_vdm_pre_fec_ber,
+        )
+        .figure(
+            value(&f.max_vdm_pre_fec_ber),
+            at_sample(
+                &f.max_vdm_pre_fec_ber,
+                "the module reports no VDM pre-FEC BER (CMIS pages 20h-2Fh)",
+            ),
+        ),
         on_side(side, "min_rx_power_dbm", "dBm", false, &t.min_rx_power_dbm).figure(
             value(&f.min_rx_power_dbm),
             at_sample(&f.min_rx_power_dbm, no_module),
@@ -218,6 +232,7 @@ fn unmeasured_side(side: &'static str, t: &Resolved, why: &str) -> Vec<Threshold
         pre_fec_ber_upper_95: None,
         max_fec_bin: None,
         max_temperature_c: None,
+        max_vdm_pre_fec_ber: None,
         min_rx_power_dbm: None,
         max_rx_power_dbm: None,
         rx_power_drift: Vec::new(),
@@ -332,6 +347,7 @@ mod tests {
             pre_fec_ber_upper_95: Some(3.1e-7),
             max_fec_bin: at(9.0, 40, None),
             max_temperature_c: at(71.5, 80, None),
+            max_vdm_pre_fec_ber: at(4.2e-7, 81, Some(3)),
             min_rx_power_dbm: at(-9.2, 85, Some(3)),
             max_rx_power_dbm: at(1.1, 2, Some(1)),
             rx_power_drift: vec![

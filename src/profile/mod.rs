@@ -41,6 +41,9 @@ pub struct Thresholds {
     pub max_temperature_c: Option<f64>,
     /// Highest latency probe p99 in any sample, microseconds.
     pub max_probe_p99_us: Option<f64>,
+    /// Highest pre-FEC BER the module itself measured on a media lane in any sample (CMIS VDM, the
+    /// current value of type 15, pre-FEC BER media input).
+    pub max_vdm_pre_fec_ber: Option<f64>,
 }
 
 /// The profile file as written.
@@ -87,6 +90,7 @@ pub struct Resolved {
     pub max_rx_power_drift_db: Option<Chosen<f64>>,
     pub max_temperature_c: Option<Chosen<f64>>,
     pub max_probe_p99_us: Option<Chosen<f64>>,
+    pub max_vdm_pre_fec_ber: Option<Chosen<f64>>,
 }
 
 const BUILT_IN: &str = "built-in default";
@@ -197,6 +201,13 @@ impl Thresholds {
             "a bit error ratio is above 0 and at most 1",
         )?;
         within(
+            "max_vdm_pre_fec_ber",
+            self.max_vdm_pre_fec_ber,
+            1e-30,
+            1.0,
+            "a bit error ratio is above 0 and at most 1",
+        )?;
+        within(
             "min_throughput_fraction",
             self.min_throughput_fraction,
             0.0,
@@ -281,6 +292,7 @@ impl Resolved {
             max_rx_power_drift_db: pick(layers, None, |t| t.max_rx_power_drift_db),
             max_temperature_c: pick(layers, None, |t| t.max_temperature_c),
             max_probe_p99_us: pick(layers, None, |t| t.max_probe_p99_us),
+            max_vdm_pre_fec_ber: pick(layers, None, |t| t.max_vdm_pre_fec_ber),
         }
     }
 }

@@ -88,7 +88,6 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         .then(|| voltage(dump, 16))
         .flatten()
         .filter(|&v| has_page01 || v != 0.0);
-    let flags = Some(module_flags(dump, &advertised, has_lanes, lane_count));
     Ok(ModuleInfo {
         spec: "CMIS".into(),
         identifier: identifier_name(dump[0]).into(),
@@ -108,7 +107,8 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         lanes,
         thresholds,
         crossed: Vec::new(),
-        flags,
+        flags: Some(module_flags(dump, &advertised, has_lanes, lane_count)),
+        vdm: Vec::new(),
         dump_bytes: dump.len(),
         warnings,
     })

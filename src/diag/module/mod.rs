@@ -18,6 +18,7 @@ mod fields;
 mod sff8472;
 mod sff8472_calibration;
 mod sff8636;
+pub mod vdm;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,10 @@ pub struct Monitors {
     /// The alarms and warnings the module raised; null when the dump does not hold its flags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ModuleFlag>>,
+    /// CMIS VDM observables (pre-FEC BER, errored frames, eSNR, ... per lane), without their limits;
+    /// absent when the module has none (added with report 1.6.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vdm: Vec<vdm::VdmObservable>,
 }
 
 /// A decoded module EEPROM.
@@ -177,6 +182,10 @@ pub struct ModuleInfo {
     /// them or the module does not implement them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ModuleFlag>>,
+    /// CMIS VDM observables with the module's limits for them (pages 20h-2Fh, read apart from the dump
+    /// when page 01h advertises them); absent when the module has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vdm: Vec<vdm::VdmObservable>,
     /// Bytes the dump held.
     pub dump_bytes: usize,
     /// What looked wrong but did not stop decoding (bad checksum, unsupported calibration, missing pages).
@@ -192,6 +201,14 @@ impl ModuleInfo {
             lanes: self.lanes.clone(),
             crossed: self.crossed.clone(),
             flags: self.flags.clone(),
+            vdm: self
+                .vdm
+                .iter()
+                .map(|o| vdm::VdmObservable {
+                    thresholds: None,
+                    ..o.clone()
+                })
+                .collect(),
         }
     }
 }

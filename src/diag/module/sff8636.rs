@@ -102,6 +102,7 @@ pub(super) fn decode(dump: &[u8]) -> Result<ModuleInfo, ModuleDecodeError> {
         thresholds,
         crossed: Vec::new(),
         flags,
+        vdm: Vec::new(),
         dump_bytes: dump.len(),
         warnings,
     })
