@@ -3,15 +3,20 @@
 #  1. Throughput: ROUNDS interleaved pairs of the same pinned 1-stream TCP trial, once plain
 #     (--duration) and once as a soak sampling every second (--soak --sample-interval 1); prints each
 #     round's ratio soak/plain, their median, and what one sample cost each side (mean, max, us).
-#  2. Memory: one soak of MEMORY_SECONDS (default 180) sampling every 0.1 s; prints both processes'
-#     RSS at 10 s and at the end, and the series' line count against the expected count.
-# Stops only the server it started. Env: ROUNDS (5), SECONDS_PER_TEST (10), MEMORY_SECONDS (180),
-# PORT (18611), CLIENT_CPU (0), SERVER_CPU (1).
+#  2. The latency probe: ROUNDS interleaved pairs of the same trial, plain and with --probe-rate
+#     PROBE_RATE (default 1000; 0 skips this part); prints each round's ratio probe/plain, their median,
+#     and the probe's p50/p99. The client's threads are pinned to one CPU, so its probe shares that CPU
+#     with the sender: the cost measured is the shared-CPU case.
+#  3. Memory: one soak of MEMORY_SECONDS (default 180; 0 skips it) sampling every 0.1 s; prints both
+#     processes' RSS at 10 s and at the end, and the series' line count against the expected count.
+# Stops only the server it started. Env: ROUNDS (5), SECONDS_PER_TEST (10), PROBE_RATE (1000),
+# MEMORY_SECONDS (180), PORT (18611), CLIENT_CPU (0), SERVER_CPU (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
 secs=${SECONDS_PER_TEST:-10}
 mem_secs=${MEMORY_SECONDS:-180}
+probe_rate=${PROBE_RATE:-1000}
 port=${PORT:-18611}
 ccpu=${CLIENT_CPU:-0}
 scpu=${SERVER_CPU:-1}
@@ -56,6 +61,29 @@ PY
   echo "round $r: plain $p Gbit/s, soak $s Gbit/s, ratio $ratio; sample cost mean/max: $cost"
 done
 python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(f'median ratio soak/plain {statistics.median(v):.3f} (min {min(v):.3f}, max {max(v):.3f}, {len(v)} rounds)')" "${ratios[@]}"
+if [ "$probe_rate" -gt 0 ]; then
+  echo "== probe: ${rounds} interleaved rounds of ${secs} s, plain vs --probe-rate ${probe_rate}"
+  ratios=()
+  for r in $(seq "$rounds"); do
+    client --duration "$secs" --json "$work/pplain-$r.json"
+    client --duration "$secs" --probe-rate "$probe_rate" --json "$work/probe-$r.json"
+    p=$(gbps "$work/pplain-$r.json"); q=$(gbps "$work/probe-$r.json")
+    ratio=$(python3 -c "print(f'{$q/$p:.3f}')")
+    ratios+=("$ratio")
+    lat=$(python3 - "$work/probe-$r.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["results"][0]["probe"]
+l = p["round_trip_ns"]
+print("probe %d round trips, p50 %.0f us, p99 %.0f us, %d missed" % (p["count"], l["p50"] / 1e3, l["p99"] / 1e3, p["missed_slots"]))
+PY
+)
+    echo "round $r: plain $p Gbit/s, with probe $q Gbit/s, ratio $ratio; $lat"
+  done
+  python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(f'median ratio probe/plain {statistics.median(v):.3f} (min {min(v):.3f}, max {max(v):.3f}, {len(v)} rounds)')" "${ratios[@]}"
+fi
+if [ "$mem_secs" -le 0 ]; then
+  exit 0
+fi
 echo "== memory: one soak of ${mem_secs} s sampling every 0.1 s"
 taskset -c "$ccpu" "$bin/linkbench-client" "127.0.0.1:$port" --cpu "$ccpu" --server-cpu "$scpu" -q \
   --soak "$mem_secs" --sample-interval 0.1 --series "$work/mem.jsonl" --json "$work/mem.json" >/dev/null 2>&1 &

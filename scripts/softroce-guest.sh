@@ -123,6 +123,9 @@ $LB --op write --test lat --iterations 3000 --warmup 0 --qps 2 --json $O/sanity-
 echo "=== sanity write lat qps rc=$?"
 $LB --op send --test bw --sweep 2:64K --iterations 500 --warmup 0 --json $O/sanity-send-sweep.json > $O/sanity-send-sweep.txt 2>&1
 echo "=== sanity send sweep rc=$?"
+# A soak over RDMA: write traffic with the link sampled every second (port counters: rxe's hw_counters).
+$LB --op write --test bw --size 64K --soak 5 --sample-interval 1 --warmup 0.5 --series $O/rdma-soak.jsonl --json $O/rdma-soak.json > $O/rdma-soak.txt 2>&1
+echo "=== rdma soak rc=$?"
 echo 16 > /proc/sys/vm/nr_hugepages
 $LB --op write --test bw --hugepages --size 64K --iterations 1000 --warmup 0 --json $O/sanity-hugepages.json > $O/sanity-hugepages.txt 2>&1
 echo "=== sanity hugepages rc=$?"

@@ -360,6 +360,24 @@ rep = load("sanity-send-sweep.json")
 ok = bool(rep) and rep["status"] == "complete" and len(rep["results"]) == 16 and all(
     r["messages"] == 500 and r["bytes"] == 500 * r["message_size"] for r in rep["results"])
 check("sanity: send sweep 2 B..64 KiB, 500 messages each", ok)
+# The RDMA soak: a whole series, every measured sample with the poster's throughput, both sides' links
+# sampled, and rxe's port counters (hw_counters) moving in the samples: the link sampled is the RDMA
+# port's netdev (dummy0), not the control connection's route (lo).
+rep = load("rdma-soak.json")
+soak = ((rep or {}).get("results") or [{}])[0].get("soak") or {}
+try:
+    series = [json.loads(l) for l in (out / "rdma-soak.jsonl").read_text().splitlines()]
+except (OSError, ValueError):
+    series = []
+measured = [l for l in series if l["measuring"] and l["throughput"]]
+moved = [l for l in measured if any(k.startswith("hw_counters.") and v > 0 for k, v in
+         ((((l.get("client") or {}).get("interval") or {}).get("delta") or {}).get("ib_port") or {}).items())]
+ok = (bool(rep) and rep["status"] == "complete" and len(series) == soak.get("samples") and len(series) >= 5
+      and len(measured) >= 3 and all(l["client"] and l["server"] for l in series) and len(moved) == len(measured)
+      and all(l["client"]["interface"] == "dummy0" for l in series))
+check("RDMA soak: a whole series with throughput and rxe's port counters in every measured sample", ok,
+      f"{len(series)} samples, {len(measured)} measured, {len(moved)} with hw_counters moving; "
+      f"verdict {'pass' if (soak.get('verdict') or {}).get('pass') else 'fail'}")
 m = re.search(r"=== sanity bad device rc=(\d+)", text)
 try:
     err = [l for l in (out / "sanity-bad-device.txt").read_text().splitlines() if "error" in l]

@@ -112,8 +112,6 @@ impl Prepared {
             engine::thread_count(spec, setup.side),
             setup.side == Side::Server,
         )?;
-        // Counters and module monitors before the data connections open, read again after the trial.
-        let probe = setup.interface.map(|i| LinkProbe::begin(setup.root, i));
         let rdma = match spec.transport {
             TransportKind::Rdma => Some(RdmaSide::open(
                 setup.root,
@@ -124,6 +122,14 @@ impl Prepared {
             )?),
             TransportKind::Tcp => None,
         };
+        // Counters and module monitors before the data moves, read again after the trial: of the link
+        // the data takes (for RDMA the chosen port's netdev, which need not carry the control route:
+        // an InfiniBand fabric beside an Ethernet management network, or a local device).
+        let data_interface = rdma
+            .as_ref()
+            .and_then(|r| r.facts.netdev.as_deref())
+            .or(setup.interface);
+        let probe = data_interface.map(|i| LinkProbe::begin(setup.root, i));
         Ok(Prepared {
             spec: spec.clone(),
             side: setup.side,
