@@ -324,7 +324,7 @@ fn every_bad_input_is_a_one_line_error_naming_the_file() {
         .arg(&good)
         .output()
         .unwrap();
-    one_line_error(&out, "required");
+    one_line_error(&out, "give a candidate after the baseline");
 }
 
 #[test]
