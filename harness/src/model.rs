@@ -304,6 +304,14 @@ impl Summary {
         }
     }
 
+    /// Every soaked module with the pair it belongs to, in the pairs' order.
+    pub fn module_rows(&self) -> Vec<(&PairOutcome, &ModuleVerdict)> {
+        self.pairs
+            .iter()
+            .flat_map(|o| o.modules.iter().map(move |m| (o, m)))
+            .collect()
+    }
+
     /// True when every pair passed and no comparison regressed or failed.
     pub fn all_passed(&self) -> bool {
         self.failed == 0 && self.errors == 0 && self.comparisons.iter().all(|c| !c.failed())

@@ -231,14 +231,12 @@ impl SoakRecorder {
     /// Reads a replay's first step: the client's samples will come from `dir`.
     fn replay_from(&mut self, dir: &Path) -> Result<(), ClientError> {
         let sampler = LinkSampler::replay(dir).map_err(|e| ClientError::Series(e.to_string()))?;
-        self.replayed_module = sampler.replayed_module().map(|(m, _)| SoakModule {
-            side: "client".into(),
-            vendor: m.vendor.clone(),
-            part_number: m.part_number.clone(),
-            serial_number: m.serial_number.clone(),
-            replayed: true,
-        });
-        let selector = match sampler.replayed_module() {
+        // The first step's module, read once: it names the module and picks the profile's layers.
+        let first = sampler.replayed_module();
+        self.replayed_module = first
+            .as_ref()
+            .map(|(m, _)| SoakModule::named("client", m, true));
+        let selector = match first {
             Some((module, rate_bps)) => Selector {
                 media: media_name(module.media),
                 speed_gbps: rate_bps.map(|b| b / 1e9),
@@ -455,13 +453,8 @@ impl SoakRecorder {
     /// Each side's module: the replayed one for a replayed client, else the live port's.
     fn modules(&self, link: Option<&LinkSides>) -> Vec<SoakModule> {
         let live = |side: &str, l: Option<&crate::diag::link::LinkReport>| {
-            l.and_then(|l| l.module.as_ref()).map(|m| SoakModule {
-                side: side.into(),
-                vendor: m.info.vendor.clone(),
-                part_number: m.info.part_number.clone(),
-                serial_number: m.info.serial_number.clone(),
-                replayed: false,
-            })
+            l.and_then(|l| l.module.as_ref())
+                .map(|m| SoakModule::named(side, &m.info, false))
         };
         let client = match &self.replayed {
             Some(_) => self.replayed_module.clone(),

@@ -189,13 +189,28 @@ impl Ctx<'_> {
 
 /// Per-lane lines of one figure: (run, side, lane) -> points.
 fn lane_lines(ctx: &Ctx<'_>, figure: impl Fn(&LinkSample) -> Vec<(u8, f64)>) -> Vec<Line> {
+    lane_points(ctx, |line, sample| {
+        let x = ctx.x(line);
+        figure(sample)
+            .into_iter()
+            .map(|(lane, y)| (lane, x, y))
+            .collect()
+    })
+}
+
+/// Per-lane points of any two figures: `points` gives a sample's (lane, x, y); one line per run, side and
+/// lane.
+fn lane_points(
+    ctx: &Ctx<'_>,
+    points: impl Fn(&SeriesLine, &LinkSample) -> Vec<(u8, f64, f64)>,
+) -> Vec<Line> {
     let mut by_key: BTreeMap<(usize, String, u8), Vec<(f64, f64)>> = BTreeMap::new();
     for (i, _, side, line, sample) in ctx.samples() {
-        for (lane, v) in figure(sample) {
+        for (lane, x, y) in points(line, sample) {
             by_key
                 .entry((i, side.to_string(), lane))
                 .or_default()
-                .push((ctx.x(line), v));
+                .push((x, y));
         }
     }
     by_key
@@ -449,29 +464,18 @@ fn lane_monitor_chart(
 }
 
 fn rx_against_temperature(ctx: &Ctx<'_>) -> String {
-    let mut groups: BTreeMap<(usize, String, u8), Vec<(f64, f64)>> = BTreeMap::new();
-    for (i, _, side, _, sample) in ctx.samples() {
-        let Some(m) = &sample.module else { continue };
-        let Some(t) = m.temperature_c else { continue };
-        for lane in &m.lanes {
-            if let Some(mw) = lane.rx_power_mw {
-                groups
-                    .entry((i, side.to_string(), lane.lane))
-                    .or_default()
-                    .push((t, dbm(mw)));
-            }
-        }
-    }
-    let groups: Vec<Line> = groups
-        .into_iter()
-        .enumerate()
-        .map(|(n, ((i, side, lane), points))| Line {
-            name: ctx.name(&ctx.runs[i], &format!("{side} lane {lane}")),
-            points,
-            colour: colour(n),
-            thin: false,
-        })
-        .collect();
+    let groups = lane_points(ctx, |_, sample| {
+        let Some(m) = &sample.module else {
+            return Vec::new();
+        };
+        let Some(t) = m.temperature_c else {
+            return Vec::new();
+        };
+        m.lanes
+            .iter()
+            .filter_map(|l| Some((l.lane, t, dbm(l.rx_power_mw?))))
+            .collect()
+    });
     timeplot::scatter(
         "Rx power against module temperature, per lane",
         "temperature (C)",

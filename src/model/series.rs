@@ -125,6 +125,19 @@ pub struct SoakModule {
     pub replayed: bool,
 }
 
+impl SoakModule {
+    /// The module on `side` as its decoded EEPROM names it.
+    pub fn named(side: &str, info: &crate::diag::module::ModuleInfo, replayed: bool) -> SoakModule {
+        SoakModule {
+            side: side.into(),
+            vendor: info.vendor.clone(),
+            part_number: info.part_number.clone(),
+            serial_number: info.serial_number.clone(),
+            replayed,
+        }
+    }
+}
+
 /// A worst value and the sample where it was seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Extreme {

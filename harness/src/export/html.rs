@@ -58,11 +58,7 @@ pub fn render(s: &Summary) -> String {
 
 /// A soak suite's modules: a row each with its verdict and what failed.
 fn modules(out: &mut String, s: &Summary) {
-    let rows: Vec<_> = s
-        .pairs
-        .iter()
-        .flat_map(|o| o.modules.iter().map(move |m| (o, m)))
-        .collect();
+    let rows = s.module_rows();
     if rows.is_empty() {
         return;
     }

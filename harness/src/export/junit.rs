@@ -11,16 +11,16 @@ use std::fmt::Write as _;
 pub fn render(s: &Summary) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     // A soak suite's module cases count with the pairs' cases.
-    let modules = s.pairs.iter().flat_map(|o| o.modules.iter());
+    let modules = s.module_rows();
     let failing_modules = modules
-        .clone()
-        .filter(|m| m.verdict != Verdict::Pass)
+        .iter()
+        .filter(|(_, m)| m.verdict != Verdict::Pass)
         .count();
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
         xml(&s.plan),
-        s.pairs.len() + modules.count(),
+        s.pairs.len() + modules.len(),
         s.failed + failing_modules,
         s.errors
     );

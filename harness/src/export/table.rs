@@ -69,11 +69,7 @@ pub fn render(s: &Summary) -> String {
 
 /// A soak suite's modules: a row each, with its verdict and the thresholds that failed.
 fn modules(out: &mut String, s: &Summary) {
-    let rows: Vec<_> = s
-        .pairs
-        .iter()
-        .flat_map(|o| o.modules.iter().map(move |m| (o, m)))
-        .collect();
+    let rows = s.module_rows();
     if rows.is_empty() {
         return;
     }
