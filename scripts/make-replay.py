@@ -154,7 +154,8 @@ def main():
         "Specification-built replay made by scripts/make-replay.py (see its docstring for every field):\n"
         f"{args.steps} steps of {STEP_S:.0f} s, a CIG TRD5H20ENF-LF 400G LR4 heating from 47.72 C to "
         f"{temperature(args.steps - 1):.2f} C, lane 3's Rx power sagging 0.15 dB/C, FEC bins creeping,\n"
-        "CMIS VDM pages (pre-FEC BER and eSNR per lane) built from the same model.\n")
+        "CMIS VDM pages (pre-FEC BER and eSNR per lane) built from the same model; the real module does not\n"
+        "advertise VDM (page 01h byte 142 bit 6 is 0 in its dump): that bit is set here, specification-built.\n")
     print(f"make-replay.py: {args.steps} steps in {args.out}")
 
 
