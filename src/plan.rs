@@ -272,13 +272,15 @@ pub struct TrialSpec {
     /// ignores it and sends none).
     #[serde(default)]
     pub link_samples: bool,
-    /// A latency probe beside the traffic on a connection of its own (added with report 1.6.0; an
-    /// older server refuses the probe's connection, so the trial fails with that error).
+    /// A latency probe beside the traffic on a connection (RDMA: a queue pair) of its own (added with
+    /// report 1.6.0; an older server refuses the probe's connection, or the spec, so the trial fails
+    /// with that error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeSpec>,
 }
 
-/// The latency probe: small paced round trips on a connection of their own, beside the traffic.
+/// The latency probe: small paced round trips on a connection (RDMA: a send/receive queue pair) of
+/// their own, beside the traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProbeSpec {
     /// Round trips started per second (one in flight at a time; a slot missed while one is in flight

@@ -52,10 +52,11 @@ fn every_probe_slot_is_a_round_trip_or_a_missed_slot_and_the_server_answered_eac
     let count = p["count"].as_u64().unwrap();
     let missed = p["missed_slots"].as_u64().unwrap();
     let warmup = p["warmup_round_trips"].as_u64().unwrap();
-    // 1.5 s at 200/s is 300 slots; the probe ends with the data, within a slot or two of the phase.
+    // 1.5 s at 200/s is 300 slots. The probe ends when the data threads have ended, which on a busy
+    // machine can be a few slots after the phase (311 with a compiler running beside the test).
     let slots = count + missed;
     assert!(
-        (270..=310).contains(&slots),
+        (270..=330).contains(&slots),
         "{count} round trips + {missed} missed"
     );
     // A paced probe, not a flood: the warm-up's 0.5 s is at most about 100 slots.
@@ -252,10 +253,6 @@ fn probe_flags_that_cannot_work_are_one_line_errors_before_any_traffic() {
         (
             &["--probe-rate", "10", "--test", "lat"],
             "already a latency test",
-        ),
-        (
-            &["--probe-rate", "10", "--transport", "rdma"],
-            "TCP only so far",
         ),
     ];
     for (args, needle) in cases {

@@ -162,8 +162,9 @@ pub struct ClientArgs {
     /// TCP_ZEROCOPY_RECEIVE page mapping, copying what the kernel cannot map.
     #[arg(long, value_enum, default_value_t = RecvMode::Copy)]
     pub recv_mode: RecvMode,
-    /// Latency under load: N small round trips a second on a connection of their own beside the
-    /// bandwidth traffic (bw, bibw, a soak); the report has their histogram, a soak each sample's.
+    /// Latency under load: N small round trips a second on a connection (RDMA: a queue pair) of their
+    /// own beside the bandwidth traffic (bw, bibw, a soak); the report has their histogram, a soak each
+    /// sample's.
     #[arg(long, value_name = "N", value_parser = probe_rate)]
     pub probe_rate: Option<u32>,
     /// Payload bytes of each probe round trip (each way).
@@ -466,7 +467,7 @@ impl ClientArgs {
         })
     }
 
-    /// `--probe-rate`'s probe, checked: beside bandwidth traffic over TCP.
+    /// `--probe-rate`'s probe, checked: beside bandwidth traffic (TCP or RDMA).
     fn probe_spec(&self) -> Result<Option<ProbeSpec>, CliError> {
         let Some(rate_per_s) = self.probe_rate else {
             return Ok(None);
@@ -475,13 +476,6 @@ impl ClientArgs {
             return Err(CliError(
                 "--probe-rate measures latency beside bandwidth traffic (--test bw or bibw); --test lat is \
                  already a latency test"
-                    .into(),
-            ));
-        }
-        if self.transport == TransportKind::Rdma {
-            return Err(CliError(
-                "--probe-rate runs over TCP only so far (an RDMA probe on a queue pair of its own is not \
-                 built yet); drop --probe-rate or use --transport tcp"
                     .into(),
             ));
         }

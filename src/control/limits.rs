@@ -72,7 +72,7 @@ impl Default for ServerLimits {
     }
 }
 
-/// The latency probe: a rate and a size within bounds, beside TCP bandwidth traffic only.
+/// The latency probe: a rate and a size within bounds, beside bandwidth traffic (TCP or RDMA) only.
 fn check_probe(spec: &TrialSpec) -> Result<(), LimitViolation> {
     let Some(probe) = spec.probe else {
         return Ok(());
@@ -91,12 +91,11 @@ fn check_probe(spec: &TrialSpec) -> Result<(), LimitViolation> {
             "it must be from 1 to 65536 bytes",
         );
     }
-    if spec.transport != crate::plan::TransportKind::Tcp || spec.test == crate::plan::TestKind::Lat
-    {
+    if spec.test == crate::plan::TestKind::Lat {
         return invalid(
             "probe",
             format!("{} {}", spec.transport, spec.test),
-            "a latency probe runs beside TCP bandwidth traffic (bw, bibw) only",
+            "a latency probe runs beside bandwidth traffic (bw, bibw) only",
         );
     }
     Ok(())
@@ -476,6 +475,52 @@ mod tests {
     #[test]
     fn a_normal_trial_passes() {
         assert_eq!(ServerLimits::default().validate(&spec()), Ok(()));
+    }
+
+    #[test]
+    fn a_probe_runs_beside_tcp_or_rdma_bandwidth_within_its_bounds() {
+        let limits = ServerLimits::default();
+        let probe = |rate_per_s, size| Some(crate::plan::ProbeSpec { rate_per_s, size });
+        let tcp = TrialSpec {
+            probe: probe(1000, 64),
+            ..spec()
+        };
+        assert_eq!(limits.validate(&tcp), Ok(()));
+        let rdma = TrialSpec {
+            transport: TransportKind::Rdma,
+            rdma: Some(crate::plan::RdmaSettings::perftest_defaults(
+                crate::plan::RdmaOp::Write,
+                TestKind::Bw,
+            )),
+            ..tcp.clone()
+        };
+        assert_eq!(limits.validate(&rdma), Ok(()));
+        for (bad, why) in [
+            (
+                TrialSpec {
+                    test: TestKind::Lat,
+                    ..rdma.clone()
+                },
+                "beside bandwidth traffic",
+            ),
+            (
+                TrialSpec {
+                    probe: probe(0, 64),
+                    ..rdma.clone()
+                },
+                "from 1 to 100000",
+            ),
+            (
+                TrialSpec {
+                    probe: probe(10, 65_537),
+                    ..tcp.clone()
+                },
+                "from 1 to 65536 bytes",
+            ),
+        ] {
+            let e = limits.validate(&bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod pinning;
 pub mod probe;
 pub mod progress;
 pub mod rdma;
+pub mod rdma_probe;
 pub mod stop;
 
 use crate::plan::{StopCondition, TestKind, TrialSpec};
@@ -138,6 +139,11 @@ pub fn thread_count(spec: &TrialSpec, side: Side) -> usize {
 /// TCP connections a trial opens: one per stream, and the probe's last.
 pub fn connection_count(spec: &TrialSpec) -> usize {
     spec.streams as usize + usize::from(spec.probe.is_some())
+}
+
+/// RDMA queue pairs a side opens for a trial: one per stream (`--qps`), and the probe's last.
+pub fn queue_pair_count(spec: &TrialSpec) -> usize {
+    connection_count(spec)
 }
 
 /// The work of one data thread: given its progress slot and the side's epoch, returns what it measured.
@@ -320,24 +326,46 @@ pub fn start(
     let phase = Phase::from_spec(spec, stop);
     let roles = roles_for(spec, side);
     let mut probe_handle = None;
-    let jobs = match path {
+    let (mut jobs, probe_path) = match path {
         DataPath::Tcp(mut streams) => {
-            let probe_stream = match spec.probe {
-                Some(_) if streams.len() == connection_count(spec) => streams.pop(),
-                Some(_) => return Err(EngineError::Mismatch("no connection for the probe")),
-                None => None,
-            };
-            let mut jobs = tcp_jobs(spec, &roles, streams, &phase)?;
-            if let (Some(probe), Some(stream)) = (spec.probe, probe_stream) {
-                let (job, handle) = probe_job(probe, side, stream, &phase);
-                jobs.push(job);
-                probe_handle = handle;
-            }
-            jobs
+            let probe = take_probe_path(spec, &mut streams, connection_count(spec))?;
+            (
+                tcp_jobs(spec, &roles, streams, &phase)?,
+                probe.map(ProbePath::Tcp),
+            )
         }
-        DataPath::Rdma(qps) => rdma_jobs(spec, &roles, qps, &phase, stall)?,
+        DataPath::Rdma(mut qps) => {
+            let probe = take_probe_path(spec, &mut qps, queue_pair_count(spec))?;
+            let jobs = rdma_jobs(spec, &roles, qps, &phase, stall)?;
+            (jobs, probe.map(ProbePath::Rdma))
+        }
     };
+    if let (Some(probe), Some(path)) = (spec.probe, probe_path) {
+        let (job, handle) = probe_job(probe, side, path, &phase, stall);
+        jobs.push(job);
+        probe_handle = handle;
+    }
     spawn_jobs(jobs, cpus, probe_handle)
+}
+
+/// What carries the latency probe: the last TCP connection or the last queue pair.
+enum ProbePath {
+    Tcp(Box<dyn DataStream>),
+    Rdma(crate::transport::rdma::verbs::Qp),
+}
+
+/// With a probe, the path's last connection or queue pair is the probe's: taken off `paths`, which must
+/// hold `expected` of them.
+fn take_probe_path<T>(
+    spec: &TrialSpec,
+    paths: &mut Vec<T>,
+    expected: usize,
+) -> Result<Option<T>, EngineError> {
+    match spec.probe {
+        Some(_) if paths.len() == expected => Ok(paths.pop()),
+        Some(_) => Err(EngineError::Mismatch("no connection for the probe")),
+        None => Ok(None),
+    }
 }
 
 /// The probe's thread: the client pings at the probe's rate, the server echoes. The pinging side's
@@ -345,20 +373,39 @@ pub fn start(
 fn probe_job(
     spec: crate::plan::ProbeSpec,
     side: Side,
-    mut stream: Box<dyn DataStream>,
+    path: ProbePath,
     phase: &Phase,
+    stall: Duration,
 ) -> ((Role, Job), Option<probe::ProbeHandle>) {
+    let phase = phase.clone();
     if side == Side::Server {
         let job: Job = Box::new(move |_: &Progress, _: Instant| {
-            let (n, e) = latency::echo_loop(stream.as_mut(), spec.size as usize);
+            let (n, e) = match path {
+                ProbePath::Tcp(mut stream) => {
+                    latency::echo_loop(stream.as_mut(), spec.size as usize)
+                }
+                ProbePath::Rdma(mut qp) => {
+                    let knobs = rdma_probe::probe_knobs(spec, stall);
+                    rdma_probe::probe_echo_loop(&mut qp, &knobs, &phase)
+                }
+            };
             (ThreadOutcome::ProbeEchoed(n), e)
         });
         return ((Role::ProbeEcho, job), None);
     }
     let (handle, link) = probe::probe_channels();
-    let phase = phase.clone();
     let job: Job = Box::new(move |_: &Progress, _: Instant| {
-        let (o, e) = probe::probe_loop(stream.as_mut(), spec, &phase, link);
+        let (o, e) = match path {
+            ProbePath::Tcp(mut stream) => {
+                let mut trip = probe::StreamRoundTrip::new(stream.as_mut(), spec.size as usize);
+                probe::probe_loop(&mut trip, spec, &phase, link)
+            }
+            ProbePath::Rdma(mut qp) => {
+                let knobs = rdma_probe::probe_knobs(spec, stall);
+                let mut trip = rdma_probe::QpRoundTrip::new(&mut qp, knobs, phase.clone());
+                probe::probe_loop(&mut trip, spec, &phase, link)
+            }
+        };
         (ThreadOutcome::Probed(Box::new(o)), e)
     });
     ((Role::Probe, job), Some(handle))

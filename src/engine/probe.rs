@@ -251,17 +251,50 @@ impl Pacer {
     }
 }
 
+/// One probe round trip on whatever carries the probe: a TCP connection of its own
+/// ([`StreamRoundTrip`]) or an RDMA queue pair of its own (`engine::rdma_probe`).
+pub trait RoundTrip {
+    /// Sends the probe's message and waits for its echo.
+    fn round_trip(&mut self) -> Result<(), TransportError>;
+    /// Tells the peer the probe is done (its echo ends).
+    fn finish(&mut self) -> Result<(), TransportError>;
+}
+
+/// The probe over a TCP connection: the message out, the same number of bytes back.
+pub struct StreamRoundTrip<'a> {
+    stream: &'a mut dyn DataStream,
+    request: AlignedBuffer,
+    reply: AlignedBuffer,
+}
+
+impl<'a> StreamRoundTrip<'a> {
+    pub fn new(stream: &'a mut dyn DataStream, size: usize) -> StreamRoundTrip<'a> {
+        StreamRoundTrip {
+            stream,
+            request: AlignedBuffer::new(size, 0x3C),
+            reply: AlignedBuffer::new(size, 0),
+        }
+    }
+}
+
+impl RoundTrip for StreamRoundTrip<'_> {
+    fn round_trip(&mut self) -> Result<(), TransportError> {
+        self.stream.send_message(self.request.as_slice())?;
+        self.stream.recv_exact(self.reply.as_mut_slice())
+    }
+
+    fn finish(&mut self) -> Result<(), TransportError> {
+        self.stream.finish()
+    }
+}
+
 /// Runs the probe's pinging side until the side's data ends (or the trial is stopped).
 pub fn probe_loop(
-    stream: &mut dyn DataStream,
+    path: &mut dyn RoundTrip,
     spec: ProbeSpec,
     phase: &Phase,
     link: ProbeLink,
 ) -> (ProbeOutcome, Option<TransportError>) {
-    let size = spec.size as usize;
-    let request = AlignedBuffer::new(size, 0x3C);
-    let mut reply_storage = AlignedBuffer::new(size, 0);
-    let reply = reply_storage.as_mut_slice();
     let start = Instant::now();
     let measured_from = start + phase.warmup;
     let mut pacer = Pacer {
@@ -276,8 +309,7 @@ pub fn probe_loop(
         while pacer.wait_for_slot(phase) {
             let t0 = Instant::now();
             let missed = pacer.skip_missed(t0);
-            stream.send_message(request.as_slice())?;
-            stream.recv_exact(reply)?;
+            path.round_trip()?;
             let t1 = Instant::now();
             let rtt = t1.saturating_duration_since(t0).as_nanos() as u64;
             pacer.window.recorder.record(rtt);
@@ -299,7 +331,7 @@ pub fn probe_loop(
     if pacer.window.recorder.count() > 0 || pacer.window.missed_slots > 0 {
         let _ = pacer.link.windows.send(pacer.window.close());
     }
-    let finished = stream.finish();
+    let finished = path.finish();
     (out, result.err().or(finished.err()))
 }
 

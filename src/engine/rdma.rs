@@ -94,7 +94,7 @@ impl Knobs {
     }
 }
 
-fn stalled(since: Instant, stall: Duration) -> Result<(), RdmaError> {
+pub(super) fn stalled(since: Instant, stall: Duration) -> Result<(), RdmaError> {
     if since.elapsed() > stall {
         Err(RdmaError::Stalled {
             seconds: since.elapsed().as_secs_f64(),
@@ -105,16 +105,16 @@ fn stalled(since: Instant, stall: Duration) -> Result<(), RdmaError> {
 }
 
 /// Receive-side bookkeeping shared by the loops.
-struct Inbox {
+pub(super) struct Inbox {
     receives: bool,
-    fin: bool,
-    messages: u64,
+    pub(super) fin: bool,
+    pub(super) messages: u64,
     bytes: u64,
     last_arrival: Instant,
 }
 
 impl Inbox {
-    fn new(op: RdmaOp) -> Inbox {
+    pub(super) fn new(op: RdmaOp) -> Inbox {
         Inbox {
             receives: op == RdmaOp::Send,
             fin: false,
@@ -126,7 +126,7 @@ impl Inbox {
 
     /// Reaps receive completions (reposting them); the FIN can arrive on any op.
     #[inline]
-    fn poll(&mut self, qp: &mut Qp) -> Result<bool, RdmaError> {
+    pub(super) fn poll(&mut self, qp: &mut Qp) -> Result<bool, RdmaError> {
         let r = qp.poll_recv()?;
         if r.messages > 0 || r.fin {
             self.last_arrival = Instant::now();
@@ -200,7 +200,7 @@ fn post_phase(
 }
 
 /// Sends FIN and waits for its completion, then (when `wait_peer`) for the peer's FIN.
-fn finish(
+pub(super) fn finish(
     qp: &mut Qp,
     k: &Knobs,
     inbox: &mut Inbox,
@@ -425,7 +425,7 @@ fn round_trip(
 /// completions are reaped when they are there, and only a send queue holding two signaling periods of
 /// sends makes the next post wait. The send queue has room for these plus the FIN.
 #[derive(Default)]
-struct Unreaped {
+pub(super) struct Unreaped {
     outstanding: u64,
     since_signal: u64,
 }
@@ -433,7 +433,7 @@ struct Unreaped {
 impl Unreaped {
     /// Reaps what has completed, without waiting.
     #[inline]
-    fn reap(&mut self, qp: &mut Qp) -> Result<(), RdmaError> {
+    pub(super) fn reap(&mut self, qp: &mut Qp) -> Result<(), RdmaError> {
         if self.outstanding > 0 {
             self.outstanding = self.outstanding.saturating_sub(qp.poll_send()?.completed);
         }
@@ -443,7 +443,7 @@ impl Unreaped {
     /// Makes room for one more send: polls only when the queue holds the most we allow, so the path
     /// from a ping to its answer (and from a sample's start to its post) has no extra poll.
     #[inline]
-    fn make_room(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
+    pub(super) fn make_room(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
         let limit = 2 * k.lat_signal_every;
         if self.outstanding >= limit {
             let started = Instant::now();
@@ -461,7 +461,7 @@ impl Unreaped {
 
     /// Posts one send of the connected op, signaled every `lat_signal_every`, and counts it.
     #[inline]
-    fn post(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
+    pub(super) fn post(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
         self.since_signal += 1;
         let signal = self.since_signal >= k.lat_signal_every;
         qp.post(1, signal, if signal { self.since_signal } else { 0 })?;

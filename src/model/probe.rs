@@ -1,5 +1,5 @@
 //! The latency probe as a report and a soak sample carry it: round trips of a small message at a set
-//! rate on a connection of their own, beside the trial's traffic, and what that connection shared with
+//! rate on a connection (RDMA: a queue pair) of their own, beside the trial's traffic, and what that connection shared with
 //! the traffic (the figures mean "latency through this path while it carries that load").
 
 use crate::stats::LatencySummary;

@@ -50,21 +50,37 @@ fn shares(spec: &TrialSpec, client: &CpuChoice, server: Option<&CpuChoice>) -> P
             format!("the {side}'s probe thread had CPU {cpu} to itself among the data threads")
         }
     };
+    let rdma = spec.transport == crate::plan::TransportKind::Rdma;
     let mut summary = vec![
-        "The probe shares the route, interface and NIC with the traffic, and may share a NIC queue"
-            .to_string(),
+        if rdma {
+            "The probe shares the RDMA device, port and link with the traffic, on a queue pair of its own"
+        } else {
+            "The probe shares the route, interface and NIC with the traffic, and may share a NIC queue"
+        }
+        .to_string(),
         cpu_words("client", client_cpu, client_cpu_shared),
     ];
     if let Some((cpu, shared)) = server {
         summary.push(cpu_words("server", cpu, shared));
     }
+    let (path, queue) = if rdma {
+        (
+            "a queue pair of its own on the same RDMA device and port as the data's queue pairs, to the \
+             same server: the same link and NIC on each side",
+            "its own send, receive and completion queues; the NIC's send scheduling, the port and the \
+             wire are shared with the data (soft-RoCE: the same kernel's rxe work too)",
+        )
+    } else {
+        (
+            "the same client, server address and route as the data connections: the same interface \
+             and NIC on each side",
+            "the NIC picks a connection's receive queue by a hash of its addresses and ports: the probe \
+             may or may not share one with a data stream (loopback and veth have no NIC queue)",
+        )
+    };
     ProbeShares {
-        path: "the same client, server address and route as the data connections: the same interface \
-               and NIC on each side"
-            .into(),
-        queue: "the NIC picks a connection's receive queue by a hash of its addresses and ports: the probe \
-                may or may not share one with a data stream (loopback and veth have no NIC queue)"
-            .into(),
+        path: path.into(),
+        queue: queue.into(),
         client_cpu,
         client_cpu_shared,
         server_cpu: server.map(|s| s.0),

@@ -1,10 +1,11 @@
-//! Opens one side's RDMA resources for a trial (device, one RC queue pair per stream) and connects them
-//! to the peer's endpoints once those arrive over the control channel.
+//! Opens one side's RDMA resources for a trial (device, one RC queue pair per stream, and with a latency
+//! probe one more, last, for the probe's sends) and connects them to the peer's endpoints once those
+//! arrive over the control channel.
 
 use super::select::{self, Choice, DeviceRequest};
 use super::verbs::{self, Device, Qp, QpConfig, CONTROL_RECEIVES};
 use super::{QpEndpoint, RdmaError, RdmaOffer, RdmaPortFacts};
-use crate::plan::{RdmaOp, RdmaSettings, TestKind, TrialSpec};
+use crate::plan::{ProbeSpec, RdmaOp, RdmaSettings, TestKind, TrialSpec};
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 
@@ -60,6 +61,21 @@ fn qp_config(spec: &TrialSpec, settings: &RdmaSettings) -> QpConfig {
     }
 }
 
+/// The latency probe's queue pair: sends of the probe's size, one in flight (plus unreaped answers and
+/// the FIN), a few receives posted, no inline data, woken by completion events.
+fn probe_qp_config(probe: &ProbeSpec) -> QpConfig {
+    QpConfig {
+        message_size: probe.size as usize,
+        send_depth: 1 + 2 * MAX_LAT_SIGNAL_EVERY as u32 + 4,
+        recv_depth: 2 + CONTROL_RECEIVES,
+        max_inline: 0,
+        post_list: 1,
+        hugepages: false,
+        use_event: true,
+        atomic: false,
+    }
+}
+
 /// The path MTU: the one asked for (checked), else the smaller of the two ports' active MTUs.
 fn path_mtu(requested: Option<u32>, local_active: u32, peer_active: u32) -> Result<u32, RdmaError> {
     match requested {
@@ -82,7 +98,8 @@ fn address_gid_index(own: Option<u32>, peer_addressing: &str) -> Option<u32> {
 }
 
 impl RdmaSide {
-    /// Chooses the device and creates `spec.streams` queue pairs in INIT with their receives posted.
+    /// Chooses the device and creates `spec.streams` queue pairs (and the probe's, last) in INIT with
+    /// their receives posted.
     pub fn open(
         root: &Path,
         spec: &TrialSpec,
@@ -99,9 +116,12 @@ impl RdmaSide {
         let device = Device::open(&choice.port.device, choice.port.port as u8)?;
         let gid = device.gid(choice.gid_index.unwrap_or(0))?;
         let config = qp_config(spec, settings);
-        let qps = (0..spec.streams)
+        let mut qps = (0..spec.streams)
             .map(|_| Qp::create(&device, &config))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(probe) = &spec.probe {
+            qps.push(Qp::create(&device, &probe_qp_config(probe))?);
+        }
         let facts = RdmaPortFacts {
             device: choice.port.device.clone(),
             port: choice.port.port as u8,
@@ -156,16 +176,28 @@ impl RdmaSide {
             .ok_or_else(|| RdmaError::Peer("an RDMA trial without RDMA settings".into()))?;
         if peer.endpoints.len() != self.qps.len() {
             return Err(RdmaError::Peer(format!(
-                "the peer offered {} queue pairs for {} streams",
+                "the peer offered {} queue pairs for {} streams{}",
                 peer.endpoints.len(),
-                self.qps.len()
+                spec.streams,
+                if spec.probe.is_some() {
+                    " and the probe"
+                } else {
+                    ""
+                }
             )));
         }
-        let need = spec.message_size;
-        if let Some(short) = peer.endpoints.iter().find(|e| e.len < need) {
+        let streams = spec.streams as usize;
+        let need = |index: usize| match spec.probe {
+            Some(probe) if index >= streams => u64::from(probe.size),
+            _ => spec.message_size,
+        };
+        if let Some((index, short)) =
+            (peer.endpoints.iter().enumerate()).find(|(i, e)| e.len < need(*i))
+        {
             return Err(RdmaError::Peer(format!(
-                "the peer's buffer of {} bytes is smaller than a {need}-byte message",
-                short.len
+                "the peer's buffer of {} bytes is smaller than a {}-byte message",
+                short.len,
+                need(index)
             )));
         }
         let path_mtu = path_mtu(settings.mtu, self.facts.active_mtu, peer.port.active_mtu)?;
@@ -173,17 +205,14 @@ impl RdmaSide {
             .outstanding_reads
             .min(self.device.max_outstanding_reads()?.max(1));
         let gid_index = address_gid_index(self.choice.gid_index, &peer.port.addressing);
-        let inline = settings.inline_size;
-        for (qp, remote) in self.qps.iter_mut().zip(&peer.endpoints) {
-            qp.connect(
-                &self.device,
-                remote,
-                gid_index,
-                path_mtu,
-                reads,
-                settings.op,
-                inline,
-            )?;
+        for ((index, qp), remote) in self.qps.iter_mut().enumerate().zip(&peer.endpoints) {
+            // The probe's queue pair sends without inline data whatever the data's op is.
+            let (op, inline) = if index < streams {
+                (settings.op, settings.inline_size)
+            } else {
+                (RdmaOp::Send, 0)
+            };
+            qp.connect(&self.device, remote, gid_index, path_mtu, reads, op, inline)?;
         }
         self.facts.path_mtu = path_mtu;
         Ok(())

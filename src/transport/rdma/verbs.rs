@@ -900,7 +900,9 @@ impl Qp {
         Ok(out)
     }
 
-    fn arm(&self) -> Result<(), RdmaError> {
+    /// Asks for an event on the next completion of either queue (what [`Qp::wait_event`] sleeps on).
+    /// A caller that arms before it posts and polls after every wake-up misses no completion.
+    pub fn arm(&self) -> Result<(), RdmaError> {
         for cq in [&self.send_cq, &self.recv_cq] {
             // SAFETY: the CQ is live (`self` holds its `Arc`); solicited_only = 0 asks for the next
             // completion of any kind.
