@@ -263,3 +263,16 @@ fn probe_flags_that_cannot_work_are_one_line_errors_before_any_traffic() {
         assert!(lines[0].contains(needle), "{args:?}: {}", lines[0]);
     }
 }
+
+#[test]
+fn a_probe_slower_than_the_servers_stall_timeout_is_refused_in_one_line() {
+    let server = ServerProcess::start(&["--stall-timeout", "1"]);
+    let out = client(&server.addr)
+        .args(["--probe-rate", "1", "--duration", "1", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("--probe-rate 2 or more"), "{}", lines[0]);
+}

@@ -101,6 +101,24 @@ fn check_probe(spec: &TrialSpec) -> Result<(), LimitViolation> {
     Ok(())
 }
 
+/// The probe's echo hears nothing between two round trips, and the server declares a data connection
+/// (or queue pair) silent for its stall timeout stalled: the probe's period must leave room (half the
+/// timeout at most), or a slow probe would end its own trial. `None` when it fits; else the refusal.
+pub fn probe_fits_stall(spec: &TrialSpec, stall: std::time::Duration) -> Option<String> {
+    let probe = spec.probe?;
+    let period_s = 1.0 / f64::from(probe.rate_per_s.max(1));
+    let stall_s = stall.as_secs_f64();
+    (period_s > stall_s / 2.0).then(|| {
+        format!(
+            "a probe rate of {}/s leaves {period_s} s between round trips, and this server declares a \
+             connection silent for {stall_s} s stalled: use --probe-rate {} or more, or restart the \
+             server with a longer --stall-timeout",
+            probe.rate_per_s,
+            (2.0 / stall_s).ceil() as u64
+        )
+    })
+}
+
 /// Largest RDMA queue depth, post list, moderation or read count a client may ask for (devices allow
 /// 16K work requests per queue at most in practice).
 pub const MAX_RDMA_QUEUE: u32 = 16384;
@@ -521,6 +539,17 @@ mod tests {
             let e = limits.validate(&bad).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         }
+        // The probe's period must leave room within the server's stall timeout.
+        let secs = std::time::Duration::from_secs_f64;
+        assert_eq!(probe_fits_stall(&rdma, secs(10.0)), None);
+        assert_eq!(probe_fits_stall(&spec(), secs(0.001)), None, "no probe");
+        let slow = TrialSpec {
+            probe: probe(1, 64),
+            ..tcp
+        };
+        assert_eq!(probe_fits_stall(&slow, secs(2.0)), None);
+        let e = probe_fits_stall(&slow, secs(1.5)).unwrap();
+        assert!(e.contains("--probe-rate 2 or more"), "{e}");
     }
 
     #[test]

@@ -232,6 +232,14 @@ impl<'a> Session<'a> {
                 message: violation.to_string(),
             }));
         }
+        if let Some(message) =
+            crate::control::limits::probe_fits_stall(spec, self.shared.config.stall_timeout)
+        {
+            return Err(Box::new(ServerMessage::Refused {
+                reason: RefusalReason::Limit,
+                message,
+            }));
+        }
         if spec.transport == TransportKind::Rdma && client_offer.is_none() {
             return Err(Box::new(ServerMessage::Error {
                 message: "an RDMA trial needs the client's queue pairs in its setup".into(),
