@@ -3,7 +3,9 @@
 # linkbench-inspect, a linkbench TCP test, then linkbench's RDMA suite and perftest's equivalents
 # (write/read/send x bw/lat, alternating tool by tool; ROUNDS bandwidth rounds and LAT_ROUNDS latency
 # rounds) plus sanity runs (iterations, several QPs, bibw, reverse, --use-event), prints each output file between "=== FILE name" and
-# "=== END FILE" markers (base64) for the host to collect, and powers off.
+# "=== END FILE" markers (base64) for the host to collect, and powers off. With lb_confirm=OPS on the
+# kernel command line (a confirmation boot) it runs only LAT_ROUNDS more latency rounds of those ops,
+# numbered from lb_lat_first.
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts
@@ -17,15 +19,19 @@ ip link add dummy0 type dummy
 ip addr add 10.0.2.15/24 dev dummy0; ip link set dummy0 up
 rdma link add rxe0 type rxe netdev dummy0
 O=/tmp/out; mkdir -p $O
-linkbench-inspect > $O/inspect.json 2> $O/inspect.err
-linkbench-inspect --format table > $O/inspect.txt 2>&1
-cat $O/inspect.txt
+CONFIRM=$(sed -n 's/.*lb_confirm=\([a-z,]*\).*/\1/p' /proc/cmdline)
+LAT_FIRST=$(sed -n 's/.*lb_lat_first=\([0-9]*\).*/\1/p' /proc/cmdline); LAT_FIRST=${LAT_FIRST:-1}
 # GID index of the RoCE v2 IPv4-mapped address.
 GIDX=1
 for i in 0 1 2 3 4 5 6 7; do
   g=$(cat /sys/class/infiniband/rxe0/ports/1/gids/$i 2>/dev/null) || continue
   case "$g" in 0000:0000:0000:0000:0000:ffff:*) GIDX=$i; break;; esac
 done
+# A confirmation boot skips the inventory, the TCP test and perftest's first ib_write_bw.
+[ -n "$CONFIRM" ] || {
+linkbench-inspect > $O/inspect.json 2> $O/inspect.err
+linkbench-inspect --format table > $O/inspect.txt 2>&1
+cat $O/inspect.txt
 timeout 120 ib_write_bw -d rxe0 -x $GIDX -F --report_gbits -D 2 > $O/perftest-ib_write_bw-server.txt 2>&1 & sp=$!
 sleep 1
 timeout 120 ib_write_bw -d rxe0 -x $GIDX -F --report_gbits -D 2 127.0.0.1 > $O/perftest-ib_write_bw.txt 2>&1; rc=$?
@@ -38,6 +44,7 @@ linkbench-client 127.0.0.1 --test bw --duration 1 --json $O/tcp-bw.json > $O/tcp
 echo "=== linkbench tcp bw rc=$?"
 kill $lp 2>/dev/null
 wait $lp 2>/dev/null
+}
 
 # --- RDMA: linkbench and perftest on rxe0, same sizes, same boot ----------------------------------
 ROUNDS=$(sed -n 's/.*lb_rounds=\([0-9]*\).*/\1/p' /proc/cmdline); ROUNDS=${ROUNDS:-5}
@@ -58,6 +65,37 @@ perftest_pair() { # name out args...
   echo "=== perftest $name rc=$prc"
   rm -f $out.server
 }
+# lat_round R OP: one latency round of OP, the two tools back to back (which goes first alternates).
+lat_round() {
+  if [ $(($1 % 2)) = 1 ]; then
+    $LB --op $2 --test lat --size 2 --iterations $LAT_N --warmup 0 --json $O/lb-$2-lat-$1.json > $O/lb-$2-lat-$1.txt 2>&1
+    echo "=== linkbench $2 lat round $1 rc=$?"
+    perftest_pair ib_${2}_lat $O/pt-$2-lat-$1.txt -s 2 -n $LAT_N
+  else
+    perftest_pair ib_${2}_lat $O/pt-$2-lat-$1.txt -s 2 -n $LAT_N
+    $LB --op $2 --test lat --size 2 --iterations $LAT_N --warmup 0 --json $O/lb-$2-lat-$1.json > $O/lb-$2-lat-$1.txt 2>&1
+    echo "=== linkbench $2 lat round $1 rc=$?"
+  fi
+}
+# finish: print every output file for the host and power off.
+finish() {
+  kill $lp 2>/dev/null
+  for f in $O/*; do
+    echo "=== FILE $(basename $f)"; base64 $f; echo "=== END FILE"
+  done
+  echo "=== GUEST DONE at $(cut -d' ' -f1 /proc/uptime)s"
+  sync; echo o > /proc/sysrq-trigger; sleep 5
+}
+# A confirmation boot (softroce-vm.sh, when only latency gates failed): LAT_ROUNDS more latency rounds of
+# the ops named, numbered from lb_lat_first, and nothing else.
+if [ -n "$CONFIRM" ]; then
+  r=$LAT_FIRST
+  while [ $r -lt $((LAT_FIRST + LAT_ROUNDS)) ]; do
+    for op in $(echo "$CONFIRM" | tr , ' '); do lat_round $r $op; done
+    r=$((r + 1))
+  done
+  finish
+fi
 # Bandwidth: ROUNDS rounds; latency: LAT_ROUNDS rounds (a latency run is short, and under TCG each run
 # lands in a fast or a slow mode at random, so the gate needs many of them). linkbench's latency runs
 # have no warm-up, as perftest's ib_*_lat have none. After 0.5 s of both vCPUs spinning, the measured
@@ -82,17 +120,7 @@ while [ $r -le $ROUNDS ]; do
 done
 r=1
 while [ $r -le $LAT_ROUNDS ]; do
-  for op in write read send; do
-    if [ $((r % 2)) = 1 ]; then
-      $LB --op $op --test lat --size 2 --iterations $LAT_N --warmup 0 --json $O/lb-$op-lat-$r.json > $O/lb-$op-lat-$r.txt 2>&1
-      echo "=== linkbench $op lat round $r rc=$?"
-      perftest_pair ib_${op}_lat $O/pt-$op-lat-$r.txt -s 2 -n $LAT_N
-    else
-      perftest_pair ib_${op}_lat $O/pt-$op-lat-$r.txt -s 2 -n $LAT_N
-      $LB --op $op --test lat --size 2 --iterations $LAT_N --warmup 0 --json $O/lb-$op-lat-$r.json > $O/lb-$op-lat-$r.txt 2>&1
-      echo "=== linkbench $op lat round $r rc=$?"
-    fi
-  done
+  for op in write read send; do lat_round $r $op; done
   r=$((r + 1))
 done
 # Atomics (fetch-and-add, 8 bytes): one round against perftest, reported but not gated.
@@ -123,17 +151,17 @@ $LB --op write --test lat --iterations 3000 --warmup 0 --qps 2 --json $O/sanity-
 echo "=== sanity write lat qps rc=$?"
 $LB --op send --test bw --sweep 2:64K --iterations 500 --warmup 0 --json $O/sanity-send-sweep.json > $O/sanity-send-sweep.txt 2>&1
 echo "=== sanity send sweep rc=$?"
-# A soak over RDMA: write traffic with the link sampled every second (port counters: rxe's hw_counters).
-$LB --op write --test bw --size 64K --soak 5 --sample-interval 1 --warmup 0.5 --series $O/rdma-soak.jsonl --json $O/rdma-soak.json > $O/rdma-soak.txt 2>&1
+# A soak over RDMA: write traffic with the link sampled every second (port counters: rxe's hw_counters),
+# and the latency probe on a queue pair of its own (200 round trips a second, windows per sample).
+$LB --op write --test bw --size 64K --soak 5 --sample-interval 1 --warmup 0.5 --probe-rate 200 --series $O/rdma-soak.jsonl --json $O/rdma-soak.json > $O/rdma-soak.txt 2>&1
 echo "=== rdma soak rc=$?"
+# Latency under load over RDMA: send traffic with the probe beside it, against the idle send latency
+# rounds above (the probe's round trips queue behind the 64 KiB sends in rxe and on the wire).
+$LB --op send --test bw --size 64K --duration 3 --warmup 0.5 --probe-rate 1000 --json $O/rdma-probe.json > $O/rdma-probe.txt 2>&1
+echo "=== rdma probe rc=$?"
 echo 16 > /proc/sys/vm/nr_hugepages
 $LB --op write --test bw --hugepages --size 64K --iterations 1000 --warmup 0 --json $O/sanity-hugepages.json > $O/sanity-hugepages.txt 2>&1
 echo "=== sanity hugepages rc=$?"
 $LB --op write --test bw --device mlx5_9 --iterations 10 > $O/sanity-bad-device.txt 2>&1
 echo "=== sanity bad device rc=$?"
-kill $lp 2>/dev/null
-for f in $O/*; do
-  echo "=== FILE $(basename $f)"; base64 $f; echo "=== END FILE"
-done
-echo "=== GUEST DONE at $(cut -d' ' -f1 /proc/uptime)s"
-sync; echo o > /proc/sysrq-trigger; sleep 5
+finish
