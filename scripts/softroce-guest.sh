@@ -52,7 +52,7 @@ LAT_ROUNDS=$(sed -n 's/.*lb_lat_rounds=\([0-9]*\).*/\1/p' /proc/cmdline); LAT_RO
 BW_S=3; LAT_N=5000
 echo "=== rdma suite: GID index $GIDX, $ROUNDS bandwidth rounds, $LAT_ROUNDS latency rounds"
 # Not 18515: perftest exchanges its queue-pair details on that port.
-linkbench-server --bind 10.0.2.15:18600 > $O/rdma-server.log 2>&1 & lp=$!
+linkbench-server --bind 10.0.2.15:18600 > $O/rdma-server${CONFIRM:+-confirm}.log 2>&1 & lp=$!
 sleep 1
 LB="timeout 120 linkbench-client 10.0.2.15:18600 --transport rdma --quiet"
 perftest_pair() { # name out args...
@@ -95,6 +95,7 @@ if [ -n "$CONFIRM" ]; then
     r=$((r + 1))
   done
   finish
+  exit 0
 fi
 # Bandwidth: ROUNDS rounds; latency: LAT_ROUNDS rounds (a latency run is short, and under TCG each run
 # lands in a fast or a slow mode at random, so the gate needs many of them). linkbench's latency runs
@@ -155,10 +156,13 @@ echo "=== sanity send sweep rc=$?"
 # and the latency probe on a queue pair of its own (200 round trips a second, windows per sample).
 $LB --op write --test bw --size 64K --soak 5 --sample-interval 1 --warmup 0.5 --probe-rate 200 --series $O/rdma-soak.jsonl --json $O/rdma-soak.json > $O/rdma-soak.txt 2>&1
 echo "=== rdma soak rc=$?"
-# Latency under load over RDMA: send traffic with the probe beside it, against the idle send latency
-# rounds above (the probe's round trips queue behind the 64 KiB sends in rxe and on the wire).
+# Latency under load over RDMA: the same probe beside heavy send traffic (64 KiB, perftest's depth) and
+# beside light traffic (2-byte sends, one in flight, the receiver sleeping on events): the probe's round
+# trips queue behind the 64 KiB sends in rxe and on the wire, not behind the 2-byte ones.
 $LB --op send --test bw --size 64K --duration 3 --warmup 0.5 --probe-rate 1000 --json $O/rdma-probe.json > $O/rdma-probe.txt 2>&1
 echo "=== rdma probe rc=$?"
+$LB --op send --test bw --size 2 --tx-depth 1 --use-event --duration 3 --warmup 0.5 --probe-rate 1000 --json $O/rdma-probe-light.json > $O/rdma-probe-light.txt 2>&1
+echo "=== rdma probe light rc=$?"
 echo 16 > /proc/sys/vm/nr_hugepages
 $LB --op write --test bw --hugepages --size 64K --iterations 1000 --warmup 0 --json $O/sanity-hugepages.json > $O/sanity-hugepages.txt 2>&1
 echo "=== sanity hugepages rc=$?"

@@ -118,9 +118,10 @@ boot console.log
 # chance (the CI boot of 5d5766d: send 1.083 / 1.072 / 1.079 where the boot before it, same code, said
 # 1.220 / 1.029 / 0.988). When the latency gates are the only failures, the failing ops run as many
 # rounds again in a second boot and the gates judge all the rounds together; a real overhead fails
-# both. Resampled (scripts/softroce-resample.py, "gate, confirmed"), that boot's chance failures fall
-# 28% -> 9% (read) and 12% -> 4% (send) in the rounds of the e4dfe61 CI boot, while a 10% slower
-# linkbench still fails 97% and 79% of draws (write's floor is too noisy to see 10% either way: 38% -> 26%).
+# both. Resampled (scripts/softroce-resample.py, "both gates, one boot" against "gate, confirmed") from
+# the rounds of the e4dfe61 CI boot, chance failures fall 41% -> 18% (read) and 10% -> 3% (send), while a
+# 10% slower linkbench still fails 99% and 79% of draws (write's floor is too noisy to see 10% either
+# way: 38% -> 26%), a 30% slower one 99-100%.
 # CONFIRM_OPS=write,send forces the confirmation boot (to exercise it).
 rc=0; python3 "$repo/scripts/softroce-check.py" "$out" || rc=$?
 ops=${CONFIRM_OPS:-$(cat "$out/confirm-ops" 2>/dev/null || true)}

@@ -431,6 +431,11 @@ pub(super) struct Unreaped {
 }
 
 impl Unreaped {
+    /// Whether the send queue holds the most unreaped sends allowed (the next post must wait).
+    pub(super) fn full(&self, k: &Knobs) -> bool {
+        self.outstanding >= 2 * k.lat_signal_every
+    }
+
     /// Reaps what has completed, without waiting.
     #[inline]
     pub(super) fn reap(&mut self, qp: &mut Qp) -> Result<(), RdmaError> {

@@ -2,14 +2,17 @@
 //! the same device and port. The client sends the probe's message and waits for the server's echo; the
 //! pacing, windows and histogram are the TCP probe's ([`crate::engine::probe`]).
 //!
-//! Neither end busy-polls: the probe's queue pair sleeps on its completion channel between round trips
-//! and while one is out, as the TCP probe sleeps in `recv`, so it never spins a core the traffic needs.
-//! Each side arms its completion queues before it posts and polls after every wake-up, so no completion
-//! is missed; a round trip's time therefore includes one wake-up on each side (a few microseconds), which
-//! `--test lat` (busy-polling) does not.
+//! Neither end busy-polls: the probe's queue pair sleeps on its completion channel between round trips,
+//! while one is out, while its send queue is full and while its FIN goes out, as the TCP probe sleeps in
+//! `recv`, so it never spins a core the traffic needs. The completion queues stay armed (armed before the
+//! first post, again after every wake-up) and each side polls after every wake-up, so no completion is
+//! missed; a round trip's time therefore includes one wake-up on each side, which `--test lat`
+//! (busy-polling) does not. An echo that ends on the trial's stop (not the client's FIN) sends a FIN of
+//! its own, so a probe waiting for an answer ends at once, with that reason, instead of at the stall
+//! timeout.
 
 use super::probe::RoundTrip;
-use super::rdma::{finish, stalled, Inbox, Knobs, Unreaped};
+use super::rdma::{stalled, Inbox, Knobs, Unreaped};
 use super::Phase;
 use crate::plan::{ProbeSpec, RdmaOp};
 use crate::transport::rdma::verbs::Qp;
@@ -59,9 +62,9 @@ impl<'a> QpRoundTrip<'a> {
 
     fn exchange(&mut self) -> Result<(), RdmaError> {
         let k = &self.knobs;
-        self.unreaped.make_room(self.qp, k)?;
-        // Armed before the post: the echo's completion always raises an event.
+        // Armed before anything is posted or polled: every completion from here raises an event.
         self.qp.arm()?;
+        make_room_sleeping(self.qp, &mut self.unreaped, k)?;
         let before = self.inbox.messages;
         let started = Instant::now();
         self.unreaped.post(self.qp, k)?;
@@ -85,17 +88,35 @@ impl RoundTrip for QpRoundTrip<'_> {
         Ok(self.exchange()?)
     }
 
-    /// Sends the FIN that ends the server's echo.
+    /// Sends the FIN that ends the server's echo and sleeps until it has gone out.
     fn finish(&mut self) -> Result<(), TransportError> {
-        Ok(finish(
-            self.qp,
-            &self.knobs,
-            &mut self.inbox,
-            true,
-            false,
-            &self.phase,
-        )?)
+        let k = &self.knobs;
+        self.qp.arm()?;
+        self.qp.post_fin()?;
+        let started = Instant::now();
+        while !self.qp.poll_send()?.fin_sent {
+            if self.phase.stopped() && started.elapsed() > WAKE_CHECK {
+                break;
+            }
+            self.qp.wait_event(WAKE_CHECK)?;
+            stalled(started, k.stall)?;
+        }
+        Ok(())
     }
+}
+
+/// Makes room for one more send, sleeping on the completion channel (armed by the caller) while the
+/// send queue holds the most unreaped sends allowed.
+fn make_room_sleeping(qp: &mut Qp, unreaped: &mut Unreaped, k: &Knobs) -> Result<(), RdmaError> {
+    let started = Instant::now();
+    while unreaped.full(k) {
+        unreaped.reap(qp)?;
+        if unreaped.full(k) {
+            qp.wait_event(WAKE_CHECK)?;
+            stalled(started, k.stall)?;
+        }
+    }
+    Ok(())
 }
 
 /// The server's end: answers each probe message with one of the same size until the client's FIN (or
@@ -111,14 +132,18 @@ pub fn probe_echo_loop(qp: &mut Qp, k: &Knobs, phase: &Phase) -> (u64, Option<Tr
             let before = inbox.messages;
             inbox.poll(qp)?;
             for _ in before..inbox.messages {
-                unreaped.make_room(qp, k)?;
+                make_room_sleeping(qp, &mut unreaped, k)?;
                 unreaped.post(qp, k)?;
                 echoed += 1;
                 idle_since = Instant::now();
             }
             unreaped.reap(qp)?;
-            if inbox.fin || phase.stopped() {
+            if inbox.fin {
                 return Ok(());
+            }
+            if phase.stopped() {
+                // The client may be waiting for an answer: its probe ends at this FIN.
+                return qp.post_fin();
             }
             if inbox.messages == before {
                 qp.wait_event(WAKE_CHECK)?;

@@ -49,7 +49,7 @@ pub struct RdmaPortFacts {
     /// GID type from sysfs (`RoCE v2`, `IB/RoCE v1`).
     pub gid_type: Option<String>,
     pub lid: u16,
-    /// Queue pair numbers, one per stream.
+    /// Queue pair numbers, one per stream, then the latency probe's (`--probe-rate`) last.
     pub qpns: Vec<u32>,
 }
 
