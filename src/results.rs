@@ -117,6 +117,7 @@ pub fn side_report(
         cpu: outcome.cpu,
         receive: outcome.receive,
         probe_echoed: outcome.probe_echoed,
+        sharing: None,
     }
 }
 
@@ -212,6 +213,7 @@ pub fn build_result(
             server: server.cpus.clone(),
             client_all_pinned: client.all_pinned,
             server_all_pinned: server.cpus.as_ref().map(|_| server.all_pinned),
+            server_sharing: server.sharing.clone(),
         },
         tcp: (spec.transport == TransportKind::Tcp).then_some(TcpSettings {
             nodelay: spec.test == TestKind::Lat,

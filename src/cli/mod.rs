@@ -537,16 +537,21 @@ pub struct ServerArgs {
     /// Largest message size a client may ask for.
     #[arg(long, value_parser = size, default_value = "64M")]
     pub max_message_size: u64,
-    /// Most parallel streams in one trial.
+    /// Most parallel streams in one trial, and in all sessions' running trials together.
     #[arg(long, value_parser = positive_u32, default_value = "128")]
     pub max_streams: u32,
+    /// Sessions served at once (1: a second client is told "busy"). Sessions running trials at once
+    /// share --max-streams and --max-buffer-memory, and each report says what its trial shared.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), default_value = "1")]
+    pub max_sessions: u32,
     /// Longest measured phase (and warm-up) a client may ask for, in seconds.
     #[arg(long, value_parser = positive_duration, default_value = "86400")]
     pub max_duration: Duration,
     /// Most iterations per stream.
     #[arg(long, value_parser = positive_u64, default_value = "1000000000000")]
     pub max_iterations: u64,
-    /// Most buffer memory one trial may make the server allocate.
+    /// Most buffer memory one trial may make the server allocate, and all sessions' running trials
+    /// together.
     #[arg(long, value_parser = size, default_value = "1G")]
     pub max_buffer_memory: u64,
     /// Shortest soak sample interval a client may ask for: each sample reads this host's counters and
@@ -651,6 +656,7 @@ impl ServerArgs {
             stall_timeout: self.stall_timeout,
             max_frame_bytes: self.max_frame,
             max_connections: self.max_connections as usize,
+            max_sessions: self.max_sessions as usize,
             psk,
             allow: self.allow,
             rdma_device: DeviceRequest {

@@ -280,6 +280,17 @@ pub fn distortion_warnings(report: &Report) -> Vec<String> {
     {
         warnings.push("server: some data threads could not be pinned to their CPU".into());
     }
+    for r in &report.results {
+        if let Some(sharing) = &r.placement.server_sharing {
+            let trial = format!(
+                "{} {} trial {}",
+                r.test,
+                crate::units::format_size(r.message_size),
+                r.trial
+            );
+            warnings.push(format!("server: during {trial}, {}", sharing.summary));
+        }
+    }
     warnings.extend(link_warnings(report));
     if report.clock.client.read_cost_ns > 200.0 {
         warnings.push(format!(

@@ -111,6 +111,7 @@ impl TrialRun<'_> {
             local: self.local,
             rdma_device: &self.config.rdma_device,
             stall: self.config.stall_timeout,
+            busy_cpus: &[],
         };
         let prepared = Prepared::prepare(&setup, self.spec, self.config.cpus.as_deref())
             .map_err(|e| (None, e.into()))?;

@@ -8,7 +8,7 @@
 //! chose alone): the measured phase lasts at most [`ServerLimits::measured_bound_s`] (for
 //! `--iterations`, at most [`MAX_INTERVALS`] intervals whatever the server's limits say), plus a grace.
 
-use crate::control::limits::{interval_slots, MAX_INTERVALS};
+use crate::control::limits::{interval_slots, MAX_CPU_INDEX, MAX_INTERVALS};
 use crate::control::{ServerLimits, SideReport, ABSOLUTE_MAX_FRAME_BYTES};
 use crate::model::report::DirectionFigures;
 use crate::plan::TrialSpec;
@@ -96,6 +96,11 @@ impl TrialBounds {
                 report.errors.len(),
                 self.streams
             ));
+        }
+        if let Some(sharing) = &report.sharing {
+            if sharing.summary.len() > 4096 || sharing.cpus_shared.len() > MAX_CPU_INDEX + 1 {
+                return Err("the server's note of the sessions it served beside this trial is implausibly long".into());
+            }
         }
         Ok(())
     }

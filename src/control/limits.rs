@@ -322,13 +322,19 @@ impl ServerLimits {
     /// one thread per stream that measures on the server (a receiver, or an RDMA poster). For
     /// `--iterations` the counters grow as the trial runs, up to the trial clock's bound, which is what
     /// is charged.
-    fn check_memory(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+    /// Buffer and per-interval memory a trial makes the server allocate, in bytes (what
+    /// `--max-buffer-memory` bounds, per trial and for all sessions' running trials together).
+    pub fn trial_buffer_bytes(&self, spec: &TrialSpec) -> u64 {
         let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
         let streams = u64::from(spec.streams);
-        let buffers = buffer_bytes_per_stream(spec)
+        buffer_bytes_per_stream(spec)
             .saturating_mul(streams)
             .saturating_mul(2)
-            .saturating_add(slots.saturating_mul(BYTES_PER_SLOT).saturating_mul(streams));
+            .saturating_add(slots.saturating_mul(BYTES_PER_SLOT).saturating_mul(streams))
+    }
+
+    fn check_memory(&self, spec: &TrialSpec) -> Result<(), LimitViolation> {
+        let buffers = self.trial_buffer_bytes(spec);
         if buffers > self.max_buffer_bytes {
             return over(
                 "buffer memory (bytes)",

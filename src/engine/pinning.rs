@@ -18,12 +18,15 @@ pub use crate::diag::host::usable_cpus;
 pub use crate::model::{CpuChoice, CpuSource};
 
 /// Chooses CPUs for `threads` data threads. `from_top` spreads from the highest CPU down (the server).
+/// CPUs in `busy` (other sessions' trials on this server) come after the others, so concurrent trials
+/// share a CPU only when there are not enough for all; a requested list is taken as it is.
 pub fn choose_cpus(
     requested: Option<&[usize]>,
     nic_local: Option<&[usize]>,
     usable: &[usize],
     threads: usize,
     from_top: bool,
+    busy: &[usize],
 ) -> Result<CpuChoice, PinningError> {
     if usable.is_empty() {
         return Err(PinningError::NoCpus);
@@ -48,22 +51,24 @@ pub fn choose_cpus(
             .collect();
         if !local.is_empty() {
             return Ok(CpuChoice {
-                cpus: ordered(&local, threads, from_top),
+                cpus: ordered(&local, threads, from_top, busy),
                 source: CpuSource::NicLocal,
             });
         }
     }
     Ok(CpuChoice {
-        cpus: ordered(usable, threads, from_top),
+        cpus: ordered(usable, threads, from_top, busy),
         source: CpuSource::Spread,
     })
 }
 
-fn ordered(cpus: &[usize], threads: usize, from_top: bool) -> Vec<usize> {
+fn ordered(cpus: &[usize], threads: usize, from_top: bool, busy: &[usize]) -> Vec<usize> {
     let mut list: Vec<usize> = cpus.to_vec();
     if from_top {
         list.reverse();
     }
+    // A stable sort: free CPUs first, each group in the spreading order.
+    list.sort_by_key(|c| busy.contains(c));
     list.truncate(threads.max(1));
     list
 }
@@ -104,10 +109,10 @@ mod tests {
     #[test]
     fn requested_cpus_must_be_usable() {
         let usable = [0, 1, 2, 3];
-        let c = choose_cpus(Some(&[2]), None, &usable, 4, false).unwrap();
+        let c = choose_cpus(Some(&[2]), None, &usable, 4, false, &[]).unwrap();
         assert_eq!((c.cpus, c.source), (vec![2], CpuSource::Requested));
         assert_eq!(
-            choose_cpus(Some(&[9]), None, &usable, 1, false),
+            choose_cpus(Some(&[9]), None, &usable, 1, false, &[]),
             Err(PinningError::Unavailable {
                 cpu: 9,
                 usable: "0-3".into()
@@ -116,8 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn cpus_other_trials_use_come_last_and_requested_ones_are_kept() {
+        let usable = [0, 1, 2, 3];
+        let server = choose_cpus(None, None, &usable, 2, true, &[3]).unwrap();
+        assert_eq!(server.cpus, vec![2, 1]);
+        let all_busy = choose_cpus(None, None, &usable, 2, true, &[0, 1, 2, 3]).unwrap();
+        assert_eq!(all_busy.cpus, vec![3, 2], "shared only when all are taken");
+        let local = choose_cpus(None, Some(&[2, 3]), &usable, 2, true, &[3]).unwrap();
+        assert_eq!(local.cpus, vec![2, 3]);
+        let asked = choose_cpus(Some(&[3]), None, &usable, 1, true, &[3]).unwrap();
+        assert_eq!(asked.cpus, vec![3]);
+    }
+
+    #[test]
     fn nic_local_cpus_win_over_spreading() {
-        let c = choose_cpus(None, Some(&[2, 3, 7]), &[0, 1, 2, 3], 4, false).unwrap();
+        let c = choose_cpus(None, Some(&[2, 3, 7]), &[0, 1, 2, 3], 4, false, &[]).unwrap();
         assert_eq!((c.cpus, c.source), (vec![2, 3], CpuSource::NicLocal));
     }
 
@@ -125,14 +143,16 @@ mod tests {
     fn client_spreads_up_and_server_spreads_down() {
         let usable = [0, 1, 2, 3];
         assert_eq!(
-            choose_cpus(None, None, &usable, 2, false).unwrap().cpus,
+            choose_cpus(None, None, &usable, 2, false, &[])
+                .unwrap()
+                .cpus,
             vec![0, 1]
         );
         assert_eq!(
-            choose_cpus(None, None, &usable, 2, true).unwrap().cpus,
+            choose_cpus(None, None, &usable, 2, true, &[]).unwrap().cpus,
             vec![3, 2]
         );
-        let c = choose_cpus(None, None, &[0, 1], 3, true).unwrap();
+        let c = choose_cpus(None, None, &[0, 1], 3, true, &[]).unwrap();
         assert_eq!([c.cpu_for(0), c.cpu_for(1), c.cpu_for(2)], [1, 0, 1]);
     }
 

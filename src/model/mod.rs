@@ -15,7 +15,7 @@ pub mod side;
 pub mod zerocopy;
 
 pub use cpu::{CpuReport, CpuSpan, CpuTimes, HostCpu, SideCpu, SideCpuSample};
-pub use placement::{CpuChoice, CpuSource};
+pub use placement::{CpuChoice, CpuSource, ServerSharing};
 pub use probe::{ProbeReport, ProbeSample, ProbeShares};
 pub use rdma::{QpEndpoint, RdmaOffer, RdmaPortFacts};
 pub use receive::{ReceiveReport, ReceiveStats, RecvMode};

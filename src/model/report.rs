@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this report format.
-pub const SCHEMA_VERSION: &str = "1.6.0";
+pub const SCHEMA_VERSION: &str = "1.7.0";
 
 /// A linkbench run: what was asked, where it ran, and every trial's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -265,6 +265,11 @@ pub struct Placement {
     pub client_all_pinned: bool,
     /// Null when the server's figures never arrived.
     pub server_all_pinned: Option<bool>,
+    /// Other sessions' trials that ran on the server beside this one (`linkbench-server
+    /// --max-sessions`), and the CPUs they shared; absent when the trial had the server to itself
+    /// (added with report 1.7.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_sharing: Option<crate::model::ServerSharing>,
 }
 
 /// TCP socket settings of the data connections.

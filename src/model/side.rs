@@ -48,4 +48,8 @@ pub struct SideReport {
     /// before report 1.6.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_echoed: Option<u64>,
+    /// Other sessions' trials that ran on the server beside this one (null when it ran alone, and from
+    /// servers before report 1.7.0, which serve one session at a time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<crate::model::ServerSharing>,
 }

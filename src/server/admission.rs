@@ -132,7 +132,6 @@ fn run_session(shared: &Shared, stream: &TcpStream, peer: SocketAddr, proof: Opt
             warn!(%peer, "session panicked ({what}); ended it and freed its slot: please report this as a bug");
         }
     }
-    shared.set_pending_data(None);
     let _ = stream.shutdown(Shutdown::Both);
 }
 
@@ -147,12 +146,17 @@ fn route_data(shared: &Shared, mut wire: DeadlineStream<'_>, stream: &TcpStream,
     {
         return throttled_warn!(shared.log_throttle, %peer, "closed connection: data connection ended before its cookie");
     }
-    let guard = shared
-        .pending_data
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let handed = match (guard.as_ref(), stream.try_clone()) {
-        (Some(pending), Ok(clone)) if constant_time_eq(&pending.cookie, &cookie) => pending
+    let pending = shared.pending();
+    // Every waiting session's cookie is compared, in constant time each, whichever matches.
+    let session = pending.iter().fold(None, |found, p| {
+        if constant_time_eq(&p.cookie, &cookie) {
+            Some(p)
+        } else {
+            found
+        }
+    });
+    let handed = match (session, stream.try_clone()) {
+        (Some(pending), Ok(clone)) => pending
             .streams
             .try_send((u32::from_be_bytes(index), clone))
             .is_ok(),

@@ -5,7 +5,6 @@
 
 use super::handshake::message_name;
 use super::session::{Frames, Session, SessionError};
-use super::PendingData;
 use crate::control::auth;
 use crate::control::reader::Next;
 use crate::control::{ClientMessage, ServerMessage, COOKIE_BYTES};
@@ -32,12 +31,7 @@ impl Session<'_> {
         rand::thread_rng().fill_bytes(&mut cookie);
         // At most one connection per stream waits to be collected; more are closed by the admission.
         let (tx, rx) = mpsc::sync_channel(crate::engine::connection_count(spec));
-        if !rdma {
-            self.shared.set_pending_data(Some(PendingData {
-                cookie,
-                streams: tx,
-            }));
-        }
+        let expected = (!rdma).then(|| self.shared.expect_data(cookie, tx));
         // A stop from here on belongs to this trial.
         self.stop.store(false, Ordering::SeqCst);
         self.send(&ServerMessage::Ready {
@@ -59,7 +53,7 @@ impl Session<'_> {
             )),
             Err(e) => Err(e.to_string()),
         };
-        self.shared.set_pending_data(None);
+        drop(expected);
         connected.map_err(|message| {
             let _ = self.send(&ServerMessage::Error {
                 message: message.clone(),

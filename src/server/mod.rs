@@ -1,12 +1,15 @@
-//! linkbench-server: one port for control and data connections, one test session at a time.
+//! linkbench-server: one port for control and data connections, one test session at a time (up to
+//! `--max-sessions` at once).
 //!
 //! The accept loop ([`Server::run`]) sleeps in `poll()`. It judges each connection's address against
 //! `--allow` before reading a byte: a peer outside it is sent a refusal and handed to the `closer`,
 //! without a thread. Others get a short-lived admission thread (`admission`) that reads the 8-byte
 //! preamble and routes a data connection to the running session by its cookie, or runs a control
 //! connection's `handshake` (hello and key) and then the `session`, which owns a session slot
-//! (`slots`; a second client is told "busy", like iperf3). At most `--max-connections` connections are
-//! being admitted at once; more are closed at once.
+//! (`slots`; a client past `--max-sessions` is told "busy", like iperf3). Sessions that run trials at
+//! once share the server's stream and memory budget, and each trial's report says what it shared
+//! (`sharing`). At most `--max-connections` connections are being admitted at once; more are closed at
+//! once.
 //!
 //! What each connection may cost is bounded: an admission thread lives at most `--handshake-timeout`;
 //! a refused or closing connection lingers in the one closer thread at most a second, and at most 64 do;
@@ -18,6 +21,7 @@ pub(crate) mod closer;
 mod exchange;
 mod handshake;
 mod session;
+pub(crate) mod sharing;
 pub(crate) mod slots;
 pub(crate) mod throttle;
 mod trial_clock;
@@ -29,6 +33,7 @@ use crate::control::{allow, RefusalReason, ServerLimits, COOKIE_BYTES};
 use crate::diag::HostFacts;
 use closer::Closer;
 use ipnet::IpNet;
+use sharing::TrialRegistry;
 use slots::SessionSlots;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -73,6 +78,8 @@ pub struct ServerConfig {
     pub stall_timeout: Duration,
     /// Connections being admitted at once; more are closed immediately.
     pub max_connections: usize,
+    /// Sessions served at once (one: a second client is told "busy").
+    pub max_sessions: usize,
     /// Pre-shared key every client must prove it holds; none means no authentication.
     pub psk: Option<PreSharedKey>,
     /// Peer networks allowed to connect; empty allows all.
@@ -94,6 +101,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(120),
             stall_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_sessions: 1,
             psk: None,
             allow: Vec::new(),
             root: PathBuf::from("/"),
@@ -108,13 +116,28 @@ struct PendingData {
     streams: mpsc::SyncSender<(u32, TcpStream)>,
 }
 
+/// A session's claim on its data connections, withdrawn when dropped (the exchange ended, or failed).
+struct ExpectedData<'a> {
+    shared: &'a Shared,
+    cookie: [u8; COOKIE_BYTES],
+}
+
+impl Drop for ExpectedData<'_> {
+    fn drop(&mut self) {
+        self.shared.pending().retain(|p| p.cookie != self.cookie);
+    }
+}
+
 /// State shared by the accept loop, admission threads and the session.
 struct Shared {
     config: ServerConfig,
     slots: SessionSlots,
+    /// Trials running now, over all sessions: the server-wide budget and who shared with whom.
+    trials: TrialRegistry,
     stop: AtomicBool,
     admitting: AtomicUsize,
-    pending_data: Mutex<Option<PendingData>>,
+    /// Sessions waiting for their data connections, by cookie.
+    pending_data: Mutex<Vec<PendingData>>,
     closer: Closer,
     log_throttle: LogThrottle,
     host: HostFacts,
@@ -122,8 +145,21 @@ struct Shared {
 }
 
 impl Shared {
-    fn set_pending_data(&self, pending: Option<PendingData>) {
-        *self.pending_data.lock().unwrap_or_else(|p| p.into_inner()) = pending;
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<PendingData>> {
+        self.pending_data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Routes data connections that present `cookie` to `streams` until the claim is dropped.
+    fn expect_data(
+        &self,
+        cookie: [u8; COOKIE_BYTES],
+        streams: mpsc::SyncSender<(u32, TcpStream)>,
+    ) -> ExpectedData<'_> {
+        self.pending().push(PendingData { cookie, streams });
+        ExpectedData {
+            shared: self,
+            cookie,
+        }
     }
 }
 
@@ -147,12 +183,15 @@ impl Server {
         })?;
         let host = HostFacts::collect(&config.root);
         let clock = clock::measure(&config.root);
+        let slots = SessionSlots::new(config.max_sessions);
+        let trials = TrialRegistry::new(config.limits.max_streams, config.limits.max_buffer_bytes);
         let shared = Arc::new(Shared {
             config,
-            slots: SessionSlots::new(1),
+            slots,
+            trials,
             stop: AtomicBool::new(false),
             admitting: AtomicUsize::new(0),
-            pending_data: Mutex::new(None),
+            pending_data: Mutex::new(Vec::new()),
             closer: Closer::start().map_err(ServerError::Thread)?,
             log_throttle: LogThrottle::default(),
             host,

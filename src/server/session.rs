@@ -14,6 +14,7 @@
 //! reader thread at once. The server ends every trial by its own clock ([`super::trial_clock`]).
 
 use super::handshake::message_name;
+use super::sharing::TrialTicket;
 use super::throttle::throttled_warn;
 use super::trial_clock::TrialClock;
 use super::Shared;
@@ -186,7 +187,7 @@ impl<'a> Session<'a> {
         client_offer: Option<Box<RdmaOffer>>,
         frames: &Frames,
     ) -> Result<(), SessionError> {
-        let mut prepared = match self.prepare(spec, client_offer.as_deref()) {
+        let (mut prepared, ticket) = match self.prepare(spec, client_offer.as_deref()) {
             Ok(p) => p,
             // Refusing a trial ends nothing: the client may ask for something else.
             Err(refusal) => return self.send(&refusal),
@@ -215,16 +216,17 @@ impl<'a> Session<'a> {
                 return Err(SessionError::Refused(message));
             }
         };
-        self.finish_trial(spec, running, &cpus, frames)
+        self.finish_trial(spec, running, &cpus, frames, &ticket)
     }
 
-    /// Checks the trial against the limits and prepares this side (CPUs, link probe, RDMA queue pairs
-    /// connected to the client's); a refusal to send otherwise.
+    /// Checks the trial against the limits and what other sessions' trials hold, and prepares this side
+    /// (CPUs, link probe, RDMA queue pairs connected to the client's); a refusal to send otherwise. The
+    /// ticket holds the trial's share of the server until it is dropped.
     fn prepare(
         &self,
         spec: &TrialSpec,
         client_offer: Option<&RdmaOffer>,
-    ) -> Result<Prepared, Box<ServerMessage>> {
+    ) -> Result<(Prepared, TrialTicket<'a>), Box<ServerMessage>> {
         if let Err(violation) = self.shared.config.limits.validate(spec) {
             throttled_warn!(self.shared.log_throttle, peer = %self.peer, "refused trial: {violation}");
             return Err(Box::new(ServerMessage::Refused {
@@ -240,6 +242,18 @@ impl<'a> Session<'a> {
                 message,
             }));
         }
+        let limits = &self.shared.config.limits;
+        let ticket = self
+            .shared
+            .trials
+            .reserve(spec.streams, limits.trial_buffer_bytes(spec))
+            .map_err(|message| {
+                throttled_warn!(self.shared.log_throttle, peer = %self.peer, "refused trial: {message}");
+                Box::new(ServerMessage::Refused {
+                    reason: RefusalReason::Busy,
+                    message,
+                })
+            })?;
         if spec.transport == TransportKind::Rdma && client_offer.is_none() {
             return Err(Box::new(ServerMessage::Error {
                 message: "an RDMA trial needs the client's queue pairs in its setup".into(),
@@ -258,6 +272,7 @@ impl<'a> Session<'a> {
             local: local.ip(),
             rdma_device: &self.shared.config.rdma_device,
             stall: self.shared.config.stall_timeout,
+            busy_cpus: &ticket.busy_cpus(),
         };
         let mut prepared = Prepared::prepare(&setup, spec, spec.server_cpus.as_deref())
             .map_err(|e| self.not_prepared(e))?;
@@ -269,7 +284,8 @@ impl<'a> Session<'a> {
             info!(peer = %self.peer, device, "RDMA queue pairs connected: {}",
                 crate::transport::rdma::setup::describe(&endpoints));
         }
-        Ok(prepared)
+        ticket.set_cpus(&prepared.cpus.cpus);
+        Ok((prepared, ticket))
     }
 
     /// What the client is told when this side cannot run its trial.
@@ -295,6 +311,7 @@ impl<'a> Session<'a> {
         mut running: Running,
         cpus: &CpuChoice,
         frames: &Frames,
+        ticket: &TrialTicket<'_>,
     ) -> Result<(), SessionError> {
         let clock = TrialClock::new(&self.shared.config, spec);
         // The watch waits for the threads (up to the join bound after an early end, still sending live
@@ -324,6 +341,7 @@ impl<'a> Session<'a> {
             report.errors.push(cut);
         }
         report.link = ended.link;
+        report.sharing = ticket.sharing();
         self.send(&ServerMessage::TrialResult {
             report: Box::new(report),
         })

@@ -62,6 +62,8 @@ pub struct SideSetup<'a> {
     pub rdma_device: &'a DeviceRequest,
     /// A data connection silent this long is declared stalled.
     pub stall: Duration,
+    /// CPUs other trials on this host run on now (the server's other sessions): chosen last.
+    pub busy_cpus: &'a [usize],
 }
 
 /// A trial ready to connect and start.
@@ -111,6 +113,7 @@ impl Prepared {
             &pinning::usable_cpus(),
             engine::thread_count(spec, setup.side),
             setup.side == Side::Server,
+            setup.busy_cpus,
         )?;
         let rdma = match spec.transport {
             TransportKind::Rdma => Some(RdmaSide::open(
