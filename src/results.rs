@@ -213,7 +213,14 @@ pub fn build_result(
             server: server.cpus.clone(),
             client_all_pinned: client.all_pinned,
             server_all_pinned: server.cpus.as_ref().map(|_| server.all_pinned),
-            server_sharing: server.sharing.clone(),
+            // The sentence is the client's own, built from the server's figures.
+            server_sharing: server.sharing.as_ref().map(|s| {
+                crate::model::ServerSharing::new(
+                    s.other_trials,
+                    s.most_at_once,
+                    s.cpus_shared.clone(),
+                )
+            }),
         },
         tcp: (spec.transport == TransportKind::Tcp).then_some(TcpSettings {
             nodelay: spec.test == TestKind::Lat,

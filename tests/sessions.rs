@@ -3,22 +3,31 @@
 
 mod common;
 
-use common::{client, read_valid_report, ServerProcess};
+use common::{client, read_valid_report, Lines, ServerProcess};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-/// A bandwidth client writing its report to `json`, running in the background.
-fn spawn_client(server: &ServerProcess, json: &Path, args: &[&str]) -> Child {
-    client(&server.addr)
-        .args(["--test", "bw", "--warmup", "0", "-q", "--json"])
+/// A bandwidth client writing its report to `json`, running in the background with its live lines on
+/// a pipe.
+fn spawn_client(server: &ServerProcess, json: &Path, args: &[&str]) -> (Child, Lines) {
+    let mut child = client(&server.addr)
+        .args(["--test", "bw", "--warmup", "0", "--json"])
         .arg(json)
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    let lines = Lines::stdout_of(&mut child);
+    (child, lines)
+}
+
+/// Waits until the client's trial moves data (its server side holds its share of the server by then).
+fn measuring(mut started: (Child, Lines)) -> Child {
+    started.1.wait_for_traffic(Duration::from_secs(60));
+    started.0
 }
 
 fn finished(child: Child) -> String {
@@ -51,15 +60,12 @@ fn two_sessions_run_at_once_a_third_is_told_busy_and_each_report_says_it_shared(
         dir.path().join("alone.json"),
     );
     // Alone first: nothing shared, nothing said.
-    finished(spawn_client(&server, &alone_json, &["--duration", "0.5"]));
+    finished(spawn_client(&server, &alone_json, &["--duration", "0.5"]).0);
     let alone = read_valid_report(&alone_json);
     assert!(sharing(&alone).is_null(), "{}", sharing(&alone));
-    server.wait_for_log("session ended", Duration::from_secs(30));
 
-    let a = spawn_client(&server, &a_json, &["--duration", "6"]);
-    server.wait_for_log("session started", Duration::from_secs(30));
-    let b = spawn_client(&server, &b_json, &["--duration", "4"]);
-    server.wait_for_log("session started", Duration::from_secs(30));
+    let a = measuring(spawn_client(&server, &a_json, &["--duration", "12"]));
+    let b = measuring(spawn_client(&server, &b_json, &["--duration", "8"]));
     // Both slots are held: a third client is told "busy", as with one slot (after the 2 s a client
     // waits for a slot that is being freed, which these trials outlast).
     let third = client(&server.addr)
@@ -90,18 +96,16 @@ fn two_sessions_run_at_once_a_third_is_told_busy_and_each_report_says_it_shared(
             "{name}: and in the report"
         );
     }
-    // With CPUs to spare, the second session's server thread avoids the first's CPU, and neither
-    // report names a shared CPU; on one CPU they share it and both say so.
+    // The CPUs each report names as shared are exactly the two trials' common server CPUs (none when
+    // the server had a CPU to spare for the second, which takes CPUs the first does not use).
     let (cpus_a, cpus_b) = (server_cpus(&ra), server_cpus(&rb));
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
-        assert!(
-            cpus_a.iter().all(|c| !cpus_b.contains(c)),
-            "{cpus_a:?} {cpus_b:?}"
-        );
-        assert_eq!(sharing(&rb)["cpus_shared"], serde_json::json!([]));
-    } else {
-        assert_eq!(sharing(&rb)["cpus_shared"], serde_json::json!(cpus_b));
-    }
+    let common: Vec<u64> = cpus_b
+        .iter()
+        .filter(|c| cpus_a.contains(c))
+        .copied()
+        .collect();
+    assert_eq!(sharing(&ra)["cpus_shared"], serde_json::json!(common));
+    assert_eq!(sharing(&rb)["cpus_shared"], serde_json::json!(common));
 }
 
 #[test]
@@ -109,10 +113,11 @@ fn the_stream_budget_holds_for_all_sessions_together() {
     let server = ServerProcess::start(&["--max-sessions", "2", "--max-streams", "3"]);
     let dir = tempfile::tempdir().unwrap();
     let a_json = dir.path().join("a.json");
-    let a = spawn_client(&server, &a_json, &["--duration", "4", "--streams", "2"]);
-    server.wait_for_log("session started", Duration::from_secs(30));
-    // The first client's trial is set up within moments of its session's start.
-    std::thread::sleep(Duration::from_millis(1000));
+    let a = measuring(spawn_client(
+        &server,
+        &a_json,
+        &["--duration", "10", "--streams", "2"],
+    ));
     let refused = client(&server.addr)
         .args(["--test", "bw", "--duration", "0.5", "--streams", "2", "-q"])
         .output()
@@ -127,11 +132,19 @@ fn the_stream_budget_holds_for_all_sessions_together() {
     );
     // One stream fits beside the first client's two.
     let b_json = dir.path().join("b.json");
-    finished(spawn_client(
-        &server,
-        &b_json,
-        &["--duration", "0.5", "--streams", "1"],
-    ));
+    finished(spawn_client(&server, &b_json, &["--duration", "0.5", "--streams", "1"]).0);
     assert_eq!(sharing(&read_valid_report(&b_json))["other_trials"], 1);
     finished(a);
+}
+
+#[test]
+fn once_cannot_end_other_sessions() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkbench-server"))
+        .args(["--bind", "127.0.0.1:0", "--once", "--max-sessions", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--once"), "{err}");
 }

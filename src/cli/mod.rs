@@ -524,7 +524,7 @@ impl ClientArgs {
     }
 }
 
-/// linkbench-server: serve linkbench clients, one test at a time.
+/// linkbench-server: serve linkbench clients, one session at a time (or --max-sessions at once).
 #[derive(Debug, Parser)]
 #[command(name = "linkbench-server", version, about, long_about = None, allow_negative_numbers = true)]
 pub struct ServerArgs {
@@ -634,6 +634,13 @@ impl ServerArgs {
             Some(path) => Some(PreSharedKey::from_file(path).map_err(|e| CliError(e.to_string()))?),
             None => None,
         };
+        if self.once && self.max_sessions > 1 {
+            return Err(CliError(
+                "--once serves one session and exits, which would end the others mid-trial: drop --once or \
+                 --max-sessions"
+                    .into(),
+            ));
+        }
         Ok(ServerConfig {
             bind: self.bind,
             once: self.once,

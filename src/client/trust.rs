@@ -97,9 +97,15 @@ impl TrialBounds {
                 self.streams
             ));
         }
-        if let Some(sharing) = &report.sharing {
-            if sharing.summary.len() > 4096 || sharing.cpus_shared.len() > MAX_CPU_INDEX + 1 {
-                return Err("the server's note of the sessions it served beside this trial is implausibly long".into());
+        if let Some(s) = &report.sharing {
+            if s.most_at_once > s.other_trials || s.cpus_shared.len() > MAX_CPU_INDEX + 1 {
+                return Err(format!(
+                    "the server's note of the trials it ran beside this one is implausible: {} at most at \
+                     once of {} in all, {} CPUs shared",
+                    s.most_at_once,
+                    s.other_trials,
+                    s.cpus_shared.len()
+                ));
             }
         }
         Ok(())

@@ -318,12 +318,11 @@ impl ServerLimits {
         Ok(())
     }
 
-    /// Message buffers of the (up to two) threads of each stream, and the per-interval counters of the
-    /// one thread per stream that measures on the server (a receiver, or an RDMA poster). For
-    /// `--iterations` the counters grow as the trial runs, up to the trial clock's bound, which is what
-    /// is charged.
     /// Buffer and per-interval memory a trial makes the server allocate, in bytes (what
-    /// `--max-buffer-memory` bounds, per trial and for all sessions' running trials together).
+    /// `--max-buffer-memory` bounds, per trial and for all sessions' trials together): message buffers
+    /// of the (up to two) threads of each stream, and the per-interval counters of the one thread per
+    /// stream that measures on the server (a receiver, or an RDMA poster). For `--iterations` the
+    /// counters grow as the trial runs, up to the trial clock's bound, which is what is charged.
     pub fn trial_buffer_bytes(&self, spec: &TrialSpec) -> u64 {
         let slots = interval_slots(spec, self.measured_bound_s(spec), 0.0);
         let streams = u64::from(spec.streams);

@@ -162,6 +162,8 @@ fn route_data(shared: &Shared, mut wire: DeadlineStream<'_>, stream: &TcpStream,
             .is_ok(),
         _ => false,
     };
+    // Not held while logging: every session's routing waits on this lock.
+    drop(pending);
     if !handed {
         throttled_warn!(shared.log_throttle, %peer, "closed connection: data connection with an unknown session cookie (or more than its trial's streams)");
     }

@@ -201,7 +201,10 @@ impl<'a> Session<'a> {
         }
         .and_then(|()| prepared.start(Arc::clone(&self.stop)));
         let running = match started {
-            Ok(r) => r,
+            Ok(r) => {
+                ticket.started();
+                r
+            }
             Err(e) => {
                 let message = match e {
                     TrialError::Connection { source, .. } => {
@@ -264,6 +267,8 @@ impl<'a> Session<'a> {
                 message: format!("server: the control connection's address: {e}"),
             })
         })?;
+        // One trial at a time reads the CPUs the others use and records its own.
+        let placing = self.shared.trials.placing();
         let setup = SideSetup {
             side: Side::Server,
             root: &self.shared.config.root,
@@ -276,6 +281,8 @@ impl<'a> Session<'a> {
         };
         let mut prepared = Prepared::prepare(&setup, spec, spec.server_cpus.as_deref())
             .map_err(|e| self.not_prepared(e))?;
+        ticket.set_cpus(&prepared.cpus.cpus);
+        drop(placing);
         prepared
             .connect_rdma(client_offer)
             .map_err(|e| self.not_prepared(TrialError::Rdma(e)))?;
@@ -284,7 +291,6 @@ impl<'a> Session<'a> {
             info!(peer = %self.peer, device, "RDMA queue pairs connected: {}",
                 crate::transport::rdma::setup::describe(&endpoints));
         }
-        ticket.set_cpus(&prepared.cpus.cpus);
         Ok((prepared, ticket))
     }
 
@@ -318,9 +324,13 @@ impl<'a> Session<'a> {
         // updates); what it leaves running is left behind at once.
         let watched = self.watch(spec, &mut running, &clock, frames);
         let ended = running.end(Duration::ZERO, watched.ended_early());
+        let sharing = ticket.ended();
         let Some(outcome) = ended.outcome else {
+            // Those threads still hold their buffers and CPUs: the server keeps counting them.
+            ticket.abandon();
             return Err(SessionError::Refused(format!(
-                "the data threads did not stop within {:.0} s of the trial's end; they were left behind",
+                "the data threads did not stop within {:.0} s of the trial's end; they were left behind \
+                 (their streams and memory stay counted against the server's limits)",
                 clock.join_bound().as_secs_f64()
             )));
         };
@@ -341,7 +351,7 @@ impl<'a> Session<'a> {
             report.errors.push(cut);
         }
         report.link = ended.link;
-        report.sharing = ticket.sharing();
+        report.sharing = sharing;
         self.send(&ServerMessage::TrialResult {
             report: Box::new(report),
         })
