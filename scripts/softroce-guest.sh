@@ -3,9 +3,9 @@
 # linkbench-inspect, a linkbench TCP test, then linkbench's RDMA suite and perftest's equivalents
 # (write/read/send x bw/lat, alternating tool by tool; ROUNDS bandwidth rounds and LAT_ROUNDS latency
 # rounds) plus sanity runs (iterations, several QPs, bibw, reverse, --use-event), prints each output file between "=== FILE name" and
-# "=== END FILE" markers (base64) for the host to collect, and powers off. With lb_confirm=OPS on the
-# kernel command line (a confirmation boot) it runs only LAT_ROUNDS more latency rounds of those ops,
-# numbered from lb_lat_first.
+# "=== END FILE" markers (base64) for the host to collect, and powers off. With lb_confirm=OPS and/or
+# lb_confirm_bw=OPS on the kernel command line (a confirmation boot) it runs only LAT_ROUNDS more latency
+# rounds and/or ROUNDS more bandwidth rounds of those ops, numbered from lb_lat_first and lb_bw_first.
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts
@@ -19,8 +19,11 @@ ip link add dummy0 type dummy
 ip addr add 10.0.2.15/24 dev dummy0; ip link set dummy0 up
 rdma link add rxe0 type rxe netdev dummy0
 O=/tmp/out; mkdir -p $O
-CONFIRM=$(sed -n 's/.*lb_confirm=\([a-z,]*\).*/\1/p' /proc/cmdline)
+CONFIRM_LAT=$(sed -n 's/.*lb_confirm=\([a-z,]*\).*/\1/p' /proc/cmdline)
+CONFIRM_BW=$(sed -n 's/.*lb_confirm_bw=\([a-z,]*\).*/\1/p' /proc/cmdline)
+CONFIRM=$CONFIRM_LAT$CONFIRM_BW
 LAT_FIRST=$(sed -n 's/.*lb_lat_first=\([0-9]*\).*/\1/p' /proc/cmdline); LAT_FIRST=${LAT_FIRST:-1}
+BW_FIRST=$(sed -n 's/.*lb_bw_first=\([0-9]*\).*/\1/p' /proc/cmdline); BW_FIRST=${BW_FIRST:-1}
 # GID index of the RoCE v2 IPv4-mapped address.
 GIDX=1
 for i in 0 1 2 3 4 5 6 7; do
@@ -77,6 +80,19 @@ lat_round() {
     echo "=== linkbench $2 lat round $1 rc=$?"
   fi
 }
+# bw_round R OP: one bandwidth round of OP at 64 KiB, the two tools back to back (which goes first
+# alternates, so drift in the emulator favours neither).
+bw_round() {
+  if [ $(($1 % 2)) = 1 ]; then
+    $LB --op $2 --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$2-bw-$1.json > $O/lb-$2-bw-$1.txt 2>&1
+    echo "=== linkbench $2 bw round $1 rc=$?"
+    perftest_pair ib_${2}_bw $O/pt-$2-bw-$1.txt -s 65536 -D $BW_S --report_gbits
+  else
+    perftest_pair ib_${2}_bw $O/pt-$2-bw-$1.txt -s 65536 -D $BW_S --report_gbits
+    $LB --op $2 --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$2-bw-$1.json > $O/lb-$2-bw-$1.txt 2>&1
+    echo "=== linkbench $2 bw round $1 rc=$?"
+  fi
+}
 # finish: print every output file for the host and power off.
 finish() {
   kill $lp 2>/dev/null
@@ -86,12 +102,18 @@ finish() {
   echo "=== GUEST DONE at $(cut -d' ' -f1 /proc/uptime)s"
   sync; echo o > /proc/sysrq-trigger; sleep 5
 }
-# A confirmation boot (softroce-vm.sh, when only latency gates failed): LAT_ROUNDS more latency rounds of
-# the ops named, numbered from lb_lat_first, and nothing else.
+# A confirmation boot (softroce-vm.sh, when only the perftest ratio gates failed): ROUNDS more bandwidth
+# rounds and LAT_ROUNDS more latency rounds of the ops named, numbered after the first boot's, and
+# nothing else.
 if [ -n "$CONFIRM" ]; then
+  r=$BW_FIRST
+  while [ -n "$CONFIRM_BW" ] && [ $r -lt $((BW_FIRST + ROUNDS)) ]; do
+    for op in $(echo "$CONFIRM_BW" | tr , ' '); do bw_round $r $op; done
+    r=$((r + 1))
+  done
   r=$LAT_FIRST
-  while [ $r -lt $((LAT_FIRST + LAT_ROUNDS)) ]; do
-    for op in $(echo "$CONFIRM" | tr , ' '); do lat_round $r $op; done
+  while [ -n "$CONFIRM_LAT" ] && [ $r -lt $((LAT_FIRST + LAT_ROUNDS)) ]; do
+    for op in $(echo "$CONFIRM_LAT" | tr , ' '); do lat_round $r $op; done
     r=$((r + 1))
   done
   finish
@@ -105,18 +127,7 @@ fi
 # (9.0-9.6 and 12.5-14.8 us; perftest 9.3-9.7 and 11.4-14.7), paired median 1.084 against 0.986.
 r=1
 while [ $r -le $ROUNDS ]; do
-  for op in write read send; do
-    # Alternate which tool goes first, so drift in the emulator favours neither.
-    if [ $((r % 2)) = 1 ]; then
-      $LB --op $op --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$op-bw-$r.json > $O/lb-$op-bw-$r.txt 2>&1
-      echo "=== linkbench $op bw round $r rc=$?"
-      perftest_pair ib_${op}_bw $O/pt-$op-bw-$r.txt -s 65536 -D $BW_S --report_gbits
-    else
-      perftest_pair ib_${op}_bw $O/pt-$op-bw-$r.txt -s 65536 -D $BW_S --report_gbits
-      $LB --op $op --test bw --size 64K --duration $BW_S --warmup 1 --json $O/lb-$op-bw-$r.json > $O/lb-$op-bw-$r.txt 2>&1
-      echo "=== linkbench $op bw round $r rc=$?"
-    fi
-  done
+  for op in write read send; do bw_round $r $op; done
   r=$((r + 1))
 done
 r=1
