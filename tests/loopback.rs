@@ -387,13 +387,7 @@ fn a_second_client_gets_a_busy_answer() {
         .unwrap();
     // The first client holds the session slot from the moment the server logs its session.
     server.wait_for_log("session started", std::time::Duration::from_secs(30));
-    let second = client(&server.addr)
-        .args(["--iterations", "10"])
-        .output()
-        .unwrap();
-    assert_eq!(second.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains("busy"), "{err}");
+    common::assert_told_busy(&server.addr);
     assert!(
         first.wait().unwrap().success(),
         "the first client is not disturbed"

@@ -68,13 +68,7 @@ fn two_sessions_run_at_once_a_third_is_told_busy_and_each_report_says_it_shared(
     let b = measuring(spawn_client(&server, &b_json, &["--duration", "8"]));
     // Both slots are held: a third client is told "busy", as with one slot (after the 2 s a client
     // waits for a slot that is being freed, which these trials outlast).
-    let third = client(&server.addr)
-        .args(["--iterations", "10"])
-        .output()
-        .unwrap();
-    assert_eq!(third.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&third.stderr);
-    assert!(err.contains("busy"), "{err}");
+    common::assert_told_busy(&server.addr);
 
     let b_err = finished(b);
     let a_err = finished(a);

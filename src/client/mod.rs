@@ -282,13 +282,11 @@ pub fn distortion_warnings(report: &Report) -> Vec<String> {
     }
     for r in &report.results {
         if let Some(sharing) = &r.placement.server_sharing {
-            let trial = format!(
-                "{} {} trial {}",
-                r.test,
-                crate::units::format_size(r.message_size),
-                r.trial
-            );
-            warnings.push(format!("server: during {trial}, {}", sharing.summary));
+            warnings.push(format!(
+                "server: during {}, {}",
+                trial_name(r),
+                sharing.summary
+            ));
         }
     }
     warnings.extend(link_warnings(report));
@@ -306,17 +304,22 @@ pub fn distortion_warnings(report: &Report) -> Vec<String> {
         .collect()
 }
 
+/// A trial as the warnings name it: `bw 64K trial 0`.
+fn trial_name(r: &crate::model::TestResult) -> String {
+    format!(
+        "{} {} trial {}",
+        r.test,
+        crate::units::format_size(r.message_size),
+        r.trial
+    )
+}
+
 /// What the link counters and module monitors say went wrong during each trial.
 fn link_warnings(report: &Report) -> Vec<String> {
     let mut warnings = Vec::new();
     for r in &report.results {
         let Some(sides) = &r.link else { continue };
-        let trial = format!(
-            "{} {} trial {}",
-            r.test,
-            crate::units::format_size(r.message_size),
-            r.trial
-        );
+        let trial = trial_name(r);
         for (side, link) in sides.each() {
             let v = &link.verdict;
             let at = format!("{side} link {}", link.facts.interface);

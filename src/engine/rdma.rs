@@ -449,11 +449,10 @@ impl Unreaped {
     /// from a ping to its answer (and from a sample's start to its post) has no extra poll.
     #[inline]
     pub(super) fn make_room(&mut self, qp: &mut Qp, k: &Knobs) -> Result<(), RdmaError> {
-        let limit = 2 * k.lat_signal_every;
-        if self.outstanding >= limit {
+        if self.full(k) {
             let started = Instant::now();
             let mut spins = 0u32;
-            while self.outstanding >= limit {
+            while self.full(k) {
                 self.reap(qp)?;
                 spins = spins.wrapping_add(1);
                 if spins % 4096 == 0 {

@@ -236,6 +236,15 @@ pub fn still_serves(server: &mut ServerProcess, extra: &[&str]) {
     );
 }
 
+/// Runs a short client against `addr` and checks that the server told it "busy" (exit 1, the word in
+/// its error): every session slot was held.
+pub fn assert_told_busy(addr: &str) {
+    let output = client(addr).args(["--iterations", "10"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("busy"), "{err}");
+}
+
 /// A client command against `addr` with fast test timings unless overridden.
 pub fn client(addr: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_linkbench-client"));
